@@ -1,0 +1,5 @@
+"""Run fintrack with `python -m fintrack`."""
+
+from fintrack.cli import entry
+
+entry()

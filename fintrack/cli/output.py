@@ -1,0 +1,178 @@
+"""The one renderer: every list and report goes out as a rich table, CSV or JSON."""
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import IO, Any, Literal
+
+from fintrack.money import format_amount
+
+Kind = Literal["text", "int", "date", "money", "percent", "list", "bool"]
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a listing: its key in the row, its header and how its values are written."""
+
+    key: str
+    header: str
+    kind: Kind = "text"
+    # Shown in the terminal table; CSV and JSON always carry every column.
+    in_table: bool = True
+    currency_key: str = "currency"
+
+
+def _plain(value: Any, column: Column, row: dict[str, Any]) -> Any:
+    """A value for CSV and JSON: exact, no grouping, ISO dates."""
+    if value is None:
+        return None
+    if column.kind == "money":
+        return format_amount(value, row[column.currency_key], grouping=False)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+def _table_cell(value: Any, column: Column, row: dict[str, Any]) -> str:
+    if value is None:
+        return ""
+    if column.kind == "money":
+        return format_amount(value, row[column.currency_key])
+    if column.kind == "percent":
+        return f"{value}%"
+    if column.kind == "int" and isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def plain_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> list[dict[str, Any]]:
+    return [{c.key: _plain(row.get(c.key), c, row) for c in columns} for row in rows]
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
+    """Write a header and one line per row; returns the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_cell(_plain(row.get(c.key), c, row)) for c in columns])
+        count += 1
+    return count
+
+
+def write_json(data: Any, out: IO[str]) -> None:
+    json.dump(data, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+# Width of tables written to a file or a pipe, where there is no terminal to measure.
+PIPE_WIDTH = 160
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
+
+
+def stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def render(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    fmt: OutputFormat,
+    *,
+    title: str | None = None,
+    empty: str = "Nothing to show.",
+    style: Callable[[dict[str, Any]], str | None] | None = None,
+) -> None:
+    """Print rows to stdout in the chosen format."""
+    if fmt is OutputFormat.CSV:
+        write_csv(rows, columns, sys.stdout)
+        return
+    if fmt is OutputFormat.JSON:
+        write_json(plain_rows(rows, columns), sys.stdout)
+        return
+    if not rows:
+        stderr_console().print(empty)
+        return
+    from rich.table import Table
+
+    shown = [c for c in columns if c.in_table]
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in shown:
+        numeric = column.kind in ("money", "int", "percent")
+        table.add_column(
+            column.header,
+            justify="right" if numeric else "left",
+            no_wrap=numeric or column.kind == "date",
+            min_width=len(column.header),
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(
+            *(_table_cell(row.get(c.key), c, row) for c in shown),
+            style=style(row) if style else None,
+        )
+    stdout_console().print(table)
+
+
+def render_one(
+    row: dict[str, Any],
+    columns: Sequence[Column],
+    fmt: OutputFormat,
+    *,
+    title: str | None = None,
+) -> None:
+    """One record: every field as a line of a table, or one CSV row, or one JSON object."""
+    if fmt is OutputFormat.CSV:
+        write_csv([row], columns, sys.stdout)
+        return
+    if fmt is OutputFormat.JSON:
+        write_json(plain_rows([row], columns)[0], sys.stdout)
+        return
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for column in columns:
+        table.add_row(column.header, _table_cell(row.get(column.key), column, row))
+    stdout_console().print(table)

@@ -1,0 +1,258 @@
+"""`fintrack pledge` and `fintrack pay`: record pledges, their installments and payments."""
+
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from fintrack.cli.common import FormatOption, database, note, optional_date
+from fintrack.cli.output import (
+    Column,
+    OutputFormat,
+    plain_rows,
+    render,
+    render_one,
+    write_csv,
+    write_json,
+)
+from fintrack.vocab import Period, PledgeStatus, choices
+
+app = typer.Typer(rich_markup_mode="markdown", help="Record, list and show aid pledges.", no_args_is_help=True)
+
+PLEDGE_COLUMNS = [
+    Column("id", "ID", "int"),
+    Column("donor", "Donor"),
+    Column("recipient", "Recipient"),
+    Column("purpose", "Purpose", in_table=False),
+    Column("currency", "Cur"),
+    Column("pledged", "Pledged", "money"),
+    Column("disbursed", "Disbursed", "money"),
+    Column("outstanding", "Outstanding", "money"),
+    Column("fulfilled_pct", "Fulfilled", "percent"),
+    Column("status", "Status"),
+    Column("announced", "Announced", "date"),
+    Column("installments", "Inst.", "int"),
+    Column("next_due", "Next due", "date"),
+    Column("schedule_assumed", "Assumed", "bool"),
+    Column("source", "Source", in_table=False),
+    Column("ref", "Ref", in_table=False),
+]
+INSTALLMENT_COLUMNS = [
+    Column("pledge_id", "Pledge", "int"),
+    Column("seq", "#", "int"),
+    Column("due", "Due", "date"),
+    Column("currency", "Cur"),
+    Column("amount", "Amount", "money"),
+    Column("paid", "Paid", "money"),
+    Column("outstanding", "Outstanding", "money"),
+    Column("state", "State"),
+]
+DISBURSEMENT_COLUMNS = [
+    Column("id", "ID", "int"),
+    Column("pledge_id", "Pledge", "int"),
+    Column("installment", "Installment", "int"),
+    Column("paid_on", "Paid on", "date"),
+    Column("currency", "Cur"),
+    Column("amount", "Amount", "money"),
+    Column("source", "Source"),
+]
+STATE_STYLES = {"overdue": "red", "paid": "green", "part paid": "yellow"}
+
+
+@app.command("add")
+def pledge_add(
+    donor: Annotated[str, typer.Option(help="Who pledges: a government or organisation.")],
+    recipient: Annotated[str, typer.Option(help="Who receives.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code: USD, EUR, QAR, ...")],
+    amount: Annotated[
+        str | None,
+        typer.Option(help="The total: 87000000, 87,000,000, 87M, 1.5bn, 87000000.50."),
+    ] = None,
+    each: Annotated[
+        str | None, typer.Option(help="The amount of each installment (with --installments).")
+    ] = None,
+    installments: Annotated[
+        int | None, typer.Option(help="Number of installments (default 1).")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option(help=f"Interval between installments: {choices(Period)}.")
+    ] = None,
+    first_due: Annotated[
+        str | None,
+        typer.Option(help="Due date of the first installment (default: --on, marked assumed)."),
+    ] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Date the pledge was announced.")] = None,
+    status: Annotated[str, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = "pledge",
+    purpose: Annotated[str | None, typer.Option(help="What the money is for.")] = None,
+    source: Annotated[str | None, typer.Option(help="Where this comes from: a URL or a citation.")] = None,
+    ref: Annotated[
+        str | None, typer.Option(help="Your own stable key for the record (must be unique).")
+    ] = None,
+    assumed: Annotated[
+        bool | None,
+        typer.Option(
+            "--assumed/--confirmed",
+            help="Mark the due dates as assumed or as given by the source "
+            "(default: assumed when --first-due is left out).",
+        ),
+    ] = None,
+) -> None:
+    """Record a pledge with its schedule of installments and print its id.
+
+    Installments add up exactly to the total: an uneven split puts the remainder, to the
+    currency's minor unit, on the last one. Each due date steps from --first-due, so a
+    schedule starting on 31 January falls due on 28 February and 31 March.
+
+    Example (Qatar's salary support to Syria, May 2025):
+
+        fintrack pledge add --donor Qatar --recipient Syria --currency USD \\
+            --each 29M --installments 3 --every month --on 2025-05-08 \\
+            --purpose "public-sector salaries"
+    """
+    from fintrack.pledges import PledgeInput, add_pledge
+    from fintrack.vocab import parse_choice
+
+    data = PledgeInput(
+        donor=donor,
+        recipient=recipient,
+        currency=currency,
+        amount=amount,
+        each=each,
+        installments=installments,
+        every=parse_choice(Period, every, "--every") if every is not None else None,
+        first_due=optional_date(first_due, "--first-due"),
+        announced_on=optional_date(on, "--on"),
+        status=parse_choice(PledgeStatus, status, "--status"),
+        purpose=purpose,
+        source=source,
+        ref=ref,
+        schedule_assumed=assumed,
+    )
+    from fintrack.money import format_amount
+
+    with database().session() as session:
+        pledge = add_pledge(session, data)
+        pledge_id = pledge.id
+        count = len(pledge.installments)
+        total = format_amount(pledge.amount_minor, pledge.currency)
+        described = f"{pledge.donor} → {pledge.recipient}, {pledge.currency} {total}"
+    plural = "installment" if count == 1 else "installments"
+    note(f"Added pledge {pledge_id}: {described} in {count} {plural}")
+    print(pledge_id)
+
+
+@app.command("list")
+def pledge_list(
+    donor: Annotated[str | None, typer.Option(help="Only this donor.")] = None,
+    recipient: Annotated[str | None, typer.Option(help="Only this recipient.")] = None,
+    status: Annotated[str | None, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = None,
+    currency: Annotated[str | None, typer.Option(help="Only this currency.")] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """List pledges with what was disbursed, what is outstanding and what falls due next.
+
+    Example:
+
+        fintrack pledge list --recipient Syria --format json
+    """
+    from fintrack.pledges import PledgeFilter, list_pledges
+    from fintrack.vocab import parse_choice
+
+    where = PledgeFilter(
+        donor=donor,
+        recipient=recipient,
+        status=parse_choice(PledgeStatus, status, "--status") if status else None,
+        currency=currency,
+    )
+    with database().session() as session:
+        rows = list_pledges(session, where)
+    render(rows, PLEDGE_COLUMNS, fmt, title="Pledges", empty="No pledges match.")
+
+
+@app.command("show")
+def pledge_show(
+    pledge_id: Annotated[int, typer.Argument(metavar="ID", help="The pledge's id.")],
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Show a pledge: its installments, what was paid against each, what is outstanding.
+
+    With --format csv the installments are printed; --format json gives the pledge with its
+    installments and disbursements.
+
+    Example:
+
+        fintrack pledge show 1
+    """
+    from fintrack.pledges import disbursement_rows, get_pledge, installment_rows, pledge_row
+
+    with database().session() as session:
+        pledge = get_pledge(session, pledge_id)
+        schedule = installment_rows(session, date.today(), pledge_id)
+        payments = disbursement_rows(session, pledge_id)
+        row = pledge_row(pledge, sum(r["paid"] for r in schedule))
+    if fmt is OutputFormat.CSV:
+        write_csv(schedule, INSTALLMENT_COLUMNS, sys.stdout)
+        return
+    if fmt is OutputFormat.JSON:
+        data = plain_rows([row], PLEDGE_COLUMNS)[0]
+        data["installments"] = plain_rows(schedule, INSTALLMENT_COLUMNS)
+        data["disbursements"] = plain_rows(payments, DISBURSEMENT_COLUMNS)
+        write_json(data, sys.stdout)
+        return
+    summary = [c for c in PLEDGE_COLUMNS if c.key not in ("installments", "next_due")]
+    render_one(row, summary, fmt, title=f"Pledge {pledge_id}")
+    render(
+        schedule,
+        INSTALLMENT_COLUMNS[1:],
+        fmt,
+        title="Installments",
+        style=lambda r: STATE_STYLES.get(r["state"]),
+    )
+    render(payments, DISBURSEMENT_COLUMNS[:1] + DISBURSEMENT_COLUMNS[2:], fmt,
+           title="Disbursements", empty="No disbursements yet.")
+
+
+def pay(
+    pledge_id: Annotated[int, typer.Argument(metavar="PLEDGE_ID", help="The pledge paid against.")],
+    amount: Annotated[
+        str, typer.Argument(help="The amount paid, in the pledge's currency: 29000000, 29M, ...")
+    ],
+    on: Annotated[str, typer.Option("--on", help="Date the money was paid (YYYY-MM-DD).")],
+    installment: Annotated[
+        int | None,
+        typer.Option(help="The installment paid (default: the earliest not paid in full)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Record a payment beyond the pledge's total.")
+    ] = False,
+    source: Annotated[str | None, typer.Option(help="Where this comes from.")] = None,
+) -> None:
+    """Record a disbursement against a pledge and print the new disbursement ids.
+
+    The payment goes to the named installment or to the earliest one not paid in full; what
+    exceeds it goes on to the next unpaid installments. A payment that would take the pledge
+    past its total is refused unless --force is given. A pledge paid in full gets status paid.
+
+    Example:
+
+        fintrack pay 1 29M --on 2025-06-10
+    """
+    from fintrack.dates import parse_date
+    from fintrack.money import format_amount
+    from fintrack.pledges import pay as record_payment
+
+    paid_on = parse_date(on, "--on")
+    with database().session() as session:
+        written = record_payment(
+            session, pledge_id, amount, paid_on, installment, force=force, source=source
+        )
+        ids = [d.id for d in written]
+        currency = written[0].pledge.currency
+        pieces = ", ".join(
+            f"installment {d.installment.seq}: {format_amount(d.amount_minor, currency)}"
+            for d in written
+        )
+    note(f"Recorded payment on pledge {pledge_id} ({currency}): {pieces}")
+    for disbursement_id in ids:
+        print(disbursement_id)

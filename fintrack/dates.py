@@ -1,0 +1,40 @@
+"""Dates: strict ISO parsing and installment schedules that step from the first due date."""
+
+import re
+from datetime import date
+
+from fintrack.errors import InputError
+from fintrack.vocab import Period
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(text: str, field: str) -> date:
+    """Parse an ISO date (`2025-06-01`) or `today`."""
+    value = text.strip()
+    if value.lower() == "today":
+        return date.today()
+    if _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError(field, f"'{text}' is not a date; use YYYY-MM-DD, such as 2025-06-01")
+
+
+def schedule(first_due: date, count: int, every: Period) -> list[date]:
+    """Due dates of `count` installments, each computed from `first_due`, not from the one before.
+
+    Stepping from the first date keeps a schedule on its day of the month: 31 January is
+    followed by 28 (or 29) February and then 31 March, never by 28 March.
+    """
+    from dateutil.relativedelta import relativedelta
+
+    steps = {
+        Period.WEEK: lambda i: relativedelta(weeks=i),
+        Period.MONTH: lambda i: relativedelta(months=i),
+        Period.QUARTER: lambda i: relativedelta(months=3 * i),
+        Period.YEAR: lambda i: relativedelta(years=i),
+    }
+    step = steps[every]
+    return [first_due + step(i) for i in range(count)]

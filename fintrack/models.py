@@ -1,0 +1,177 @@
+"""Typed SQLAlchemy 2 mapping of sanctions actions, pledges, installments and disbursements."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from fintrack.vocab import PledgeStatus, SanctionActionKind, SanctionStatus
+
+# The Alembic revision these models correspond to. A test checks it is the head of
+# migrations/, so that ordinary commands can tell an up-to-date database without importing Alembic.
+SCHEMA_REVISION = "0001"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _one_of(column: str, values: type) -> str:
+    listed = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({listed})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SanctionAction(Base):
+    """One act of an authority on a program: impose, suspend, lift, a licence, a waiver, ..."""
+
+    __tablename__ = "sanction_actions"
+    __table_args__ = (
+        CheckConstraint(_one_of("action", SanctionActionKind), name="action"),
+        CheckConstraint(_one_of("status", SanctionStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A stable key given by the user or the seed data, so loading the same record twice adds nothing.
+    ref: Mapped[str | None] = mapped_column(String(200), unique=True)
+    authority: Mapped[str] = mapped_column(String(50), index=True)
+    program: Mapped[str | None] = mapped_column(String(100), index=True)
+    target: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    announced_on: Mapped[date | None] = mapped_column(Date)
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+    deadline_on: Mapped[date | None] = mapped_column(Date, index=True)
+    deadline_label: Mapped[str | None] = mapped_column(String(300))
+    legal_ref: Mapped[str | None] = mapped_column(String(300))
+    summary: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+
+    measures: Mapped[list["SanctionMeasure"]] = relationship(
+        back_populates="sanction",
+        cascade="all, delete-orphan",
+        order_by="SanctionMeasure.position",
+    )
+
+
+class SanctionMeasure(Base):
+    """A measure an action concerns: energy, transport, banking, asset freeze, ..."""
+
+    __tablename__ = "sanction_measures"
+    __table_args__ = (UniqueConstraint("sanction_id", "measure"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sanction_id: Mapped[int] = mapped_column(
+        ForeignKey("sanction_actions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    measure: Mapped[str] = mapped_column(String(100))
+
+    sanction: Mapped[SanctionAction] = relationship(back_populates="measures")
+
+
+class Pledge(Base):
+    """A donor's promise of money to a recipient: the parent of its installments."""
+
+    __tablename__ = "pledges"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", PledgeStatus), name="status"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(200), unique=True)
+    donor: Mapped[str] = mapped_column(String(200), index=True)
+    recipient: Mapped[str] = mapped_column(String(200), index=True)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The total, in integer minor units of `currency` (cents for USD).
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20))
+    announced_on: Mapped[date | None] = mapped_column(Date)
+    # True when the source gave no due dates and the schedule was inferred.
+    schedule_assumed: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+
+    installments: Mapped[list["Installment"]] = relationship(
+        back_populates="pledge", cascade="all, delete-orphan", order_by="Installment.seq"
+    )
+    disbursements: Mapped[list["Disbursement"]] = relationship(
+        back_populates="pledge", cascade="all, delete-orphan", order_by="Disbursement.id"
+    )
+
+
+class Installment(Base):
+    """One scheduled part of a pledge (IATI planned-disbursement); the parts add up to the total."""
+
+    __tablename__ = "installments"
+    __table_args__ = (
+        UniqueConstraint("pledge_id", "seq"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+    pledge: Mapped[Pledge] = relationship(back_populates="installments")
+    disbursements: Mapped[list["Disbursement"]] = relationship(back_populates="installment")
+
+
+class Disbursement(Base):
+    """Money actually transferred against one installment of a pledge (IATI transaction type 3)."""
+
+    __tablename__ = "disbursements"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(
+        ForeignKey("pledges.id", ondelete="CASCADE"), index=True
+    )
+    installment_id: Mapped[int] = mapped_column(
+        ForeignKey("installments.id", ondelete="CASCADE"), index=True
+    )
+    paid_on: Mapped[date] = mapped_column(Date, index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+
+    pledge: Mapped[Pledge] = relationship(back_populates="disbursements")
+    installment: Mapped[Installment] = relationship(back_populates="disbursements")
+
+
+__all__ = [
+    "SCHEMA_REVISION",
+    "Base",
+    "Disbursement",
+    "Installment",
+    "Pledge",
+    "SanctionAction",
+    "SanctionMeasure",
+]

@@ -1,0 +1,111 @@
+"""Amounts: parsing, ISO 4217 exponents, integer minor units, splitting and formatting."""
+
+import re
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
+
+from fintrack.errors import InputError
+
+# The largest amount a BIGINT column holds, in minor units.
+MAX_MINOR = 2**63 - 1
+
+_MULTIPLIERS = {
+    "": 1,
+    "k": 10**3,
+    "thousand": 10**3,
+    "m": 10**6,
+    "mn": 10**6,
+    "mln": 10**6,
+    "million": 10**6,
+    "b": 10**9,
+    "bn": 10**9,
+    "billion": 10**9,
+}
+_AMOUNT = re.compile(
+    r"(?P<number>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)\s*(?P<suffix>[A-Za-z]*)"
+)
+ACCEPTED_AMOUNTS = "a positive number such as 29000000, 29,000,000, 29M, 1.5bn or 29000000.50"
+
+
+@lru_cache(maxsize=None)
+def _exponent(code: str) -> int | None:
+    from iso4217 import Currency
+
+    return Currency(code).exponent  # type: ignore[no-any-return]
+
+
+def normalize_currency(code: str, field: str = "currency") -> str:
+    """Return the upper-case ISO 4217 code, or raise InputError naming what is accepted."""
+    text = code.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", text):
+        raise InputError(
+            field, f"'{code}' is not an ISO 4217 code (three letters, such as USD, EUR or QAR)"
+        )
+    try:
+        exponent = _exponent(text)
+    except ValueError:
+        raise InputError(
+            field, f"'{code}' is not an ISO 4217 currency code (such as USD, EUR or QAR)"
+        ) from None
+    if exponent is None:
+        raise InputError(
+            field, f"'{text}' has no minor unit in ISO 4217 (funds, metals and test codes)"
+        )
+    return text
+
+
+def exponent(currency: str) -> int:
+    """The number of minor-unit digits of an ISO 4217 currency: USD 2, JPY 0, KWD 3."""
+    value = _exponent(normalize_currency(currency))
+    assert value is not None  # normalize_currency refuses codes without one
+    return value
+
+
+def parse_amount(text: str, currency: str, field: str = "amount") -> int:
+    """Parse a user-written amount into integer minor units of `currency`."""
+    match = _AMOUNT.fullmatch(text.strip())
+    suffix = match.group("suffix").lower() if match else ""
+    if match is None or suffix not in _MULTIPLIERS:
+        raise InputError(field, f"'{text}' is not an amount; use {ACCEPTED_AMOUNTS}")
+    try:
+        value = Decimal(match.group("number").replace(",", "")) * _MULTIPLIERS[suffix]
+    except InvalidOperation:
+        raise InputError(field, f"'{text}' is not an amount; use {ACCEPTED_AMOUNTS}") from None
+    digits = exponent(currency)
+    minor = value.scaleb(digits)
+    if minor != minor.to_integral_value():
+        raise InputError(
+            field, f"'{text}' has more decimals than {currency} allows ({digits})"
+        )
+    if minor <= 0:
+        raise InputError(field, f"'{text}' must be greater than zero")
+    if minor > MAX_MINOR:
+        raise InputError(field, f"'{text}' is too large")
+    return int(minor)
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    """Minor units as an exact Decimal with the currency's digits: 8700000000 USD -> 87000000.00."""
+    digits = exponent(currency)
+    return Decimal(minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
+
+
+def format_amount(minor: int, currency: str, grouping: bool = True) -> str:
+    """Text for an amount: `87,000,000.00` for people, `87000000.00` for machines."""
+    value = to_decimal(minor, currency)
+    return f"{value:,}" if grouping else str(value)
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """Split minor units into `parts` equal amounts, the remainder on the last one."""
+    if parts < 1:
+        raise ValueError("parts must be at least 1")
+    base = total // parts
+    return [base] * (parts - 1) + [total - base * (parts - 1)]
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """`part` as a percentage of `whole`, to one decimal place, half to even."""
+    if whole == 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_EVEN)

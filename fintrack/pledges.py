@@ -1,0 +1,356 @@
+"""Aid pledges: record a pledge and its installments, list and show them, record payments."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from fintrack.dates import schedule
+from fintrack.errors import InputError, NotFound, Refused
+from fintrack.models import Disbursement, Installment, Pledge
+from fintrack.money import MAX_MINOR, format_amount, normalize_currency, parse_amount, split_evenly
+from fintrack.text import clean, required
+from fintrack.vocab import Period, PledgeStatus
+
+
+@dataclass
+class PledgeInput:
+    """A pledge as the user gives it; validated by `add_pledge`."""
+
+    donor: str
+    recipient: str
+    currency: str
+    amount: str | None = None
+    each: str | None = None
+    installments: int | None = None
+    every: Period | None = None
+    first_due: date | None = None
+    announced_on: date | None = None
+    status: PledgeStatus = PledgeStatus.PLEDGE
+    purpose: str | None = None
+    source: str | None = None
+    ref: str | None = None
+    # None: assumed exactly when no --first-due was given and dates come from --on.
+    schedule_assumed: bool | None = None
+
+
+def _amounts(data: PledgeInput, currency: str, count: int) -> list[int]:
+    """The installment amounts in minor units, adding up exactly to the total."""
+    if data.amount is None and data.each is None:
+        raise InputError("--amount", "give --amount TOTAL or --each AMOUNT with --installments N")
+    total = parse_amount(data.amount, currency, "--amount") if data.amount is not None else None
+    if data.each is not None:
+        each = parse_amount(data.each, currency, "--each")
+        if each * count > MAX_MINOR:
+            raise InputError("--each", f"'{data.each}' times {count} is too large")
+        if total is not None and total != each * count:
+            raise InputError(
+                "--amount",
+                f"{format_amount(total, currency)} is not --each "
+                f"{format_amount(each, currency)} times {count} installments "
+                f"({format_amount(each * count, currency)})",
+            )
+        return [each] * count
+    assert total is not None
+    if total < count:
+        raise InputError(
+            "--installments",
+            f"{count} installments of {format_amount(total, currency)} {currency} "
+            "would be smaller than the currency's minor unit",
+        )
+    return split_evenly(total, count)
+
+
+def add_pledge(session: Session, data: PledgeInput) -> Pledge:
+    """Validate and store one pledge with its schedule of installments."""
+    donor = required(data.donor, "--donor")
+    recipient = required(data.recipient, "--recipient")
+    currency = normalize_currency(data.currency, "--currency")
+    count = 1 if data.installments is None else data.installments
+    if count < 1:
+        raise InputError("--installments", f"'{count}' must be at least 1")
+    if count > 1 and data.every is None:
+        raise InputError(
+            "--every", f"is required with --installments {count}; use week, month, quarter or year"
+        )
+    parts = _amounts(data, currency, count)
+    first_due = data.first_due or data.announced_on
+    if first_due is None:
+        raise InputError("--first-due", "give the first due date, or --on DATE for the pledge date")
+    dates = schedule(first_due, count, data.every or Period.MONTH)
+    assumed = data.first_due is None if data.schedule_assumed is None else data.schedule_assumed
+    ref = clean(data.ref)
+    if ref is not None and session.scalar(select(Pledge.id).where(Pledge.ref == ref)):
+        raise InputError("--ref", f"'{ref}' is already used by another pledge")
+
+    pledge = Pledge(
+        ref=ref,
+        donor=donor,
+        recipient=recipient,
+        purpose=clean(data.purpose),
+        currency=currency,
+        amount_minor=sum(parts),
+        status=data.status.value,
+        announced_on=data.announced_on,
+        schedule_assumed=assumed,
+        source=clean(data.source),
+        installments=[
+            Installment(seq=i + 1, due_on=due, amount_minor=amount)
+            for i, (due, amount) in enumerate(zip(dates, parts, strict=True))
+        ],
+    )
+    session.add(pledge)
+    session.flush()
+    return pledge
+
+
+def get_pledge(session: Session, pledge_id: int) -> Pledge:
+    pledge = session.get(
+        Pledge,
+        pledge_id,
+        options=[selectinload(Pledge.installments), selectinload(Pledge.disbursements)],
+    )
+    if pledge is None:
+        raise NotFound("pledge", pledge_id)
+    return pledge
+
+
+def paid_by_installment(session: Session, pledge_id: int) -> dict[int, int]:
+    """Minor units paid against each installment of a pledge, summed in SQL."""
+    rows = session.execute(
+        select(Disbursement.installment_id, func.sum(Disbursement.amount_minor))
+        .where(Disbursement.pledge_id == pledge_id)
+        .group_by(Disbursement.installment_id)
+    )
+    return {installment_id: int(paid) for installment_id, paid in rows}
+
+
+def pay(
+    session: Session,
+    pledge_id: int,
+    amount: str,
+    paid_on: date,
+    installment_seq: int | None = None,
+    force: bool = False,
+    source: str | None = None,
+) -> list[Disbursement]:
+    """Record a disbursement against a pledge; returns the disbursement rows written.
+
+    The money goes to the named installment, or to the earliest one not yet paid in full; what
+    exceeds that installment's outstanding amount spills over to the next unpaid ones, each part
+    stored as its own disbursement row. A payment beyond the pledge's outstanding total is
+    refused unless `force` is set.
+    """
+    pledge = get_pledge(session, pledge_id)
+    minor = parse_amount(amount, pledge.currency, "AMOUNT")
+    paid = paid_by_installment(session, pledge.id)
+    outstanding = pledge.amount_minor - sum(paid.values())
+    money = pledge.currency
+    if minor > outstanding and not force:
+        raise Refused(
+            f"a payment of {money} {format_amount(minor, money)} exceeds the "
+            f"{money} {format_amount(max(outstanding, 0), money)} outstanding on pledge "
+            f"{pledge.id} (total {format_amount(pledge.amount_minor, money)}); "
+            "use --force to record it anyway"
+        )
+
+    def room(installment: Installment) -> int:
+        return installment.amount_minor - paid.get(installment.id, 0)
+
+    installments = list(pledge.installments)
+    if installment_seq is not None:
+        named = next((i for i in installments if i.seq == installment_seq), None)
+        if named is None:
+            raise InputError(
+                "--installment",
+                f"'{installment_seq}' is not an installment of pledge {pledge.id} "
+                f"(it has 1 to {len(installments)})",
+            )
+        if room(named) <= 0 and not force:
+            raise Refused(
+                f"installment {named.seq} of pledge {pledge.id} is already paid in full; "
+                "name another with --installment or use --force"
+            )
+        later = [i for i in installments if i.seq > named.seq]
+        earlier = [i for i in installments if i.seq < named.seq]
+        order = [named, *later, *earlier]
+    else:
+        order = installments
+
+    shares: dict[int, int] = {}  # installment seq -> minor units, in the order filled
+    remaining = minor
+    for installment in order:
+        take = min(room(installment), remaining)
+        if take > 0:
+            shares[installment.seq] = take
+            remaining -= take
+        if remaining == 0:
+            break
+    if remaining > 0:  # only with force: the excess stays on the named or the last installment
+        target = order[0] if installment_seq is not None else installments[-1]
+        shares[target.seq] = shares.get(target.seq, 0) + remaining
+
+    by_seq = {installment.seq: installment for installment in installments}
+    written = [
+        Disbursement(
+            pledge=pledge,
+            installment=by_seq[seq],
+            paid_on=paid_on,
+            amount_minor=share,
+            source=clean(source),
+        )
+        for seq, share in shares.items()
+    ]
+    session.add_all(written)
+    if outstanding - minor <= 0:
+        pledge.status = PledgeStatus.PAID.value
+    session.flush()
+    return written
+
+
+@dataclass
+class PledgeFilter:
+    donor: str | None = None
+    recipient: str | None = None
+    status: PledgeStatus | None = None
+    currency: str | None = None
+
+
+def paid_per_installment() -> Any:
+    """A subquery of the minor units paid against each installment."""
+    return (
+        select(
+            Disbursement.installment_id.label("installment_id"),
+            func.sum(Disbursement.amount_minor).label("paid"),
+        )
+        .group_by(Disbursement.installment_id)
+        .subquery("paid")
+    )
+
+
+def list_pledges(session: Session, where: PledgeFilter) -> list[dict[str, Any]]:
+    """Pledges with what was disbursed and what is outstanding, aggregated in SQL."""
+    paid = paid_per_installment()
+    per_pledge = (
+        select(
+            Installment.pledge_id.label("pledge_id"),
+            func.count(Installment.id).label("installments"),
+            func.coalesce(func.sum(paid.c.paid), 0).label("disbursed"),
+            func.min(Installment.due_on)
+            .filter(Installment.amount_minor > func.coalesce(paid.c.paid, 0))
+            .label("next_due"),
+        )
+        .outerjoin(paid, paid.c.installment_id == Installment.id)
+        .group_by(Installment.pledge_id)
+        .subquery("per_pledge")
+    )
+    query = select(
+        Pledge,
+        per_pledge.c.installments,
+        per_pledge.c.disbursed,
+        per_pledge.c.next_due,
+    ).join(per_pledge, per_pledge.c.pledge_id == Pledge.id)
+    if where.donor:
+        query = query.where(func.lower(Pledge.donor) == where.donor.strip().lower())
+    if where.recipient:
+        query = query.where(func.lower(Pledge.recipient) == where.recipient.strip().lower())
+    if where.status:
+        query = query.where(Pledge.status == where.status.value)
+    if where.currency:
+        query = query.where(Pledge.currency == normalize_currency(where.currency))
+    query = query.order_by(Pledge.announced_on.is_(None), Pledge.announced_on, Pledge.id)
+    rows = []
+    for pledge, count, disbursed, next_due in session.execute(query):
+        row = pledge_row(pledge, int(disbursed))
+        row["installments"] = int(count)
+        row["next_due"] = next_due
+        rows.append(row)
+    return rows
+
+
+def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
+    """One pledge as a flat row; amounts in minor units with their currency."""
+    from fintrack.money import percent
+
+    return {
+        "id": pledge.id,
+        "donor": pledge.donor,
+        "recipient": pledge.recipient,
+        "purpose": pledge.purpose,
+        "currency": pledge.currency,
+        "pledged": pledge.amount_minor,
+        "disbursed": disbursed,
+        "outstanding": pledge.amount_minor - disbursed,
+        "fulfilled_pct": percent(disbursed, pledge.amount_minor),
+        "status": pledge.status,
+        "announced": pledge.announced_on,
+        "schedule_assumed": pledge.schedule_assumed,
+        "source": pledge.source,
+        "ref": pledge.ref,
+    }
+
+
+def installment_rows(
+    session: Session, today: date, pledge_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Installments with what was paid against each and what is outstanding, summed in SQL."""
+    paid = paid_per_installment()
+    got_column = func.coalesce(paid.c.paid, 0)
+    query = (
+        select(Installment, Pledge.currency, got_column)
+        .join(Pledge, Pledge.id == Installment.pledge_id)
+        .outerjoin(paid, paid.c.installment_id == Installment.id)
+        .order_by(Installment.pledge_id, Installment.seq)
+    )
+    if pledge_id is not None:
+        query = query.where(Installment.pledge_id == pledge_id)
+    rows = []
+    for installment, currency, got in session.execute(query):
+        left = installment.amount_minor - int(got)
+        if left <= 0:
+            state = "paid"
+        elif installment.due_on < today:
+            state = "overdue"
+        elif got > 0:
+            state = "part paid"
+        else:
+            state = "due"
+        rows.append(
+            {
+                "pledge_id": installment.pledge_id,
+                "seq": installment.seq,
+                "due": installment.due_on,
+                "currency": currency,
+                "amount": installment.amount_minor,
+                "paid": int(got),
+                "outstanding": left,
+                "state": state,
+            }
+        )
+    return rows
+
+
+def disbursement_rows(session: Session, pledge_id: int | None = None) -> list[dict[str, Any]]:
+    """Disbursements with the installment each was paid against."""
+    query = (
+        select(Disbursement, Installment.seq, Pledge.currency)
+        .join(Installment, Installment.id == Disbursement.installment_id)
+        .join(Pledge, Pledge.id == Disbursement.pledge_id)
+        .order_by(Disbursement.paid_on, Disbursement.id)
+    )
+    if pledge_id is not None:
+        query = query.where(Disbursement.pledge_id == pledge_id)
+    return [
+        {
+            "id": disbursement.id,
+            "pledge_id": disbursement.pledge_id,
+            "installment": seq,
+            "paid_on": disbursement.paid_on,
+            "currency": currency,
+            "amount": disbursement.amount_minor,
+            "source": disbursement.source,
+        }
+        for disbursement, seq, currency in session.execute(query)
+    ]

@@ -1,0 +1,78 @@
+"""The controlled vocabularies of fintrack, shared by the models, the operations and the CLI."""
+
+from enum import StrEnum
+from typing import TypeVar
+
+from fintrack.errors import InputError
+
+
+class SanctionActionKind(StrEnum):
+    """What an authority did (OpenSanctions / Global Sanctions Database vocabulary)."""
+
+    IMPOSE = "impose"
+    EXTEND = "extend"
+    AMEND = "amend"
+    SUSPEND = "suspend"
+    EASE = "ease"
+    LICENCE = "licence"
+    WAIVER = "waiver"
+    DELIST = "delist"
+    LIFT = "lift"
+    EXPIRE = "expire"
+
+
+class SanctionStatus(StrEnum):
+    PLANNED = "planned"
+    ANNOUNCED = "announced"
+    IN_FORCE = "in-force"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class PledgeStatus(StrEnum):
+    """Flow status as OCHA FTS uses it."""
+
+    PLEDGE = "pledge"
+    COMMITMENT = "commitment"
+    PAID = "paid"
+
+
+class Period(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+# Spellings people type that mean a value of the vocabulary.
+_ALIASES = {
+    "license": "licence",
+    "renew": "extend",
+    "in force": "in-force",
+    "in_force": "in-force",
+    "inforce": "in-force",
+    "committed": "commitment",
+    "pledged": "pledge",
+    "monthly": "month",
+    "weekly": "week",
+    "quarterly": "quarter",
+    "yearly": "year",
+    "annual": "year",
+}
+
+
+def choices(kind: type[StrEnum]) -> str:
+    return ", ".join(member.value for member in kind)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_choice(kind: type[E], text: str, field: str) -> E:
+    """The vocabulary value `text` names (case-insensitive, common aliases accepted)."""
+    key = text.strip().lower()
+    key = _ALIASES.get(key, key)
+    try:
+        return kind(key)
+    except ValueError:
+        raise InputError(field, f"'{text}' is not one of {choices(kind)}") from None
