@@ -30,11 +30,7 @@ def schedule(first_due: date, count: int, every: Period) -> list[date]:
     """
     from dateutil.relativedelta import relativedelta
 
-    steps = {
-        Period.WEEK: lambda i: relativedelta(weeks=i),
-        Period.MONTH: lambda i: relativedelta(months=i),
-        Period.QUARTER: lambda i: relativedelta(months=3 * i),
-        Period.YEAR: lambda i: relativedelta(years=i),
-    }
-    step = steps[every]
-    return [first_due + step(i) for i in range(count)]
+    if every is Period.WEEK:
+        return [first_due + relativedelta(weeks=i) for i in range(count)]
+    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[every]
+    return [first_due + relativedelta(months=months * i) for i in range(count)]

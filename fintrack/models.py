@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2 mapping of sanctions actions, pledges, installments and disbursements."""
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -34,7 +35,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _one_of(column: str, values: type) -> str:
+def _one_of(column: str, values: type[StrEnum]) -> str:
     listed = ", ".join(f"'{member.value}'" for member in values)
     return f"{column} IN ({listed})"
 
@@ -53,7 +54,7 @@ class SanctionAction(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # A stable key given by the user or the seed data, so loading the same record twice adds nothing.
+    # A stable key from the user or the seed data: loading the same record twice adds nothing.
     ref: Mapped[str | None] = mapped_column(String(200), unique=True)
     authority: Mapped[str] = mapped_column(String(50), index=True)
     program: Mapped[str | None] = mapped_column(String(100), index=True)
@@ -151,9 +152,7 @@ class Disbursement(Base):
     __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pledge_id: Mapped[int] = mapped_column(
-        ForeignKey("pledges.id", ondelete="CASCADE"), index=True
-    )
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
     installment_id: Mapped[int] = mapped_column(
         ForeignKey("installments.id", ondelete="CASCADE"), index=True
     )

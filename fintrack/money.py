@@ -2,7 +2,7 @@
 
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 
 from fintrack.errors import InputError
 
@@ -27,11 +27,11 @@ _AMOUNT = re.compile(
 ACCEPTED_AMOUNTS = "a positive number such as 29000000, 29,000,000, 29M, 1.5bn or 29000000.50"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _exponent(code: str) -> int | None:
     from iso4217 import Currency
 
-    return Currency(code).exponent  # type: ignore[no-any-return]
+    return Currency(code).exponent
 
 
 def normalize_currency(code: str, field: str = "currency") -> str:
@@ -74,9 +74,7 @@ def parse_amount(text: str, currency: str, field: str = "amount") -> int:
     digits = exponent(currency)
     minor = value.scaleb(digits)
     if minor != minor.to_integral_value():
-        raise InputError(
-            field, f"'{text}' has more decimals than {currency} allows ({digits})"
-        )
+        raise InputError(field, f"'{text}' has more decimals than {currency} allows ({digits})")
     if minor <= 0:
         raise InputError(field, f"'{text}' must be greater than zero")
     if minor > MAX_MINOR:

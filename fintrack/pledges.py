@@ -259,7 +259,7 @@ def list_pledges(session: Session, where: PledgeFilter) -> list[dict[str, Any]]:
     if where.status:
         query = query.where(Pledge.status == where.status.value)
     if where.currency:
-        query = query.where(Pledge.currency == normalize_currency(where.currency))
+        query = query.where(Pledge.currency == normalize_currency(where.currency, "--currency"))
     query = query.order_by(Pledge.announced_on.is_(None), Pledge.announced_on, Pledge.id)
     rows = []
     for pledge, count, disbursed, next_due in session.execute(query):

@@ -73,7 +73,7 @@ def _sum_rows(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[
     if where.recipient:
         query = query.where(func.lower(Pledge.recipient) == where.recipient.strip().lower())
     if where.currency:
-        query = query.where(Pledge.currency == normalize_currency(where.currency))
+        query = query.where(Pledge.currency == normalize_currency(where.currency, "--currency"))
     rows = []
     for record in session.execute(query).mappings():
         row: dict[str, Any] = {key: None for key in ("donor", "recipient", "month")}
@@ -138,7 +138,13 @@ def deadlines(session: Session, as_of: date, within: int) -> list[dict[str, Any]
         .scalar_subquery()
     )
     installments = (
-        select(Installment.due_on, Installment.seq, count.label("of"), outstanding.label("left"), Pledge)
+        select(
+            Installment.due_on,
+            Installment.seq,
+            count.label("of"),
+            outstanding.label("left"),
+            Pledge,
+        )
         .join(Pledge, Pledge.id == Installment.pledge_id)
         .outerjoin(paid, paid.c.installment_id == Installment.id)
         .where(Installment.due_on <= end, outstanding > 0)
@@ -149,8 +155,17 @@ def deadlines(session: Session, as_of: date, within: int) -> list[dict[str, Any]
         if pledge.schedule_assumed:
             detail += " (date assumed)"
         rows.append(
-            _deadline(due_on, as_of, "installment", f"{pledge.donor} → {pledge.recipient}",
-                      detail, "pledge", pledge.id, pledge.currency, int(left))
+            _deadline(
+                due_on,
+                as_of,
+                "installment",
+                f"{pledge.donor} → {pledge.recipient}",
+                detail,
+                "pledge",
+                pledge.id,
+                pledge.currency,
+                int(left),
+            )
         )
     rows.extend(_sanction_dates(session, as_of, end))
     rows.sort(key=lambda row: (row["date"], row["kind"], row["record_id"]))
@@ -160,7 +175,10 @@ def deadlines(session: Session, as_of: date, within: int) -> list[dict[str, Any]
 def _sanction_dates(session: Session, as_of: date, end: date) -> list[dict[str, Any]]:
     live = SanctionAction.status != SanctionStatus.REVOKED.value
     rows = []
-    for column, kind in ((SanctionAction.deadline_on, "deadline"), (SanctionAction.expires_on, "expiry")):
+    for column, kind in (
+        (SanctionAction.deadline_on, "deadline"),
+        (SanctionAction.expires_on, "expiry"),
+    ):
         query = select(SanctionAction).where(live, column >= as_of, column <= end)
         for action in session.scalars(query):
             subject = " ".join(part for part in (action.authority, action.program) if part)

@@ -106,7 +106,9 @@ def load_seed(session: Session, folder: Path) -> SeedResult:
             raise InputError(path.name, f"not valid TOML: {exc}") from None
         for kind, records in document.items():
             if kind not in ("sanction", "pledge") or not isinstance(records, list):
-                raise InputError(path.name, f"unknown table '{kind}'; use [[sanction]] or [[pledge]]")
+                raise InputError(
+                    path.name, f"unknown table '{kind}'; use [[sanction]] or [[pledge]]"
+                )
             for number, record in enumerate(records, start=1):
                 where = f"{path.name} {kind} {record.get('ref') or number}"
                 try:

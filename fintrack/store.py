@@ -84,7 +84,9 @@ class Database:
                 path.parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
         except NoSuchModuleError as exc:
-            raise DatabaseError(f"no driver for database URL '{mask_url(self.url)}': {exc}") from None
+            raise DatabaseError(
+                f"no driver for database URL '{mask_url(self.url)}': {exc}"
+            ) from None
         except ModuleNotFoundError as exc:
             raise DatabaseError(
                 f"the driver '{exc.name}' for '{mask_url(self.url)}' is not installed"
@@ -147,7 +149,7 @@ class Database:
             return str(value) if value is not None else None
 
     def upgrade(self) -> tuple[str | None, str]:
-        """Migrate to the newest schema in one transaction; return the revisions before and after."""
+        """Migrate to the newest schema in one transaction; return the revisions before, after."""
         from alembic import command
 
         before = self.current_revision()
@@ -188,14 +190,12 @@ class Database:
 
     @contextmanager
     def _connect(self) -> Iterator["Connection"]:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError
 
         try:
             connection = self.engine.connect()
-        except OperationalError as exc:
-            raise DatabaseError(
-                f"cannot open the database {self.display}: {exc.orig}"
-            ) from None
+        except DBAPIError as exc:
+            raise DatabaseError(f"cannot open the database {self.display}: {exc.orig}") from None
         with connection:
             yield connection
 

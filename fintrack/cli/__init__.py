@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("FINTRACK_DEBUG"):
             raise
         sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
-        if sqlalchemy_errors and isinstance(exc, sqlalchemy_errors.OperationalError):
+        if sqlalchemy_errors and isinstance(exc, sqlalchemy_errors.DBAPIError):
             return _fail(f"database: {exc.orig}", 1)
         return _fail(
             f"unexpected {type(exc).__name__}: {exc} (set FINTRACK_DEBUG=1 for a traceback)", 70

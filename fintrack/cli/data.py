@@ -1,8 +1,6 @@
 """`fintrack seed` and `fintrack export`: load the founding case, write CSV files."""
 
-import os
 import sys
-import tempfile
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -11,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from fintrack.cli.common import database, note
-from fintrack.cli.output import Column, write_csv
+from fintrack.cli.output import Column, atomic_text_file, write_csv
 
 
 class ExportKind(StrEnum):
@@ -26,7 +24,9 @@ class ExportKind(StrEnum):
 def seed(
     folder: Annotated[
         Path | None,
-        typer.Option(help="A folder of .toml seed files (default: the founding case shipped with fintrack)."),
+        typer.Option(
+            help="A folder of .toml seed files (default: the founding case shipped with fintrack)."
+        ),
     ] = None,
 ) -> None:
     """Load the founding case: 2025 sanctions actions on Syria and Qatar's pledge, with sources.
@@ -49,7 +49,9 @@ def seed(
     )
 
 
-def _rows(kind: ExportKind, as_of: str | None, within: int, by: str) -> tuple[list[Column], list[dict[str, Any]]]:
+def _rows(
+    kind: ExportKind, as_of: str | None, within: int, by: str
+) -> tuple[list[Column], list[dict[str, Any]]]:
     from fintrack.cli import pledge, report, sanction
 
     if kind is ExportKind.DEADLINES:
@@ -72,9 +74,7 @@ def _rows(kind: ExportKind, as_of: str | None, within: int, by: str) -> tuple[li
 
 
 def export(
-    kind: Annotated[
-        ExportKind, typer.Argument(case_sensitive=False, help="What to export.")
-    ],
+    kind: Annotated[ExportKind, typer.Argument(case_sensitive=False, help="What to export.")],
     output: Annotated[
         str, typer.Option("--output", "-o", help="The CSV file to write, or - for stdout.")
     ],
@@ -82,7 +82,9 @@ def export(
         str | None, typer.Option("--as-of", help="deadlines: count days from this date.")
     ] = None,
     within: Annotated[int, typer.Option(help="deadlines: look this many days ahead.")] = 90,
-    by: Annotated[str, typer.Option(help="totals: the grouping, as for `fintrack totals`.")] = "pair",
+    by: Annotated[
+        str, typer.Option(help="totals: the grouping, as for `fintrack totals`.")
+    ] = "pair",
 ) -> None:
     """Write sanctions, pledges, installments, disbursements, deadlines or totals to a CSV file.
 
@@ -98,21 +100,6 @@ def export(
         write_csv(rows, columns, sys.stdout)
         return
     target = Path(output)
-    from fintrack.errors import InputError
-
-    if target.is_dir():
-        raise InputError("--output", f"'{output}' is a directory; give a file name")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError("--output", f"folder '{folder}' does not exist")
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="", dir=folder, prefix=f".{target.name}.", delete=False
-    )
-    try:
-        with handle:
-            count = write_csv(rows, columns, handle)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_text_file(target, "--output") as handle:
+        count = write_csv(rows, columns, handle)
     note(f"Wrote {count} {kind.value} rows to {target}")

@@ -4,7 +4,9 @@ import typer
 
 from fintrack.cli.common import database, note
 
-app = typer.Typer(rich_markup_mode="markdown", help="Inspect and migrate the database.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown", help="Inspect and migrate the database.", no_args_is_help=True
+)
 
 
 @app.command("path")
@@ -24,7 +26,7 @@ def db_current() -> None:
 
     Example:
 
-        fintrack --db team.db db current
+        FINTRACK_DATABASE_URL=team.db fintrack db current
     """
     db = database()
     current = db.current_revision()

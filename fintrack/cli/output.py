@@ -4,11 +4,14 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import IO, Any, Literal
 
 from fintrack.money import format_amount
@@ -88,6 +91,26 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO
         writer.writerow([_csv_cell(_plain(row.get(c.key), c, row)) for c in columns])
         count += 1
     return count
+
+
+@contextmanager
+def atomic_text_file(target: Path, field: str) -> Iterator[IO[str]]:
+    """A file that replaces `target` only once it is completely written, never half of it."""
+    from fintrack.errors import InputError
+
+    if target.is_dir():
+        raise InputError(field, f"'{target}' is a directory; give a file name")
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputError(field, f"folder '{folder}' does not exist")
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def write_json(data: Any, out: IO[str]) -> None:

@@ -18,7 +18,9 @@ from fintrack.cli.output import (
 )
 from fintrack.vocab import Period, PledgeStatus, choices
 
-app = typer.Typer(rich_markup_mode="markdown", help="Record, list and show aid pledges.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown", help="Record, list and show aid pledges.", no_args_is_help=True
+)
 
 PLEDGE_COLUMNS = [
     Column("id", "ID", "int"),
@@ -85,7 +87,9 @@ def pledge_add(
     on: Annotated[str | None, typer.Option("--on", help="Date the pledge was announced.")] = None,
     status: Annotated[str, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = "pledge",
     purpose: Annotated[str | None, typer.Option(help="What the money is for.")] = None,
-    source: Annotated[str | None, typer.Option(help="Where this comes from: a URL or a citation.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Where this comes from: a URL or a citation.")
+    ] = None,
     ref: Annotated[
         str | None, typer.Option(help="Your own stable key for the record (must be unique).")
     ] = None,
@@ -209,8 +213,13 @@ def pledge_show(
         title="Installments",
         style=lambda r: STATE_STYLES.get(r["state"]),
     )
-    render(payments, DISBURSEMENT_COLUMNS[:1] + DISBURSEMENT_COLUMNS[2:], fmt,
-           title="Disbursements", empty="No disbursements yet.")
+    render(
+        payments,
+        DISBURSEMENT_COLUMNS[:1] + DISBURSEMENT_COLUMNS[2:],
+        fmt,
+        title="Disbursements",
+        empty="No disbursements yet.",
+    )
 
 
 def pay(

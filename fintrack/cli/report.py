@@ -38,7 +38,9 @@ DEADLINE_COLUMNS = [
 DEADLINE_STYLES = {"overdue": "bold red", "today": "bold yellow", "soon": "yellow"}
 
 KEY_COLUMNS = ("donor", "recipient", "month")
-GROUPINGS = "pair (donor and recipient), donor, recipient, month (installments' due month), currency"
+GROUPINGS = (
+    "pair (donor and recipient), donor, recipient, month (installments' due month), currency"
+)
 
 
 def totals_columns(by: "Grouping") -> list[Column]:

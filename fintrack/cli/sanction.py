@@ -8,7 +8,11 @@ from fintrack.cli.common import FormatOption, database, note, optional_date
 from fintrack.cli.output import Column, OutputFormat, render, render_one
 from fintrack.vocab import SanctionActionKind, SanctionStatus, choices
 
-app = typer.Typer(rich_markup_mode="markdown", help="Record, list and show sanction actions.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Record, list and show sanction actions.",
+    no_args_is_help=True,
+)
 
 COLUMNS = [
     Column("id", "ID", "int"),
@@ -33,9 +37,7 @@ COLUMNS = [
 @app.command("add")
 def sanction_add(
     authority: Annotated[str, typer.Option(help="Who acts: EU, US, UK, UN, ...")],
-    target: Annotated[
-        str, typer.Option(help="An ISO 3166 country code (SY) or a named entity.")
-    ],
+    target: Annotated[str, typer.Option(help="An ISO 3166 country code (SY) or a named entity.")],
     action: Annotated[str, typer.Option(help=f"One of: {choices(SanctionActionKind)}.")],
     program: Annotated[
         str | None, typer.Option(help="Program key {ISSUER}-{TARGET}, such as EU-SYR.")
@@ -52,9 +54,7 @@ def sanction_add(
     deadline: Annotated[
         str | None, typer.Option(help="A date to watch: renewal, review or a target date.")
     ] = None,
-    deadline_label: Annotated[
-        str | None, typer.Option(help="What happens on --deadline.")
-    ] = None,
+    deadline_label: Annotated[str | None, typer.Option(help="What happens on --deadline.")] = None,
     status: Annotated[
         str | None,
         typer.Option(
@@ -66,7 +66,9 @@ def sanction_add(
         str | None, typer.Option(help="Legal act, such as 'Regulation (EU) 2025/407'.")
     ] = None,
     summary: Annotated[str | None, typer.Option(help="What the action does.")] = None,
-    source: Annotated[str | None, typer.Option(help="Where this comes from: a URL or a citation.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Where this comes from: a URL or a citation.")
+    ] = None,
     ref: Annotated[
         str | None, typer.Option(help="Your own stable key for the record (must be unique).")
     ] = None,

@@ -1,0 +1,102 @@
+"""The command line as a whole: help, version, start-up cost and errors without tracebacks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, assert_error
+
+COMMANDS = [
+    ("sanction", "add"), ("sanction", "list"), ("sanction", "show"),
+    ("pledge", "add"), ("pledge", "list"), ("pledge", "show"), ("pay",),
+    ("totals",), ("deadlines",), ("export",), ("seed",),
+    ("db", "path"), ("db", "current"), ("db", "upgrade"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_help_has_an_example(run: Run, command: tuple[str, ...]) -> None:
+    result = run(*command, "--help")
+    assert result.code == 0
+    assert "Usage: fintrack " + " ".join(command) in result.out
+    assert "Example" in result.out
+    assert "fintrack " + command[0] in result.out.split("Example", 1)[1]
+
+
+def test_root_help_lists_the_commands(run: Run) -> None:
+    result = run("--help")
+    assert result.code == 0
+    for name in ("sanction", "pledge", "pay", "totals", "deadlines", "export", "seed", "db"):
+        assert f" {name} " in result.out
+
+
+def test_version(run: Run) -> None:
+    from fintrack import __version__
+
+    assert run("--version").out == f"fintrack {__version__}\n"
+
+
+def test_unknown_command_and_option_are_one_error_line(run: Run) -> None:
+    assert_error(run("frobnicate"), "No such command 'frobnicate'")
+    assert_error(run("pledge", "list", "--colour"), "No such option: --colour")
+    assert_error(run("pledge", "add", "--donor", "Qatar"), "Missing option")
+    assert_error(run("pledge", "show", "one"), "Invalid value for 'ID'", "integer")
+    assert_error(run("pledge", "list", "--format", "xml"), "--format")
+
+
+def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FINTRACK_DATABASE_URL": f"sqlite:///{tmp_path / 'sub.db'}"}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_help_does_not_import_sqlalchemy_or_alembic(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from fintrack.cli import main\n"
+        "assert main(['--help']) == 0\n"
+        "assert main(['pledge', 'add', '--help']) == 0\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))\n"
+    )
+    result = _python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("[]")
+
+
+def test_console_script_reports_bad_input_without_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "FINTRACK_DATABASE_URL": f"sqlite:///{tmp_path / 'script.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "fintrack", "pledge", "add", "--donor", "Qatar", "--recipient",
+         "Syria", "--currency", "USD", "--amount", "lots", "--on", "2025-05-08"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: --amount: 'lots' is not an amount; use a positive number such as 29000000, "
+        "29,000,000, 29M, 1.5bn or 29000000.50\n"
+    )
+
+
+def test_unexpected_errors_are_one_line_unless_debugging(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fintrack.cli.report as report
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(report, "deadlines_rows", broken)
+    result = run("deadlines")
+    assert result.code == 70
+    assert (
+        result.err
+        == "Error: unexpected RuntimeError: boom (set FINTRACK_DEBUG=1 for a traceback)\n"
+    )
+    monkeypatch.setenv("FINTRACK_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        run("deadlines")

@@ -1,0 +1,145 @@
+"""The database: location, overrides, SQLite settings, and migrations that match the models."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from fintrack.errors import DatabaseError
+from fintrack.models import SCHEMA_REVISION, Base
+from fintrack.store import Database, default_url, mask_url, resource_dir
+from tests.conftest import QATAR, Run, assert_error
+
+
+def test_migrations_create_exactly_the_models_schema(tmp_path: Path) -> None:
+    db = Database(str(tmp_path / "fresh.db"))
+    before, after = db.upgrade()
+    assert (before, after) == (None, SCHEMA_REVISION)
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_models_revision_is_the_head_of_migrations(tmp_path: Path) -> None:
+    db = Database(str(tmp_path / "x.db"))
+    script = ScriptDirectory.from_config(db.alembic_config())
+    assert script.get_heads() == [SCHEMA_REVISION]
+    assert db.head_revision() == SCHEMA_REVISION
+
+
+def test_migrations_downgrade_to_empty_and_up_again(tmp_path: Path) -> None:
+    from alembic import command
+
+    db = Database(str(tmp_path / "round.db"))
+    db.upgrade()
+    config = db.alembic_config()
+    with db.engine.connect() as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    with sqlite3.connect(tmp_path / "round.db") as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == {"alembic_version"}
+    assert db.upgrade()[1] == SCHEMA_REVISION
+
+
+def test_default_database_is_created_in_the_user_data_directory(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FINTRACK_DATABASE_URL")
+    expected = tmp_path / "data-home" / "fintrack" / "fintrack.db"
+    assert default_url() == f"sqlite:///{expected}"
+    result = run("db", "path")
+    assert result.out == f"{expected}\n"
+    assert not expected.exists()
+    assert run(*QATAR).code == 0
+    assert expected.exists()
+    with sqlite3.connect(expected) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+
+
+def test_db_option_overrides_the_environment(run: Run, tmp_path: Path, db_path: Path) -> None:
+    other = tmp_path / "other.db"
+    assert run("--db", str(other), *QATAR).out == "1\n"
+    assert (
+        run("--db", f"sqlite:///{other}", "pledge", "list", "--format", "csv").out.count("Qatar")
+        == 1
+    )
+    assert not db_path.exists()
+    assert run("db", "path").out == f"{db_path}\n"
+
+
+def test_db_current_and_upgrade(run: Run) -> None:
+    assert run("db", "current").out == "none (empty database; newest is 0001)\n"
+    result = run("db", "upgrade")
+    assert result.code == 0
+    assert "to revision 0001" in result.err
+    assert run("db", "upgrade").err.strip().endswith("is already at revision 0001")
+    assert run("db", "current").out == "0001 (head)\n"
+
+
+def test_sqlite_runs_with_foreign_keys_wal_and_busy_timeout(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    db = Database(str(tmp_path / "pragmas.db"))
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+
+
+def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from fintrack.models import Installment
+
+    db = Database(str(tmp_path / "fk.db"))
+    with pytest.raises(IntegrityError), db.session() as session:
+        session.add(Installment(pledge_id=999, seq=1, due_on=None, amount_minor=1))
+
+
+def test_a_database_from_a_newer_fintrack_is_refused(run: Run, db_path: Path) -> None:
+    assert run("db", "upgrade").code == 0
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = 'ffff'")
+    assert_error(run("pledge", "list"), "schema revision ffff", "upgrade fintrack")
+
+
+def test_unreadable_database_is_one_error_line(run: Run, tmp_path: Path) -> None:
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("this is not a database\n" * 100)
+    assert_error(run("--db", str(not_a_db), "pledge", "list"), "notes.db")
+
+
+def test_unknown_driver_is_one_error_line(run: Run) -> None:
+    assert_error(run("--db", "nosuchdb://user:secret@host/db", "pledge", "list"), "driver")
+
+
+def test_mask_url_hides_the_password() -> None:
+    assert mask_url("postgresql+psycopg://ana:s3cret@db.example/fin") == (
+        "postgresql+psycopg://ana:***@db.example/fin"
+    )
+    assert "s3cret" not in mask_url("postgresql://ana:s3cret@h/x")
+
+
+def test_error_messages_never_show_a_password(run: Run) -> None:
+    result = run("--db", "nosuchdb://ana:s3cret@host/db", "pledge", "list")
+    assert result.code != 0
+    assert "s3cret" not in result.err
+
+
+def test_bad_urls_raise_database_errors() -> None:
+    with pytest.raises(DatabaseError, match="is not valid"):
+        _ = Database("no url://").engine
+    with pytest.raises(DatabaseError, match="no driver"):
+        _ = Database("sqlite+nothing:///x.db").engine
+
+
+def test_shipped_resources_are_found() -> None:
+    assert (resource_dir("migrations") / "env.py").is_file()
+    assert sorted(p.name for p in resource_dir("seed").glob("*.toml")) == [
+        "pledges.toml",
+        "sanctions.toml",
+    ]
