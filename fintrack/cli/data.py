@@ -102,4 +102,4 @@ def export(
     target = Path(output)
     with atomic_text_file(target, "--output") as handle:
         count = write_csv(rows, columns, handle)
-    note(f"Wrote {count} {kind.value} rows to {target}")
+    note(f"Wrote {count} rows of {kind.value} to {target}")

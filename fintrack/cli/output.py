@@ -34,6 +34,12 @@ class Column:
     kind: Kind = "text"
     # Shown in the terminal table; CSV and JSON always carry every column.
     in_table: bool = True
+    # Short codes (a status, a currency) are never broken over lines in a table.
+    wrap: bool = True
+    # Long text keeps at least this many characters of width in a table.
+    min_width: int = 0
+    # What the table shows instead of the value, built from the whole row.
+    table_text: Callable[[dict[str, Any]], str] | None = None
     currency_key: str = "currency"
 
 
@@ -61,6 +67,8 @@ def _csv_cell(value: Any) -> str:
 
 
 def _table_cell(value: Any, column: Column, row: dict[str, Any]) -> str:
+    if column.table_text is not None:
+        return column.table_text(row)
     if value is None:
         return ""
     if column.kind == "money":
@@ -165,8 +173,8 @@ def render(
         table.add_column(
             column.header,
             justify="right" if numeric else "left",
-            no_wrap=numeric or column.kind == "date",
-            min_width=len(column.header),
+            no_wrap=numeric or column.kind == "date" or not column.wrap,
+            min_width=max(len(column.header), column.min_width),
             overflow="fold",
         )
     for row in rows:

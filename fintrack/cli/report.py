@@ -15,7 +15,7 @@ TOTALS_COLUMNS = [
     Column("donor", "Donor"),
     Column("recipient", "Recipient"),
     Column("month", "Month"),
-    Column("currency", "Cur"),
+    Column("currency", "Cur", wrap=False),
     Column("pledges", "Pledges", "int"),
     Column("pledged", "Pledged", "money"),
     Column("disbursed", "Disbursed", "money"),
@@ -23,17 +23,25 @@ TOTALS_COLUMNS = [
     Column("fulfilled_pct", "Fulfilled", "percent"),
     Column("total", "Total row", "bool", in_table=False),
 ]
+
+
+def _days(row: dict[str, Any]) -> str:
+    """Days left, with the state where it matters, so it shows without colour too."""
+    days, state = row["days_left"], row["state"]
+    return f"{days} {state}" if state in ("overdue", "today") else str(days)
+
+
 DEADLINE_COLUMNS = [
     Column("date", "Date", "date"),
-    Column("days_left", "Days left", "int"),
-    Column("state", "State"),
-    Column("kind", "Kind"),
-    Column("subject", "Subject"),
-    Column("detail", "Detail"),
-    Column("currency", "Cur"),
+    Column("days_left", "Days", "int", wrap=False, table_text=_days),
+    Column("state", "State", in_table=False),
+    Column("kind", "Kind", wrap=False),
+    Column("subject", "Subject", min_width=10),
+    Column("detail", "Detail", min_width=16),
+    Column("currency", "Cur", wrap=False),
     Column("amount", "Outstanding", "money"),
-    Column("record", "Record"),
-    Column("record_id", "ID", "int"),
+    Column("record", "Record", wrap=False, table_text=lambda r: f"{r['record']} {r['record_id']}"),
+    Column("record_id", "ID", "int", in_table=False),
 ]
 DEADLINE_STYLES = {"overdue": "bold red", "today": "bold yellow", "soon": "yellow"}
 

@@ -21,7 +21,7 @@ COLUMNS = [
     Column("target", "Target"),
     Column("action", "Action"),
     Column("measures", "Measures", "list"),
-    Column("status", "Status"),
+    Column("status", "Status", wrap=False),
     Column("announced", "Announced", "date"),
     Column("effective", "Effective", "date"),
     Column("expires", "Expires", "date"),
