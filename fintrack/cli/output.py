@@ -78,7 +78,7 @@ def _table_cell(value: Any, column: Column, row: dict[str, Any]) -> str:
     if column.kind == "int" and isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
     if isinstance(value, bool):
-        return "yes" if value else ""
+        return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     if isinstance(value, date):

@@ -35,12 +35,12 @@ DEADLINE_COLUMNS = [
     Column("date", "Date", "date"),
     Column("days_left", "Days", "int", wrap=False, table_text=_days),
     Column("state", "State", in_table=False),
-    Column("kind", "Kind", wrap=False),
+    Column("kind", "Kind"),
     Column("subject", "Subject", min_width=10),
     Column("detail", "Detail", min_width=16),
     Column("currency", "Cur", wrap=False),
     Column("amount", "Outstanding", "money"),
-    Column("record", "Record", wrap=False, table_text=lambda r: f"{r['record']} {r['record_id']}"),
+    Column("record", "Record", table_text=lambda r: f"{r['record']} {r['record_id']}"),
     Column("record_id", "ID", "int", in_table=False),
 ]
 DEADLINE_STYLES = {"overdue": "bold red", "today": "bold yellow", "soon": "yellow"}
