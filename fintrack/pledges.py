@@ -106,11 +106,13 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     return pledge
 
 
-def get_pledge(session: Session, pledge_id: int) -> Pledge:
+def get_pledge(session: Session, pledge_id: int, lock: bool = False) -> Pledge:
+    """The pledge with its installments; `lock` holds its row until the transaction ends."""
     pledge = session.get(
         Pledge,
         pledge_id,
         options=[selectinload(Pledge.installments), selectinload(Pledge.disbursements)],
+        with_for_update=lock,
     )
     if pledge is None:
         raise NotFound("pledge", pledge_id)
@@ -143,7 +145,7 @@ def pay(
     stored as its own disbursement row. A payment beyond the pledge's outstanding total is
     refused unless `force` is set.
     """
-    pledge = get_pledge(session, pledge_id)
+    pledge = get_pledge(session, pledge_id, lock=True)
     minor = parse_amount(amount, pledge.currency, "AMOUNT")
     paid = paid_by_installment(session, pledge.id)
     outstanding = pledge.amount_minor - sum(paid.values())

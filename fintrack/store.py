@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 ENV_VAR = "FINTRACK_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITE_OPTION = "fintrack_write"
 
 
 def default_url() -> str:
@@ -105,7 +106,10 @@ class Database:
 
         @event.listens_for(engine, "begin")
         def _begin(connection: "Connection") -> None:
-            connection.exec_driver_sql("BEGIN")
+            # A writing transaction takes SQLite's write lock at once, so that what it reads
+            # (the outstanding amount of a pledge, say) cannot change before it writes.
+            write = connection.get_execution_options().get(WRITE_OPTION, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
 
@@ -200,10 +204,14 @@ class Database:
             yield connection
 
     @contextmanager
-    def session(self) -> Iterator["Session"]:
-        """A session whose work is one transaction: committed at the end, rolled back on error."""
+    def session(self, write: bool = False) -> Iterator["Session"]:
+        """A session whose work is one transaction: committed at the end, rolled back on error.
+
+        Pass `write=True` for work that writes, so that it holds the write lock from the start.
+        """
         from sqlalchemy.orm import Session
 
         self.ensure_schema()
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        bind = self.engine.execution_options(**{WRITE_OPTION: write})
+        with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session

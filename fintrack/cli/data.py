@@ -41,7 +41,7 @@ def seed(
     from fintrack.store import resource_dir
 
     db = database()
-    with db.session() as session:
+    with db.session(write=True) as session:
         result = load_seed(session, folder or resource_dir("seed"))
     note(
         f"Seeded {db.display}: {result.sanctions_added} sanction actions and "

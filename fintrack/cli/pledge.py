@@ -135,7 +135,7 @@ def pledge_add(
     )
     from fintrack.money import format_amount
 
-    with database().session() as session:
+    with database().session(write=True) as session:
         pledge = add_pledge(session, data)
         pledge_id = pledge.id
         count = len(pledge.installments)
@@ -252,7 +252,7 @@ def pay(
     from fintrack.pledges import pay as record_payment
 
     paid_on = parse_date(on, "--on")
-    with database().session() as session:
+    with database().session(write=True) as session:
         written = record_payment(
             session, pledge_id, amount, paid_on, installment, force=force, source=source
         )

@@ -109,7 +109,7 @@ def sanction_add(
         source=source,
         ref=ref,
     )
-    with database().session() as session:
+    with database().session(write=True) as session:
         record = add_sanction(session, data)
         record_id = record.id
         described = f"{record.authority} {record.action} on {record.target}"
