@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session, selectinload
 from fintrack.dates import schedule
 from fintrack.errors import InputError, NotFound, Refused
 from fintrack.models import Disbursement, Installment, Pledge
-from fintrack.money import MAX_MINOR, format_amount, normalize_currency, parse_amount, split_evenly
+from fintrack.money import (
+    MAX_MINOR,
+    format_amount,
+    normalize_currency,
+    parse_amount,
+    percent,
+    split_evenly,
+)
 from fintrack.text import clean, required
 from fintrack.vocab import Period, PledgeStatus
 
@@ -104,6 +111,14 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     session.add(pledge)
     session.flush()
     return pledge
+
+
+def pledge_summary(session: Session, pledge_id: int) -> dict[str, Any]:
+    """One pledge as `list_pledges` shows it, with its totals and next due date."""
+    rows = list_pledges(session, PledgeFilter(pledge_id=pledge_id))
+    if not rows:
+        raise NotFound("pledge", pledge_id)
+    return rows[0]
 
 
 def get_pledge(session: Session, pledge_id: int, lock: bool = False) -> Pledge:
@@ -214,6 +229,7 @@ def pay(
 
 @dataclass
 class PledgeFilter:
+    pledge_id: int | None = None
     donor: str | None = None
     recipient: str | None = None
     status: PledgeStatus | None = None
@@ -254,6 +270,8 @@ def list_pledges(session: Session, where: PledgeFilter) -> list[dict[str, Any]]:
         per_pledge.c.disbursed,
         per_pledge.c.next_due,
     ).join(per_pledge, per_pledge.c.pledge_id == Pledge.id)
+    if where.pledge_id is not None:
+        query = query.where(Pledge.id == where.pledge_id)
     if where.donor:
         query = query.where(func.lower(Pledge.donor) == where.donor.strip().lower())
     if where.recipient:
@@ -274,8 +292,6 @@ def list_pledges(session: Session, where: PledgeFilter) -> list[dict[str, Any]]:
 
 def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
     """One pledge as a flat row; amounts in minor units with their currency."""
-    from fintrack.money import percent
-
     return {
         "id": pledge.id,
         "donor": pledge.donor,

@@ -188,13 +188,12 @@ def pledge_show(
 
         fintrack pledge show 1
     """
-    from fintrack.pledges import disbursement_rows, get_pledge, installment_rows, pledge_row
+    from fintrack.pledges import disbursement_rows, installment_rows, pledge_summary
 
     with database().session() as session:
-        pledge = get_pledge(session, pledge_id)
+        row = pledge_summary(session, pledge_id)
         schedule = installment_rows(session, date.today(), pledge_id)
         payments = disbursement_rows(session, pledge_id)
-        row = pledge_row(pledge, sum(r["paid"] for r in schedule))
     if fmt is OutputFormat.CSV:
         write_csv(schedule, INSTALLMENT_COLUMNS, sys.stdout)
         return
@@ -204,8 +203,7 @@ def pledge_show(
         data["disbursements"] = plain_rows(payments, DISBURSEMENT_COLUMNS)
         write_json(data, sys.stdout)
         return
-    summary = [c for c in PLEDGE_COLUMNS if c.key not in ("installments", "next_due")]
-    render_one(row, summary, fmt, title=f"Pledge {pledge_id}")
+    render_one(row, PLEDGE_COLUMNS, fmt, title=f"Pledge {pledge_id}")
     render(
         schedule,
         INSTALLMENT_COLUMNS[1:],
