@@ -1,9 +1,11 @@
 """Fixtures: every test gets its own SQLite file and never touches the user's data directory."""
 
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +49,29 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
         return Result(code, out, err)
 
     return _run
+
+
+@pytest.fixture
+def empty_db(run: Run, db_path: Path) -> Path:
+    """A database with the schema and no records, so row counts can be compared."""
+    assert run("db", "upgrade").code == 0
+    assert row_counts(db_path) == dict.fromkeys(row_counts(db_path), 0)
+    return db_path
+
+
+def as_json(run: Run, *args: str) -> Any:
+    """Run a command with --format json; it must succeed, quietly, and print JSON."""
+    result = run(*args, "--format", "json")
+    assert result.code == 0, result.err
+    assert result.err == "", result.err
+    return json.loads(result.out)
+
+
+def added(run: Run, *args: str) -> int:
+    """Run an `add` command; it must succeed and print the new id alone."""
+    result = run(*args)
+    assert result.code == 0, result.err
+    return int(result.out)
 
 
 def row_counts(path: Path) -> dict[str, int]:

@@ -1,21 +1,14 @@
 """`fintrack pay`: disbursements fill the earliest unpaid installments, never past the total."""
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import QATAR, Run, assert_error, row_counts
+from tests.conftest import QATAR, Run, as_json, assert_error, row_counts
 
 M29 = "29000000.00"
 AB = ("--donor", "A", "--recipient", "B")
-
-
-def as_json(run: Run, *args: str) -> Any:
-    result = run(*args, "--format", "json")
-    assert result.code == 0, result.err
-    return json.loads(result.out)
 
 
 def shown(run: Run, pledge_id: int = 1) -> dict[str, Any]:

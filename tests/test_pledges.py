@@ -1,12 +1,11 @@
 """`fintrack pledge add`, `list` and `show`: amounts, schedules, filters, exact CSV and JSON."""
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import QATAR, Run, assert_error, row_counts
+from tests.conftest import QATAR, Run, added, as_json, assert_error, row_counts
 
 PLEDGE_HEADER = (
     "id,donor,recipient,purpose,currency,pledged,disbursed,outstanding,fulfilled_pct,status,"
@@ -17,15 +16,7 @@ AB = ("--donor", "A", "--recipient", "B")
 
 
 def add(run: Run, *args: str) -> int:
-    result = run("pledge", "add", *args)
-    assert result.code == 0, result.err
-    return int(result.out)
-
-
-def as_json(run: Run, *args: str) -> Any:
-    result = run(*args, "--format", "json")
-    assert result.code == 0, result.err
-    return json.loads(result.out)
+    return added(run, "pledge", "add", *args)
 
 
 def shown(run: Run, pledge_id: int) -> dict[str, Any]:
@@ -82,14 +73,6 @@ def listed(**fields: Any) -> dict[str, Any]:
     }
     assert set(fields) <= set(base), set(fields) - set(base)
     return {**base, **fields}
-
-
-@pytest.fixture
-def empty_db(run: Run, db_path: Path) -> Path:
-    """A database with the schema and no records, so row counts can be compared."""
-    assert run("db", "upgrade").code == 0
-    assert row_counts(db_path) == dict.fromkeys(row_counts(db_path), 0)
-    return db_path
 
 
 # --- add ---------------------------------------------------------------------------------

@@ -2,28 +2,16 @@
 
 import csv
 import io
-import json
-from typing import Any
 
-from tests.conftest import QATAR, Run, assert_error
+from tests.conftest import QATAR, Run, added, as_json, assert_error
 
 
 def pledge(run: Run, *args: str) -> int:
-    result = run("pledge", "add", *args)
-    assert result.code == 0, result.err
-    return int(result.out)
+    return added(run, "pledge", "add", *args)
 
 
 def sanction(run: Run, *args: str) -> int:
-    result = run("sanction", "add", *args)
-    assert result.code == 0, result.err
-    return int(result.out)
-
-
-def as_json(run: Run, *args: str) -> Any:
-    result = run(*args, "--format", "json")
-    assert result.code == 0, result.err
-    return json.loads(result.out)
+    return added(run, "sanction", "add", *args)
 
 
 def several_pledges(run: Run) -> None:

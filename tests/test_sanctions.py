@@ -2,14 +2,13 @@
 
 import csv
 import io
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Run, assert_error, row_counts
+from tests.conftest import Run, added, as_json, assert_error, row_counts
 
 HEADER = (
     "id,authority,program,target,action,measures,status,announced,effective,expires,"
@@ -29,16 +28,7 @@ MINIMAL = ("--authority", "US", "--target", "SY", "--action", "ease")
 
 
 def add(run: Run, *args: str) -> int:
-    result = run("sanction", "add", *args)
-    assert result.code == 0, result.err
-    return int(result.out)
-
-
-def as_json(run: Run, *args: str) -> Any:
-    result = run(*args, "--format", "json")
-    assert result.code == 0, result.err
-    assert result.err == ""
-    return json.loads(result.out)
+    return added(run, "sanction", "add", *args)
 
 
 def shown(run: Run, sanction_id: int) -> dict[str, Any]:
@@ -73,14 +63,6 @@ def record(**fields: Any) -> dict[str, Any]:
     }
     assert set(fields) <= set(base), set(fields) - set(base)
     return {**base, **fields}
-
-
-@pytest.fixture
-def empty_db(run: Run, db_path: Path) -> Path:
-    """A database with the schema and no records, so row counts can be compared."""
-    assert run("db", "upgrade").code == 0
-    assert row_counts(db_path) == dict.fromkeys(row_counts(db_path), 0)
-    return db_path
 
 
 # --- add ---------------------------------------------------------------------------------
