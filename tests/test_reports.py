@@ -177,5 +177,6 @@ def test_deadlines_nothing_due_and_bad_input(run: Run) -> None:
     assert result.code == 0 and result.out == ""
     assert "Nothing falls due" in result.err
     assert_error(run("deadlines", "--as-of", "8 May 2025"), "--as-of", "YYYY-MM-DD")
-    assert_error(run("deadlines", "--within", "-1"), "--within")
+    assert_error(run("deadlines", "--within", "-1"), "--within", "from 0 to 36500 days")
+    assert_error(run("deadlines", "--within", "99999999999"), "--within", "from 0 to 36500 days")
     assert_error(run("deadlines", "--within", "soon"), "--within")

@@ -45,6 +45,7 @@ DEADLINE_COLUMNS = [
 ]
 DEADLINE_STYLES = {"overdue": "bold red", "today": "bold yellow", "soon": "yellow"}
 
+MAX_WITHIN_DAYS = 36_500  # a century: far enough for any renewal cycle
 KEY_COLUMNS = ("donor", "recipient", "month")
 GROUPINGS = (
     "pair (donor and recipient), donor, recipient, month (installments' due month), currency"
@@ -108,8 +109,8 @@ def deadlines_rows(as_of: str | None, within: int) -> tuple[date, list[dict[str,
     from fintrack.errors import InputError
     from fintrack.reports import deadlines
 
-    if within < 0:
-        raise InputError("--within", f"'{within}' must be zero or more days")
+    if not 0 <= within <= MAX_WITHIN_DAYS:
+        raise InputError("--within", f"'{within}' must be from 0 to {MAX_WITHIN_DAYS} days")
     day = optional_date(as_of, "--as-of") or date.today()
     with database().session() as session:
         return day, deadlines(session, day, within)
