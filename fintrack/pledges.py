@@ -126,7 +126,7 @@ def get_pledge(session: Session, pledge_id: int, lock: bool = False) -> Pledge:
     pledge = session.get(
         Pledge,
         pledge_id,
-        options=[selectinload(Pledge.installments), selectinload(Pledge.disbursements)],
+        options=[selectinload(Pledge.installments)],
         with_for_update=lock,
     )
     if pledge is None:
@@ -136,12 +136,9 @@ def get_pledge(session: Session, pledge_id: int, lock: bool = False) -> Pledge:
 
 def paid_by_installment(session: Session, pledge_id: int) -> dict[int, int]:
     """Minor units paid against each installment of a pledge, summed in SQL."""
-    rows = session.execute(
-        select(Disbursement.installment_id, func.sum(Disbursement.amount_minor))
-        .where(Disbursement.pledge_id == pledge_id)
-        .group_by(Disbursement.installment_id)
-    )
-    return {installment_id: int(paid) for installment_id, paid in rows}
+    paid = paid_per_installment(pledge_id)
+    rows = session.execute(select(paid.c.installment_id, paid.c.paid))
+    return {installment_id: int(amount) for installment_id, amount in rows}
 
 
 def pay(
@@ -236,16 +233,15 @@ class PledgeFilter:
     currency: str | None = None
 
 
-def paid_per_installment() -> Any:
-    """A subquery of the minor units paid against each installment."""
-    return (
-        select(
-            Disbursement.installment_id.label("installment_id"),
-            func.sum(Disbursement.amount_minor).label("paid"),
-        )
-        .group_by(Disbursement.installment_id)
-        .subquery("paid")
+def paid_per_installment(pledge_id: int | None = None) -> Any:
+    """A subquery of the minor units paid against each installment (of one pledge, if given)."""
+    query = select(
+        Disbursement.installment_id.label("installment_id"),
+        func.sum(Disbursement.amount_minor).label("paid"),
     )
+    if pledge_id is not None:
+        query = query.where(Disbursement.pledge_id == pledge_id)
+    return query.group_by(Disbursement.installment_id).subquery("paid")
 
 
 def list_pledges(session: Session, where: PledgeFilter) -> list[dict[str, Any]]:
