@@ -1,7 +1,9 @@
 """Typed SQLAlchemy 2 mapping of sanctions actions, pledges, installments and disbursements."""
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -12,15 +14,17 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from fintrack.vocab import PledgeStatus, SanctionActionKind, SanctionStatus
 
 # The Alembic revision these models correspond to. A test checks it is the head of
 # migrations/, so that ordinary commands can tell an up-to-date database without importing Alembic.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -38,6 +42,19 @@ def _utcnow() -> datetime:
 def _one_of(column: str, values: type[StrEnum]) -> str:
     listed = ", ".join(f"'{member.value}'" for member in values)
     return f"{column} IN ({listed})"
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A Decimal stored as its exact text, because SQLite would round a NUMERIC to a float."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        return None if value is None else format(value.normalize(), "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
 
 class Base(DeclarativeBase):
@@ -117,7 +134,14 @@ class Pledge(Base):
     schedule_assumed: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    # The pledge this one replaces (a commitment that firms up an earlier pledge, say). A
+    # replaced pledge stays on record but is no longer counted, so no money is counted twice.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), unique=True)
 
+    replaces: Mapped["Pledge | None"] = relationship(
+        remote_side="Pledge.id", back_populates="replaced_by"
+    )
+    replaced_by: Mapped["Pledge | None"] = relationship(back_populates="replaces")
     installments: Mapped[list["Installment"]] = relationship(
         back_populates="pledge", cascade="all, delete-orphan", order_by="Installment.seq"
     )
@@ -165,10 +189,29 @@ class Disbursement(Base):
     installment: Mapped[Installment] = relationship(back_populates="disbursements")
 
 
+class ExchangeRate(Base):
+    """One unit of `base` was worth `rate` units of `quote` on `rate_on` (EUR USD 1.1275)."""
+
+    __tablename__ = "exchange_rates"
+    __table_args__ = (
+        UniqueConstraint("base", "quote", "rate_on"),
+        CheckConstraint("base <> quote", name="distinct_currencies"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base: Mapped[str] = mapped_column(String(3))
+    quote: Mapped[str] = mapped_column(String(3))
+    rate_on: Mapped[date] = mapped_column(Date)
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+
+
 __all__ = [
     "SCHEMA_REVISION",
     "Base",
     "Disbursement",
+    "ExchangeRate",
     "Installment",
     "Pledge",
     "SanctionAction",

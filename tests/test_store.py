@@ -57,7 +57,7 @@ def test_default_database_is_created_in_the_user_data_directory(
     assert run(*QATAR).code == 0
     assert expected.exists()
     with sqlite3.connect(expected) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
 
 
 def test_db_option_overrides_the_environment(run: Run, tmp_path: Path, db_path: Path) -> None:
@@ -72,12 +72,12 @@ def test_db_option_overrides_the_environment(run: Run, tmp_path: Path, db_path: 
 
 
 def test_db_current_and_upgrade(run: Run) -> None:
-    assert run("db", "current").out == "none (empty database; newest is 0001)\n"
+    assert run("db", "current").out == "none (empty database; newest is 0002)\n"
     result = run("db", "upgrade")
     assert result.code == 0
-    assert "to revision 0001" in result.err
-    assert run("db", "upgrade").err.strip().endswith("is already at revision 0001")
-    assert run("db", "current").out == "0001 (head)\n"
+    assert "to revision 0002" in result.err
+    assert run("db", "upgrade").err.strip().endswith("is already at revision 0002")
+    assert run("db", "current").out == "0002 (head)\n"
 
 
 def test_sqlite_runs_with_foreign_keys_wal_and_busy_timeout(tmp_path: Path) -> None:
