@@ -40,6 +40,7 @@ FormatOption = Annotated[
         "--format",
         "-f",
         case_sensitive=False,
-        help="table for people; csv or json (exact amounts, no colour) for other programs.",
+        help="table for people; csv, json or jsonl (one object a line; exact amounts, "
+        "no colour) for other programs.",
     ),
 ]

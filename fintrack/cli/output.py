@@ -1,8 +1,9 @@
-"""The one renderer: every list and report goes out as a rich table, CSV or JSON."""
+"""The one renderer: every list and report goes out as a rich table, CSV, JSON or JSON lines."""
 
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,6 +24,7 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
+    JSONL = "jsonl"
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,36 @@ def _plain(value: Any, column: Column, row: dict[str, Any]) -> Any:
     return value
 
 
-def _csv_cell(value: Any) -> str:
+# A text cell a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with one of
+# these, possibly behind quotes already added. The quote before the rest makes it plain text.
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+TEXT_KINDS = ("text", "list")
+
+
+def neutralise(text: str) -> str:
+    """A text cell that a spreadsheet shows as text, never runs as a formula: `=1+2` -> `'=1+2`.
+
+    Text that already starts with quotes before such a character gets one more, so that
+    `unneutralise` gives back exactly the original text.
+    """
+    return f"'{text}" if _FORMULA_START.match(text) else text
+
+
+def unneutralise(text: str) -> str:
+    """Undo `neutralise`: `'=1+2` -> `=1+2`; any other text is returned as it is."""
+    return text[1:] if _NEUTRALISED.match(text) else text
+
+
+def _csv_cell(value: Any, column: Column) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "; ".join(str(item) for item in value)
-    return str(value)
+        value = "; ".join(str(item) for item in value)
+    text = str(value)
+    return neutralise(text) if column.kind in TEXT_KINDS else text
 
 
 def _table_cell(value: Any, column: Column, row: dict[str, Any]) -> str:
@@ -86,17 +110,25 @@ def _table_cell(value: Any, column: Column, row: dict[str, Any]) -> str:
     return str(value)
 
 
+def plain_row(row: dict[str, Any], columns: Sequence[Column]) -> dict[str, Any]:
+    return {c.key: _plain(row.get(c.key), c, row) for c in columns}
+
+
 def plain_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> list[dict[str, Any]]:
-    return [{c.key: _plain(row.get(c.key), c, row) for c in columns} for row in rows]
+    return [plain_row(row, columns) for row in rows]
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
-    """Write a header and one line per row; returns the number of rows."""
+    """Write a header and one line per row; returns the number of rows.
+
+    Text cells that a spreadsheet would take for a formula are neutralised (`neutralise`);
+    numbers, dates and amounts are written as they are.
+    """
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.key for c in columns])
     count = 0
     for row in rows:
-        writer.writerow([_csv_cell(_plain(row.get(c.key), c, row)) for c in columns])
+        writer.writerow([_csv_cell(_plain(row.get(c.key), c, row), c) for c in columns])
         count += 1
     return count
 
@@ -124,6 +156,39 @@ def atomic_text_file(target: Path, field: str) -> Iterator[IO[str]]:
 def write_json(data: Any, out: IO[str]) -> None:
     json.dump(data, out, indent=2, ensure_ascii=False)
     out.write("\n")
+
+
+def write_json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
+    """The rows as one JSON array, written a row at a time; the same text as `write_json`."""
+    count = 0
+    for row in rows:
+        item = json.dumps(plain_row(row, columns), indent=2, ensure_ascii=False)
+        out.write("[\n" if count == 0 else ",\n")
+        out.write("\n".join(f"  {line}" for line in item.splitlines()))
+        count += 1
+    out.write("\n]\n" if count else "[]\n")
+    return count
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
+    """One JSON object per line (JSON Lines), for exports too large to read as one document."""
+    count = 0
+    for row in rows:
+        out.write(json.dumps(plain_row(row, columns), ensure_ascii=False))
+        out.write("\n")
+        count += 1
+    return count
+
+
+def write_rows(
+    rows: Iterable[dict[str, Any]], columns: Sequence[Column], fmt: "OutputFormat", out: IO[str]
+) -> int:
+    """Rows as CSV, JSON or JSON lines, streamed; returns the number of rows."""
+    if fmt is OutputFormat.JSON:
+        return write_json_rows(rows, columns, out)
+    if fmt is OutputFormat.JSONL:
+        return write_jsonl(rows, columns, out)
+    return write_csv(rows, columns, out)
 
 
 # Width of tables written to a file or a pipe, where there is no terminal to measure.
@@ -155,11 +220,8 @@ def render(
     style: Callable[[dict[str, Any]], str | None] | None = None,
 ) -> None:
     """Print rows to stdout in the chosen format."""
-    if fmt is OutputFormat.CSV:
-        write_csv(rows, columns, sys.stdout)
-        return
-    if fmt is OutputFormat.JSON:
-        write_json(plain_rows(rows, columns), sys.stdout)
+    if fmt is not OutputFormat.TABLE:
+        write_rows(rows, columns, fmt, sys.stdout)
         return
     if not rows:
         stderr_console().print(empty)
@@ -197,7 +259,10 @@ def render_one(
         write_csv([row], columns, sys.stdout)
         return
     if fmt is OutputFormat.JSON:
-        write_json(plain_rows([row], columns)[0], sys.stdout)
+        write_json(plain_row(row, columns), sys.stdout)
+        return
+    if fmt is OutputFormat.JSONL:
+        write_jsonl([row], columns, sys.stdout)
         return
     from rich.table import Table
 

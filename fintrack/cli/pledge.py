@@ -1,5 +1,6 @@
 """`fintrack pledge` and `fintrack pay`: record pledges, their installments and payments."""
 
+import json
 import sys
 from datetime import date
 from typing import Annotated
@@ -181,8 +182,8 @@ def pledge_show(
 ) -> None:
     """Show a pledge: its installments, what was paid against each, what is outstanding.
 
-    With --format csv the installments are printed; --format json gives the pledge with its
-    installments and disbursements.
+    With --format csv the installments are printed; --format json (or jsonl, on one line)
+    gives the pledge with its installments and disbursements.
 
     Example:
 
@@ -197,11 +198,14 @@ def pledge_show(
     if fmt is OutputFormat.CSV:
         write_csv(schedule, INSTALLMENT_COLUMNS, sys.stdout)
         return
-    if fmt is OutputFormat.JSON:
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
         data = plain_rows([row], PLEDGE_COLUMNS)[0]
         data["installments"] = plain_rows(schedule, INSTALLMENT_COLUMNS)
         data["disbursements"] = plain_rows(payments, DISBURSEMENT_COLUMNS)
-        write_json(data, sys.stdout)
+        if fmt is OutputFormat.JSONL:
+            print(json.dumps(data, ensure_ascii=False))
+        else:
+            write_json(data, sys.stdout)
         return
     render_one(row, PLEDGE_COLUMNS, fmt, title=f"Pledge {pledge_id}")
     render(
