@@ -1,5 +1,6 @@
 """Aid pledges: record a pledge and its installments, list and show them, record payments."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -244,8 +245,17 @@ def paid_per_installment(pledge_id: int | None = None) -> Any:
     return query.group_by(Disbursement.installment_id).subquery("paid")
 
 
+# Rows fetched from the database at a time when a listing is streamed (an export, say).
+YIELD_PER = 2_000
+
+
 def list_pledges(session: Session, where: PledgeFilter) -> list[dict[str, Any]]:
     """Pledges with what was disbursed and what is outstanding, aggregated in SQL."""
+    return list(iter_pledges(session, where))
+
+
+def iter_pledges(session: Session, where: PledgeFilter) -> Iterator[dict[str, Any]]:
+    """`list_pledges`, a row at a time, fetched from the database in batches."""
     paid = paid_per_installment()
     per_pledge = (
         select(
@@ -277,13 +287,12 @@ def list_pledges(session: Session, where: PledgeFilter) -> list[dict[str, Any]]:
     if where.currency:
         query = query.where(Pledge.currency == normalize_currency(where.currency, "--currency"))
     query = query.order_by(Pledge.announced_on.is_(None), Pledge.announced_on, Pledge.id)
-    rows = []
-    for pledge, count, disbursed, next_due in session.execute(query):
+    rows = session.execute(query.execution_options(yield_per=YIELD_PER))
+    for pledge, count, disbursed, next_due in rows:
         row = pledge_row(pledge, int(disbursed))
         row["installments"] = int(count)
         row["next_due"] = next_due
-        rows.append(row)
-    return rows
+        yield row
 
 
 def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
@@ -310,61 +319,87 @@ def installment_rows(
     session: Session, today: date, pledge_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Installments with what was paid against each and what is outstanding, summed in SQL."""
+    return list(iter_installment_rows(session, today, pledge_id))
+
+
+def iter_installment_rows(
+    session: Session, today: date, pledge_id: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """`installment_rows`, a row at a time, fetched from the database in batches."""
     paid = paid_per_installment()
     got_column = func.coalesce(paid.c.paid, 0)
     query = (
-        select(Installment, Pledge.currency, got_column)
+        select(
+            Installment.pledge_id,
+            Installment.seq,
+            Installment.due_on,
+            Installment.amount_minor,
+            Pledge.currency,
+            got_column,
+        )
         .join(Pledge, Pledge.id == Installment.pledge_id)
         .outerjoin(paid, paid.c.installment_id == Installment.id)
         .order_by(Installment.pledge_id, Installment.seq)
     )
     if pledge_id is not None:
         query = query.where(Installment.pledge_id == pledge_id)
-    rows = []
-    for installment, currency, got in session.execute(query):
-        left = installment.amount_minor - int(got)
+    rows = session.execute(query.execution_options(yield_per=YIELD_PER))
+    for owner, seq, due_on, amount, currency, got in rows:
+        left = amount - int(got)
         if left <= 0:
             state = "paid"
-        elif installment.due_on < today:
+        elif due_on < today:
             state = "overdue"
         elif got > 0:
             state = "part paid"
         else:
             state = "due"
-        rows.append(
-            {
-                "pledge_id": installment.pledge_id,
-                "seq": installment.seq,
-                "due": installment.due_on,
-                "currency": currency,
-                "amount": installment.amount_minor,
-                "paid": int(got),
-                "outstanding": left,
-                "state": state,
-            }
-        )
-    return rows
+        yield {
+            "pledge_id": owner,
+            "seq": seq,
+            "due": due_on,
+            "currency": currency,
+            "amount": amount,
+            "paid": int(got),
+            "outstanding": left,
+            "state": state,
+        }
 
 
 def disbursement_rows(session: Session, pledge_id: int | None = None) -> list[dict[str, Any]]:
     """Disbursements with the installment each was paid against."""
+    return list(iter_disbursement_rows(session, pledge_id))
+
+
+def iter_disbursement_rows(
+    session: Session, pledge_id: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """`disbursement_rows`, a row at a time, fetched from the database in batches."""
     query = (
-        select(Disbursement, Installment.seq, Pledge.currency)
+        select(
+            Disbursement.id,
+            Disbursement.pledge_id,
+            Installment.seq,
+            Disbursement.paid_on,
+            Pledge.currency,
+            Disbursement.amount_minor,
+            Disbursement.source,
+        )
         .join(Installment, Installment.id == Disbursement.installment_id)
         .join(Pledge, Pledge.id == Disbursement.pledge_id)
         .order_by(Disbursement.paid_on, Disbursement.id)
     )
     if pledge_id is not None:
         query = query.where(Disbursement.pledge_id == pledge_id)
-    return [
-        {
-            "id": disbursement.id,
-            "pledge_id": disbursement.pledge_id,
+    for row_id, owner, seq, paid_on, currency, amount, source in session.execute(
+        query.execution_options(yield_per=YIELD_PER)
+    ):
+        yield {
+            "id": row_id,
+            "pledge_id": owner,
             "installment": seq,
-            "paid_on": disbursement.paid_on,
+            "paid_on": paid_on,
             "currency": currency,
-            "amount": disbursement.amount_minor,
-            "source": disbursement.source,
+            "amount": amount,
+            "source": source,
         }
-        for disbursement, seq, currency in session.execute(query)
-    ]

@@ -35,8 +35,16 @@ class SanctionInput:
     ref: str | None = None
 
 
-def add_sanction(session: Session, data: SanctionInput) -> SanctionAction:
-    """Validate and store one sanction action; returns it with its new id."""
+@dataclass
+class SanctionValues:
+    """A validated sanction action: the columns of its row and its measures, in order."""
+
+    row: dict[str, Any]
+    measures: list[str]
+
+
+def sanction_values(data: SanctionInput) -> SanctionValues:
+    """Validate a sanction action without touching the database (the ref is not checked)."""
     authority = required(data.authority, "--authority").upper()
     target = required(data.target, "--target")
     program = clean(data.program)
@@ -51,28 +59,37 @@ def add_sanction(session: Session, data: SanctionInput) -> SanctionAction:
         measure = required(raw, "--measure").lower()
         if measure not in measures:
             measures.append(measure)
-    ref = clean(data.ref)
+    row = {
+        "ref": clean(data.ref),
+        "authority": authority,
+        "program": program.upper() if program else None,
+        "target": target,
+        "action": data.action.value,
+        "status": data.status.value,
+        "announced_on": data.announced_on,
+        "effective_on": data.effective_on,
+        "expires_on": data.expires_on,
+        "deadline_on": data.deadline_on,
+        "deadline_label": clean(data.deadline_label),
+        "legal_ref": clean(data.legal_ref),
+        "summary": clean(data.summary),
+        "source": clean(data.source),
+    }
+    return SanctionValues(row, measures)
+
+
+def add_sanction(session: Session, data: SanctionInput) -> SanctionAction:
+    """Validate and store one sanction action; returns it with its new id."""
+    values = sanction_values(data)
+    ref = values.row["ref"]
     if ref is not None and session.scalar(
         select(SanctionAction.id).where(SanctionAction.ref == ref)
     ):
         raise InputError("--ref", f"'{ref}' is already used by another sanction action")
 
     record = SanctionAction(
-        ref=ref,
-        authority=authority,
-        program=program.upper() if program else None,
-        target=target,
-        action=data.action.value,
-        status=data.status.value,
-        announced_on=data.announced_on,
-        effective_on=data.effective_on,
-        expires_on=data.expires_on,
-        deadline_on=data.deadline_on,
-        deadline_label=clean(data.deadline_label),
-        legal_ref=clean(data.legal_ref),
-        summary=clean(data.summary),
-        source=clean(data.source),
-        measures=[SanctionMeasure(position=i, measure=m) for i, m in enumerate(measures)],
+        **values.row,
+        measures=[SanctionMeasure(position=i, measure=m) for i, m in enumerate(values.measures)],
     )
     session.add(record)
     session.flush()
