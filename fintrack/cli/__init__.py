@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fintrack.cli import data, db, pledge, report, sanction
+from fintrack.cli import data, db, pledge, rate, report, sanction
 from fintrack.cli.common import state
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(sanction.app, name="sanction")
 app.add_typer(pledge.app, name="pledge")
 app.command("pay")(pledge.pay)
+app.add_typer(rate.app, name="rate")
 app.command("totals")(report.totals_command)
 app.command("deadlines")(report.deadlines_command)
 app.command("export")(data.export)

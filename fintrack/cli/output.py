@@ -17,7 +17,7 @@ from typing import IO, Any, Literal
 
 from fintrack.money import format_amount
 
-Kind = Literal["text", "int", "date", "money", "percent", "list", "bool"]
+Kind = Literal["text", "int", "decimal", "date", "money", "percent", "list", "bool"]
 
 
 class OutputFormat(StrEnum):
@@ -231,7 +231,7 @@ def render(
     shown = [c for c in columns if c.in_table]
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in shown:
-        numeric = column.kind in ("money", "int", "percent")
+        numeric = column.kind in ("money", "int", "decimal", "percent")
         table.add_column(
             column.header,
             justify="right" if numeric else "left",

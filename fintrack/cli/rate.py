@@ -1,0 +1,136 @@
+"""`fintrack rate`: record exchange rates by date, list them, convert an amount."""
+
+from typing import Annotated
+
+import typer
+
+from fintrack.cli.common import FormatOption, database, note, optional_date
+from fintrack.cli.output import Column, OutputFormat, render
+
+app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Record and list exchange rates by date, and convert amounts with them.",
+    no_args_is_help=True,
+)
+
+RATE_COLUMNS = [
+    Column("base", "Base", wrap=False),
+    Column("quote", "Quote", wrap=False),
+    Column("on", "On", "date"),
+    Column("rate", "Rate", "decimal"),
+    Column("source", "Source"),
+]
+CONVERSION_COLUMNS = [
+    Column("value_date", "Value date", "date"),
+    Column("currency", "Cur", wrap=False),
+    Column("amount", "Amount", "money"),
+    Column("rate", "Rate", "decimal"),
+    Column("rate_on", "Rate date", "date"),
+    Column("route", "Route", wrap=False),
+    Column("target", "In", wrap=False),
+    Column("converted", "Converted", "money", currency_key="target"),
+]
+MaxRateAge = Annotated[
+    int,
+    typer.Option(
+        "--max-rate-age",
+        help="Use a rate from the value date or up to this many days before it.",
+    ),
+]
+
+
+# A negative RATE is an argument to refuse with a clear message, not an unknown option.
+@app.command("add", context_settings={"ignore_unknown_options": True})
+def rate_add(
+    base: Annotated[str, typer.Argument(help="The currency priced: EUR in EUR/USD 1.1275.")],
+    quote: Annotated[str, typer.Argument(help="The currency it is priced in: USD.")],
+    rate: Annotated[str, typer.Argument(help="Units of QUOTE for one BASE, exact: 1.1275.")],
+    on: Annotated[str, typer.Option("--on", help="The date the rate is for (YYYY-MM-DD).")],
+    source: Annotated[
+        str | None, typer.Option(help="Where the rate comes from: ECB, a URL, ...")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Change the rate already recorded for this pair and date.")
+    ] = False,
+) -> None:
+    """Record an exchange rate: one BASE was worth RATE QUOTE on a date.
+
+    The rate also serves the other way round (its inverse) and, where no direct rate is
+    known, as one leg of a cross rate through a third currency.
+
+    Example (the ECB reference rate of 8 May 2025):
+
+        fintrack rate add EUR USD 1.1275 --on 2025-05-08 --source ECB
+    """
+    from fintrack.dates import parse_date
+    from fintrack.rates import add_rate
+
+    day = parse_date(on, "--on")
+    with database().session(write=True) as session:
+        row, outcome = add_rate(session, base, quote, rate, day, source, replace)
+        pair, value = f"{row.base}/{row.quote}", row.rate
+    if outcome == "unchanged":
+        note(f"{pair} {value} on {day.isoformat()} is already recorded; nothing changed")
+    else:
+        note(f"{outcome.capitalize()} {pair} {value} on {day.isoformat()}")
+
+
+@app.command("list")
+def rate_list(
+    currency: Annotated[
+        str | None, typer.Option(help="Only rates with this currency on either side.")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--from", help="Only rates from this date.")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Only rates up to this date.")] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """List the recorded exchange rates by pair and date.
+
+    Example:
+
+        fintrack rate list --currency EUR --from 2025-01-01
+    """
+    from fintrack.rates import RateFilter, list_rates
+
+    where = RateFilter(currency, optional_date(since, "--from"), optional_date(until, "--to"))
+    with database().session() as session:
+        rows = list_rates(session, where)
+    render(rows, RATE_COLUMNS, fmt, title="Exchange rates", empty="No exchange rates match.")
+
+
+@app.command("convert")
+def rate_convert(
+    amount: Annotated[str, typer.Argument(help="The amount: 29M, 1.5bn, 29,000,000.")],
+    currency: Annotated[str, typer.Argument(help="Its currency.")],
+    to: Annotated[str, typer.Option("--to", help="The currency to convert into.")],
+    on: Annotated[str, typer.Option("--on", help="The value date (YYYY-MM-DD).")],
+    max_rate_age: MaxRateAge = 7,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Convert an amount at the rate of its value date, showing the rate, its date and route.
+
+    Example:
+
+        fintrack rate convert 29M USD --to EUR --on 2025-05-08
+    """
+    from fintrack.dates import parse_date
+    from fintrack.money import normalize_currency, parse_amount
+    from fintrack.rates import RateBook, to_minor
+
+    code = normalize_currency(currency, "CURRENCY")
+    minor = parse_amount(amount, code, "AMOUNT")
+    day = parse_date(on, "--on")
+    with database().session() as session:
+        book = RateBook(session, to, max_rate_age)
+    conversion = book.convert(code, day)
+    row = {
+        "value_date": day,
+        "currency": code,
+        "amount": minor,
+        "rate": conversion.shown_rate,
+        "rate_on": conversion.rate_on,
+        "route": conversion.route,
+        "target": book.target,
+        "converted": to_minor(conversion.exact(minor)),
+    }
+    render([row], CONVERSION_COLUMNS, fmt, title="Conversion")
