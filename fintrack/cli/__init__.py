@@ -25,6 +25,7 @@ app.add_typer(rate.app, name="rate")
 app.command("totals")(report.totals_command)
 app.command("deadlines")(report.deadlines_command)
 app.command("export")(data.export)
+app.command("import")(data.import_)
 app.command("seed")(data.seed)
 app.add_typer(db.app, name="db")
 

@@ -25,9 +25,9 @@ def database() -> Database:
     return Database(state.db_url or default_url())
 
 
-def note(message: str) -> None:
+def note(message: str, markup: bool = True) -> None:
     """A message for the person at the terminal, on stderr, so stdout stays clean for pipes."""
-    stderr_console().print(message)
+    stderr_console().print(message, markup=markup)
 
 
 def optional_date(value: str | None, field: str) -> date | None:

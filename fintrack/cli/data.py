@@ -1,6 +1,8 @@
-"""`fintrack seed` and `fintrack export`: load the founding case, write CSV files."""
+"""`fintrack seed`, `export` and `import`: load the founding case, write and read CSV files."""
 
+import csv
 import sys
+from contextlib import ExitStack
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -9,7 +11,13 @@ from typing import Annotated, Any
 import typer
 
 from fintrack.cli.common import database, note
-from fintrack.cli.output import Column, atomic_text_file, write_csv
+from fintrack.cli.output import (
+    Column,
+    OutputFormat,
+    atomic_text_file,
+    stderr_console,
+    write_rows,
+)
 
 
 class ExportKind(StrEnum):
@@ -17,6 +25,7 @@ class ExportKind(StrEnum):
     PLEDGES = "pledges"
     INSTALLMENTS = "installments"
     DISBURSEMENTS = "disbursements"
+    RATES = "rates"
     DEADLINES = "deadlines"
     TOTALS = "totals"
 
@@ -49,35 +58,67 @@ def seed(
     )
 
 
-def _rows(
+def file_columns(kind: str) -> list[Column]:
+    """The columns of the export file of a kind, which its import reads back."""
+    from fintrack.cli import pledge, rate, sanction
+
+    return {
+        "sanctions": sanction.COLUMNS,
+        "pledges": pledge.PLEDGE_COLUMNS,
+        "installments": pledge.INSTALLMENT_FILE_COLUMNS,
+        "disbursements": pledge.DISBURSEMENT_FILE_COLUMNS,
+        "rates": rate.RATE_COLUMNS,
+    }[kind]
+
+
+def _report_rows(
     kind: ExportKind, as_of: str | None, within: int, by: str
 ) -> tuple[list[Column], list[dict[str, Any]]]:
-    from fintrack.cli import pledge, report, sanction
+    from fintrack.cli import report
 
     if kind is ExportKind.DEADLINES:
         return report.DEADLINE_COLUMNS, report.deadlines_rows(as_of, within)[1]
-    if kind is ExportKind.TOTALS:
-        grouping, rows = report.totals_rows(by, None, None, None)
-        return report.totals_columns(grouping), rows
-    from fintrack.pledges import PledgeFilter, disbursement_rows, installment_rows, list_pledges
-    from fintrack.sanctions import SanctionFilter, list_sanctions, sanction_row
+    grouping, rows = report.totals_rows(by, None, None, None)
+    return report.totals_columns(grouping), rows
 
-    with database().session() as session:
-        if kind is ExportKind.SANCTIONS:
-            rows = [sanction_row(r) for r in list_sanctions(session, SanctionFilter())]
-            return sanction.COLUMNS, rows
-        if kind is ExportKind.PLEDGES:
-            return pledge.PLEDGE_COLUMNS, list_pledges(session, PledgeFilter())
-        if kind is ExportKind.INSTALLMENTS:
-            return pledge.INSTALLMENT_COLUMNS, installment_rows(session, date.today())
-        return pledge.DISBURSEMENT_COLUMNS, disbursement_rows(session)
+
+def _progress(quiet: bool) -> Any:
+    """A progress bar on stderr, or None when stderr is not a terminal or with --quiet."""
+    console = stderr_console()
+    if quiet or not console.is_terminal:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def export(
     kind: Annotated[ExportKind, typer.Argument(case_sensitive=False, help="What to export.")],
     output: Annotated[
-        str, typer.Option("--output", "-o", help="The CSV file to write, or - for stdout.")
+        str, typer.Option("--output", "-o", help="The file to write, or - for stdout.")
     ],
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="csv (default), json (one array) or jsonl (one object a line).",
+        ),
+    ] = OutputFormat.CSV,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="deadlines: count days from this date.")
     ] = None,
@@ -85,21 +126,213 @@ def export(
     by: Annotated[
         str, typer.Option(help="totals: the grouping, as for `fintrack totals`.")
     ] = "pair",
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
+    ] = False,
 ) -> None:
-    """Write sanctions, pledges, installments, disbursements, deadlines or totals to a CSV file.
+    """Write sanctions, pledges, installments, disbursements, rates, deadlines or totals.
 
     Amounts are exact, with the currency's minor digits and no thousands separators
-    (87000000.00); dates are ISO. The file is replaced only once it is completely written.
+    (87000000.00; text in JSON); dates are ISO. Text cells that a spreadsheet would run as
+    a formula get a ' in front. The file is replaced only once it is completely written.
+    Sanctions, pledges, installments, disbursements and rates read back with `fintrack import`.
 
     Example:
 
         fintrack export pledges -o pledges.csv
     """
-    columns, rows = _rows(kind, as_of, within, by)
-    if output == "-":
-        write_csv(rows, columns, sys.stdout)
+    from fintrack.errors import InputError
+
+    if fmt is OutputFormat.TABLE:
+        raise InputError("--format", "'table' is for the terminal; use csv, json or jsonl")
+    target = None if output == "-" else Path(output)
+    if kind in (ExportKind.DEADLINES, ExportKind.TOTALS):
+        columns, listed = _report_rows(kind, as_of, within, by)
+        if target is None:
+            write_rows(listed, columns, fmt, sys.stdout)
+            return
+        with atomic_text_file(target, "--output") as handle:
+            count = write_rows(listed, columns, fmt, handle)
+    else:
+        from fintrack.interchange import Kind, count_rows, export_rows
+
+        columns = file_columns(kind.value)
+        with database().session() as session:
+            rows = export_rows(session, Kind(kind.value), date.today())
+            progress = _progress(quiet) if target is not None else None
+            if progress is not None:
+                task = progress.add_task(
+                    f"Exporting {kind.value}", total=count_rows(session, Kind(kind.value))
+                )
+                rows = progress.track(rows, task_id=task)
+            if target is None:
+                write_rows(rows, columns, fmt, sys.stdout)
+                return
+            with atomic_text_file(target, "--output") as handle:
+                if progress is None:
+                    count = write_rows(rows, columns, fmt, handle)
+                else:
+                    with progress:
+                        count = write_rows(rows, columns, fmt, handle)
+    if not quiet:
+        note(f"Wrote {count} rows of {kind.value} to {target}", markup=False)
+
+
+class ImportKind(StrEnum):
+    SANCTIONS = "sanctions"
+    PLEDGES = "pledges"
+    INSTALLMENTS = "installments"
+    DISBURSEMENTS = "disbursements"
+    RATES = "rates"
+
+
+class OnError(StrEnum):
+    STOP = "stop"
+    SKIP = "skip"
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind if n != 1 else kind.rstrip('s')}" for kind, n in counts.items())
+
+
+def import_(
+    kind: Annotated[ImportKind, typer.Argument(case_sensitive=False, help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(help="A CSV file, as `fintrack export KIND` writes.")],
+    installments: Annotated[
+        Path | None,
+        typer.Option(help="pledges: their installments, as `fintrack export installments`."),
+    ] = None,
+    pledges: Annotated[
+        Path | None,
+        typer.Option(help="installments: their pledges, as `fintrack export pledges`."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and say what would be added.")
+    ] = False,
+    on_error: Annotated[
+        OnError,
+        typer.Option(
+            case_sensitive=False,
+            help="stop: import nothing when a row is bad; skip: import the good rows "
+            "and write the bad ones to --rejects.",
+        ),
+    ] = OnError.STOP,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(help="With --on-error skip: a CSV file for the bad rows and why."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
+    ] = False,
+) -> None:
+    """Add the records of a CSV file that are not stored yet, in one transaction.
+
+    Every row is checked before anything is written; bad rows are listed with their file,
+    line and column. Records are matched by their stable key (a ref, or one derived from
+    the content; rates by base, quote and day), so importing a file twice adds nothing.
+    Files may come from a spreadsheet: UTF-8 with or without a byte-order mark, , or ;
+    between cells, amounts with separators between thousands.
+
+    Example:
+
+        fintrack import pledges pledges.csv --installments installments.csv
+    """
+    from fintrack import interchange
+    from fintrack.errors import InputError
+    from fintrack.interchange import CsvFile, InvalidRows, Kind, Options
+
+    if installments is not None and kind is not ImportKind.PLEDGES:
+        raise InputError("--installments", "goes with `fintrack import pledges`")
+    if pledges is not None and kind is not ImportKind.INSTALLMENTS:
+        raise InputError("--pledges", "goes with `fintrack import installments`")
+    if (on_error is OnError.SKIP) != (rejects is not None):
+        raise InputError(
+            "--rejects", "goes with --on-error skip, which needs it: --on-error skip --rejects FILE"
+        )
+
+    def source(path: Path, of: str) -> CsvFile:
+        return CsvFile(path, Kind(of), [c.key for c in file_columns(of)], str(path))
+
+    main = source(file, kind.value)
+    companion = None
+    if installments is not None:
+        companion = source(installments, "installments")
+    if pledges is not None:
+        companion = source(pledges, "pledges")
+    progress = _progress(quiet)
+    options = Options(dry_run=dry_run)
+    if progress is not None:
+
+        def track(description: str, total: int) -> interchange.Progress:
+            task = progress.add_task(description, total=total)
+            return lambda done: progress.update(task, completed=done)
+
+        options.progress = track
+
+    with ExitStack() as stack:
+        writers: dict[str, Any] = {}
+        if rejects is not None:
+            if dry_run:
+                options.reject = lambda _source, _raw, _reason: None
+            else:
+                options.reject = _rejects_writer(stack, writers, main, rejects)
+        if progress is not None:
+            stack.enter_context(progress)
+        db = database()
+        try:
+            with db.session(write=not dry_run) as session:
+                if kind is ImportKind.SANCTIONS:
+                    result = interchange.import_sanctions(session, main, options)
+                elif kind is ImportKind.PLEDGES:
+                    result = interchange.import_pledges(session, main, companion, options)
+                elif kind is ImportKind.INSTALLMENTS:
+                    result = interchange.import_pledges(session, companion, main, options)
+                elif kind is ImportKind.DISBURSEMENTS:
+                    result = interchange.import_disbursements(session, main, options)
+                else:
+                    result = interchange.import_rates(session, main, options)
+        except InvalidRows as exc:
+            if progress is not None:
+                progress.stop()
+            for line in exc.listing():
+                print(line, file=sys.stderr)
+            raise
+        if rejects is not None and not dry_run and main.label not in writers:
+            _rejects_writer(stack, writers, main, rejects)(main, [], "")
+    if quiet:
         return
-    target = Path(output)
-    with atomic_text_file(target, "--output") as handle:
-        count = write_csv(rows, columns, handle)
-    note(f"Wrote {count} rows of {kind.value} to {target}")
+    added = _counted(result.added) or f"no {kind.value}"
+    present = _counted(result.present) or "nothing"
+    if dry_run:
+        message = (
+            f"Dry run of {file}: would add {added}; {present} already present; nothing written"
+        )
+    else:
+        message = f"Imported {file} into {db.display}: {added} added, {present} already present"
+    if result.rejected:
+        written = "" if dry_run else f", written to {rejects}"
+        message += f"; {result.rejected} bad rows rejected{written}"
+    print(message, file=sys.stderr)
+
+
+def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target: Path) -> Any:
+    """Write rejected rows, as read plus a reason, to `target` (and a sibling file for the
+    rows of the second file of an import: rejects.csv -> rejects.installments.csv)."""
+    from fintrack.cli.output import neutralise
+    from fintrack.interchange import REASON, unneutralise
+
+    def reject(source: Any, raw: list[str], reason: str) -> None:
+        writer = writers.get(source.label)
+        if writer is None:
+            path = target
+            if source.label != main.label:
+                path = target.with_name(f"{target.stem}.{source.kind.value}{target.suffix}")
+            handle = stack.enter_context(atomic_text_file(path, "--rejects"))
+            writer = writers[source.label] = csv.writer(handle, lineterminator="\n")
+            writer.writerow([*(c for c in source.header if c != REASON), REASON])
+        if not raw and not reason:
+            return
+        cells = [c for name, c in zip(source.header, raw, strict=False) if name != REASON]
+        writer.writerow([*(neutralise(unneutralise(c)) for c in cells), neutralise(reason)])
+
+    return reject

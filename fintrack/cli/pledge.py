@@ -60,6 +60,10 @@ DISBURSEMENT_COLUMNS = [
     Column("amount", "Amount", "money"),
     Column("source", "Source"),
 ]
+# The files of `fintrack export` and `fintrack import`: the listings, and the stable key of
+# the pledge each row belongs to (its ref, or a key derived from its content).
+INSTALLMENT_FILE_COLUMNS = [*INSTALLMENT_COLUMNS, Column("pledge_ref", "Pledge ref")]
+DISBURSEMENT_FILE_COLUMNS = [*DISBURSEMENT_COLUMNS, Column("pledge_ref", "Pledge ref")]
 STATE_STYLES = {"overdue": "red", "paid": "green", "part paid": "yellow"}
 
 

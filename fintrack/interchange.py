@@ -1,0 +1,1031 @@
+"""CSV import and export: every row checked before anything is written, stable keys, streaming."""
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from fintrack.dates import parse_date
+from fintrack.errors import FintrackError, InputError
+from fintrack.keys import (
+    KeyNumbering,
+    disbursement_content,
+    disbursement_keys,
+    pledge_content,
+    pledge_keys,
+    sanction_content,
+    sanction_keys,
+)
+from fintrack.models import (
+    Disbursement,
+    ExchangeRate,
+    Installment,
+    Pledge,
+    SanctionAction,
+    SanctionMeasure,
+)
+from fintrack.money import format_amount, normalize_currency, parse_amount
+from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
+from fintrack.text import clean, required
+from fintrack.vocab import PledgeStatus, SanctionActionKind, SanctionStatus, parse_choice
+
+T = TypeVar("T")
+
+# Bad rows listed in full before "... and N more".
+MAX_LISTED = 20
+# Rows written to the database per statement.
+BATCH_ROWS = 5_000
+# A column of rejects files; ignored on import, so a corrected rejects file imports as it is.
+REASON = "reason"
+# What a spreadsheet may put before a formula-like text cell; the import removes it again.
+_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+_SPACE_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:\.\d+)?")
+_DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d{1,2}")
+
+
+class Kind(StrEnum):
+    SANCTIONS = "sanctions"
+    PLEDGES = "pledges"
+    INSTALLMENTS = "installments"
+    DISBURSEMENTS = "disbursements"
+    RATES = "rates"
+
+
+# Columns an import needs; the others of the export are optional, and these are derived
+# from other records, so an import ignores them: export writes them for people to read.
+REQUIRED = {
+    Kind.SANCTIONS: ("authority", "target", "action"),
+    Kind.PLEDGES: ("donor", "recipient", "currency", "pledged"),
+    Kind.INSTALLMENTS: ("pledge_ref", "seq", "due", "amount"),
+    Kind.DISBURSEMENTS: ("pledge_ref", "installment", "paid_on", "amount"),
+    Kind.RATES: ("base", "quote", "on", "rate"),
+}
+DERIVED = {
+    Kind.SANCTIONS: ("id",),
+    Kind.PLEDGES: ("id", "disbursed", "outstanding", "fulfilled_pct"),
+    Kind.INSTALLMENTS: ("pledge_id", "paid", "outstanding", "state"),
+    Kind.DISBURSEMENTS: ("id", "pledge_id"),
+    Kind.RATES: (),
+}
+
+
+def unneutralise(text: str) -> str:
+    """Undo the quote that an export puts before a formula-like text cell (`'=1+2` -> `=1+2`)."""
+    return text[1:] if _NEUTRALISED.match(text) else text
+
+
+# --- Reading CSV files ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row of a CSV file: the line it starts on, its cells by column and as read."""
+
+    line: int
+    values: dict[str, str]
+    raw: list[str]
+    problem: str | None = None
+
+
+Progress = Callable[[int], None]
+
+
+class CsvFile:
+    """A CSV file read lazily, one record at a time, as spreadsheets write them.
+
+    UTF-8 with or without a byte-order mark; `,` or `;` between cells (whichever the header
+    uses); quoted cells may hold line breaks; blank lines are skipped.
+    """
+
+    def __init__(self, path: Path, kind: Kind, columns: Sequence[str], label: str) -> None:
+        self.path = path
+        self.kind = kind
+        self.columns = list(columns)
+        self.label = label
+        self.header: list[str] = []
+        self.size = 0
+
+    def fail(self, message: str) -> InputError:
+        return InputError(self.label, message)
+
+    def records(self, progress: Progress | None = None) -> Iterator[Record]:
+        try:
+            binary = self.path.open("rb")
+        except FileNotFoundError:
+            raise self.fail("no such file") from None
+        except IsADirectoryError:
+            raise self.fail("is a directory; give a CSV file") from None
+        except OSError as exc:
+            raise self.fail(f"cannot be read: {exc.strerror}") from None
+        with binary:
+            self.size = self.path.stat().st_size
+            text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+            line = 0
+            try:
+                first = text.readline()
+                line = 1
+                self._read_header(first)
+                delimiter = self._delimiter
+                reader = csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
+                next(reader)
+                count = 0
+                while True:
+                    line = reader.line_num + 1
+                    try:
+                        cells = next(reader)
+                    except StopIteration:
+                        break
+                    count += 1
+                    if progress is not None and count % 10_000 == 0:
+                        progress(binary.tell())
+                    if not any(cell.strip() for cell in cells):
+                        continue
+                    yield self._record(line, cells)
+            except UnicodeDecodeError:
+                raise self.fail(
+                    f"line {max(line, 1)} is not UTF-8 text; save the file as CSV UTF-8"
+                ) from None
+            except csv.Error as exc:
+                raise self.fail(f"line {line}: {exc}; is a quote left open?") from None
+            if progress is not None:
+                progress(self.size)
+
+    _delimiter = ","
+
+    def _read_header(self, first: str) -> None:
+        if not first.strip():
+            raise self.fail(f"is empty; the first line must name the columns: {self._listed()}")
+        commas, semicolons = first.count(","), first.count(";")
+        if semicolons > commas:
+            self._delimiter = ";"
+        elif commas == 0 and "\t" in first:
+            raise self.fail("separates cells with tabs; save it as CSV, with , or ;")
+        else:
+            self._delimiter = ","
+        header = next(csv.reader([first], delimiter=self._delimiter))
+        self.header = [cell.strip().lower() for cell in header]
+        known = set(self.columns) | {REASON}
+        for name in self.header:
+            if name not in known:
+                raise self.fail(
+                    f"line 1: '{name}' is not a column of {self.kind.value}; "
+                    f"the columns are {self._listed()}"
+                )
+            if self.header.count(name) > 1:
+                raise self.fail(f"line 1: column '{name}' appears twice")
+        missing = [name for name in REQUIRED[self.kind] if name not in self.header]
+        if missing:
+            raise self.fail(
+                f"line 1: no column {', '.join(missing)}; "
+                f"{self.kind.value} need {', '.join(REQUIRED[self.kind])}"
+            )
+
+    def _listed(self) -> str:
+        return ", ".join(self.columns)
+
+    def _record(self, line: int, cells: list[str]) -> Record:
+        problem = None
+        if len(cells) != len(self.header):
+            problem = f"has {len(cells)} cells; the header has {len(self.header)}"
+        values = {name: unneutralise(cell) for name, cell in zip(self.header, cells, strict=False)}
+        return Record(line, values, cells, problem)
+
+
+def _chain(first: str, rest: IO[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+# --- Checking cells ---------------------------------------------------------------------------
+
+
+def _message(exc: InputError) -> str:
+    text = str(exc)
+    prefix = f"{exc.field}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+class Cells:
+    """The cells of one row, parsed a column at a time; problems are collected, not raised."""
+
+    def __init__(self, record: Record) -> None:
+        self.values = record.values
+        self.errors: list[tuple[str | None, str]] = []
+        if record.problem:
+            self.errors.append((None, record.problem))
+
+    def get(self, column: str) -> str | None:
+        value = self.values.get(column)
+        return value if value is not None and value.strip() else None
+
+    def parse(self, column: str, parser: Callable[[str, str], T], need: bool = False) -> T | None:
+        value = self.get(column)
+        if value is None:
+            if need:
+                self.errors.append((column, "is empty; a value is required"))
+            return None
+        try:
+            return parser(value, column)
+        except InputError as exc:
+            self.errors.append((column, _message(exc)))
+            return None
+
+    def text(self, column: str) -> str | None:
+        return clean(self.values.get(column))
+
+    def fail(self, column: str | None, message: str) -> None:
+        self.errors.append((column, message))
+
+
+def _integer(text: str, column: str) -> int:
+    value = text.strip()
+    if not re.fullmatch(r"\d{1,9}", value) or int(value) < 1:
+        raise InputError(column, f"'{text}' is not a whole number from 1 up")
+    return int(value)
+
+
+def _boolean(text: str, column: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "yes", "1"):
+        return True
+    if value in ("false", "no", "0"):
+        return False
+    raise InputError(column, f"'{text}' is not true or false")
+
+
+def _required(text: str, column: str) -> str:
+    return required(text, column)
+
+
+def amount_parser(currency: str) -> Callable[[str, str], int]:
+    """Parse an amount as `add` does, also with spaces between groups of thousands."""
+
+    def parse(text: str, column: str) -> int:
+        value = text.strip()
+        if _SPACE_GROUPED.fullmatch(value):
+            value = re.sub(r"[ \u00a0\u202f]", ",", value)
+        elif _DECIMAL_COMMA.fullmatch(value):
+            raise InputError(
+                column,
+                f"'{text}' has a decimal comma; write amounts with a decimal point "
+                "and , or a space between thousands: 29,000,000.50",
+            )
+        return parse_amount(value, currency, column)
+
+    return parse
+
+
+def _choice(kind: type[StrEnum]) -> Callable[[str, str], Any]:
+    return lambda text, column: parse_choice(kind, text, column)
+
+
+def _currency(text: str, column: str) -> str:
+    return normalize_currency(text, column)
+
+
+# --- Problems and results ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.file}:{self.line}:"
+        if self.column is None:
+            return f"{place} {self.message}"
+        return f"{place} column {self.column}: {self.message}"
+
+
+class InvalidRows(FintrackError):
+    """Rows that fail their checks; nothing was written."""
+
+    def __init__(self, errors: list[RowError], invalid: int, total: int) -> None:
+        super().__init__(f"{invalid} of {total} rows are invalid; nothing was imported")
+        self.errors = errors
+        self.invalid = invalid
+
+    def listing(self, limit: int = MAX_LISTED) -> list[str]:
+        lines = [str(error) for error in self.errors[:limit]]
+        if len(self.errors) > limit:
+            lines.append(f"... and {len(self.errors) - limit} more")
+        return lines
+
+
+class Problems:
+    """Every bad row of the files of one import, with the reasons it is bad."""
+
+    def __init__(self) -> None:
+        self.errors: list[RowError] = []
+        self.bad: dict[str, dict[int, str]] = {}
+
+    def add(self, source: CsvFile, line: int, errors: Sequence[tuple[str | None, str]]) -> None:
+        for column, message in errors:
+            self.errors.append(RowError(source.label, line, column, message))
+        reason = "; ".join(str(RowError("", 0, c, m))[4:] for c, m in errors)
+        lines = self.bad.setdefault(source.label, {})
+        lines[line] = f"{lines[line]}; {reason}" if line in lines else reason
+
+    def reason(self, source: CsvFile, line: int) -> str | None:
+        return self.bad.get(source.label, {}).get(line)
+
+    @property
+    def rows(self) -> int:
+        return sum(len(lines) for lines in self.bad.values())
+
+
+@dataclass
+class ImportResult:
+    added: dict[str, int] = field(default_factory=dict)
+    present: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+    rows: int = 0
+
+    def count(self, kind: Kind, added: bool) -> None:
+        counts = self.added if added else self.present
+        counts[kind.value] = counts.get(kind.value, 0) + 1
+
+
+Reject = Callable[[CsvFile, list[str], str], None]
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    reject: Reject | None = None  # given: bad rows go there, the good ones are imported
+    progress: Callable[[str, int], Progress] | None = None  # (description, total) -> advance
+
+
+class IdPlan:
+    """Ids for new records: the file's id when the database has no record with it, so a copy
+    into an empty database keeps its numbers; the next free number otherwise."""
+
+    def __init__(self, taken: set[int]) -> None:
+        self.taken = taken
+        self.ids: dict[Any, int] = {}
+        self.pending: list[Any] = []
+
+    def claim(self, key: Any, wanted: str | None) -> None:
+        number = int(wanted) if wanted and wanted.strip().isdigit() else 0
+        if number > 0 and number not in self.taken:
+            self.taken.add(number)
+            self.ids[key] = number
+        else:
+            self.pending.append(key)
+
+    def finish(self) -> None:
+        following = max(self.taken, default=0) + 1
+        for key in self.pending:
+            self.ids[key] = following
+            following += 1
+        self.pending = []
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Batches:
+    """Rows for one table, written with one executemany statement per batch."""
+
+    def __init__(self, session: Session, model: Any) -> None:
+        self.session = session
+        self.statement = insert(model.__table__)
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.session.connection().execute(self.statement, self.rows)
+            self.rows = []
+
+
+def _pass(
+    source: CsvFile, options: Options, verb: str
+) -> Iterator[Record]:  # one reading of a file
+    progress = None
+    if options.progress is not None:
+        size = source.path.stat().st_size if source.path.is_file() else 0
+        progress = options.progress(f"{verb} {source.label}", size)
+    return source.records(progress)
+
+
+def _finish(problems: Problems, result: ImportResult, options: Options) -> None:
+    if problems.errors and options.reject is None:
+        order = {label: i for i, label in enumerate(problems.bad)}
+        problems.errors.sort(key=lambda e: (order.get(e.file, 0), e.line))
+        raise InvalidRows(problems.errors, problems.rows, result.rows)
+    result.rejected = problems.rows
+
+
+def _rejected(source: CsvFile, record: Record, reason: str, options: Options) -> None:
+    if options.reject is not None:
+        options.reject(source, record.raw, f"line {record.line}: {reason}")
+
+
+# --- Sanctions --------------------------------------------------------------------------------
+
+
+def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
+    action = cells.parse("action", _choice(SanctionActionKind), need=True)
+    status = cells.parse("status", _choice(SanctionStatus))
+    when = {c: cells.parse(c, parse_date) for c in ("announced", "effective", "expires")}
+    deadline = cells.parse("deadline", parse_date)
+    measures = [m for m in (cells.get("measures") or "").split(";") if m.strip()]
+    if cells.errors or action is None:
+        return None
+    data = SanctionInput(
+        authority=cells.get("authority") or "",
+        target=cells.get("target") or "",
+        action=action,
+        status=status
+        or (SanctionStatus.IN_FORCE if when["effective"] else SanctionStatus.ANNOUNCED),
+        program=cells.text("program"),
+        measures=measures,
+        announced_on=when["announced"],
+        effective_on=when["effective"],
+        expires_on=when["expires"],
+        deadline_on=deadline,
+        deadline_label=cells.text("deadline_label"),
+        legal_ref=cells.text("legal_ref"),
+        summary=cells.text("summary"),
+        source=cells.text("source"),
+        ref=cells.text("ref"),
+    )
+    try:
+        values = sanction_values(data)
+    except InputError as exc:
+        column = exc.field.lstrip("-").replace("-", "_")
+        cells.fail("measures" if column == "measure" else column, _message(exc))
+        return None
+    ref = values.row["ref"]
+    return values, ref if ref is not None else sanction_content(values.row, values.measures)
+
+
+def import_sanctions(session: Session, source: CsvFile, options: Options) -> ImportResult:
+    result = ImportResult()
+    problems = Problems()
+    present = sanction_keys(session)
+    ids = IdPlan(set(session.scalars(select(SanctionAction.id))))
+    seen: dict[str, int] = {}
+
+    def keyed(record: Record) -> tuple[Cells, SanctionValues | None, str | None]:
+        cells = Cells(record)
+        parsed = _sanction(cells)
+        if parsed is None:
+            return cells, None, None
+        values, key = parsed
+        if values.row["ref"] is None:
+            key = numbering(key)
+        elif key in seen and seen[key] != record.line:
+            cells.fail("ref", f"'{key}' is also the ref of line {seen[key]}")
+            return cells, None, None
+        return cells, values, key
+
+    numbering = KeyNumbering()
+    for record in _pass(source, options, "Checking"):
+        result.rows += 1
+        cells, values, key = keyed(record)
+        if values is None or key is None:
+            problems.add(source, record.line, cells.errors)
+            continue
+        seen.setdefault(key, record.line)
+        if key not in present:
+            ids.claim(key, cells.get("id"))
+    ids.finish()
+    _finish(problems, result, options)
+
+    numbering = KeyNumbering()
+    seen.clear()
+    actions = Batches(session, SanctionAction)
+    measures = Batches(session, SanctionMeasure)
+    now = _now()
+    for record in _pass(source, options, "Importing" if not options.dry_run else "Reading"):
+        reason = problems.reason(source, record.line)
+        if reason is not None:
+            _rejected(source, record, reason, options)
+            continue
+        _, values, key = keyed(record)
+        assert values is not None and key is not None
+        seen.setdefault(key, record.line)
+        if key in present:
+            result.count(Kind.SANCTIONS, added=False)
+            continue
+        present.add(key)
+        result.count(Kind.SANCTIONS, added=True)
+        if options.dry_run:
+            continue
+        record_id = ids.ids[key]
+        actions.add({"id": record_id, **values.row, "created_at": now})
+        for position, measure in enumerate(values.measures):
+            measures.add({"sanction_id": record_id, "position": position, "measure": measure})
+    actions.flush()
+    measures.flush()
+    return result
+
+
+# --- Pledges and their installments -----------------------------------------------------------
+
+
+@dataclass
+class PledgeCheck:
+    """What the first pass keeps of a new pledge, to check its installments against it."""
+
+    line: int
+    currency: str
+    pledged: int
+    count: int | None
+    due: date | None
+    installments: int = 0
+    total: int = 0
+    seqs: int = 0  # bit n-1 is set when installment n was seen
+    broken: int | None = None  # the line of an invalid installment of this pledge
+
+
+def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
+    donor = cells.parse("donor", _required, need=True)
+    recipient = cells.parse("recipient", _required, need=True)
+    currency = cells.parse("currency", _currency, need=True)
+    pledged = cells.parse("pledged", amount_parser(currency), need=True) if currency else None
+    status = cells.parse("status", _choice(PledgeStatus)) or PledgeStatus.PLEDGE
+    announced = cells.parse("announced", parse_date)
+    count = cells.parse("installments", _integer)
+    next_due = cells.parse("next_due", parse_date)
+    assumed = cells.parse("schedule_assumed", _boolean)
+    if cells.errors:
+        return None
+    assert donor and recipient and currency and pledged
+    ref = cells.text("ref")
+    purpose = cells.text("purpose")
+    source = cells.text("source")
+    row: dict[str, Any] = {
+        "ref": ref,
+        "donor": donor,
+        "recipient": recipient,
+        "purpose": purpose,
+        "currency": currency,
+        "amount_minor": pledged,
+        "status": status.value,
+        "announced_on": announced,
+        "schedule_assumed": bool(assumed),
+        "source": source,
+        # Not columns of a pledge: checked against its installments, then dropped.
+        "count": count,
+        "due": next_due or announced,
+    }
+    content = pledge_content(donor, recipient, purpose, currency, pledged, announced, source)
+    return row, ref if ref is not None else content
+
+
+def import_pledges(
+    session: Session,
+    pledges: CsvFile | None,
+    installments: CsvFile | None,
+    options: Options,
+) -> ImportResult:
+    """Pledges with their installments, from the two export files, in one transaction.
+
+    A new pledge's installments must add up to its total; a pledge given without any gets one
+    installment of its total, due on its next_due (else announced) date. Installments of
+    pledges already stored are skipped with them.
+    """
+    result = ImportResult()
+    problems = Problems()
+    stored = {key: pledge_id for pledge_id, key in pledge_keys(session).items()}
+    ids = IdPlan(set(stored.values()))
+    new: dict[str, PledgeCheck] = {}
+    lines: dict[str, int] = {}  # key -> line in the pledges file, for every readable pledge
+
+    def keyed(record: Record, numbering: KeyNumbering) -> tuple[Cells, dict[str, Any] | None, str]:
+        cells = Cells(record)
+        parsed = _pledge(cells)
+        if parsed is None:
+            ref = cells.text("ref")
+            return cells, None, ref or ""
+        row, key = parsed
+        if row["ref"] is None:
+            key = numbering(key)
+        elif key in lines and lines[key] != record.line:
+            cells.fail("ref", f"'{key}' is also the ref of line {lines[key]}")
+            return cells, None, key
+        return cells, row, key
+
+    if pledges is not None:
+        numbering = KeyNumbering()
+        for record in _pass(pledges, options, "Checking"):
+            result.rows += 1
+            cells, row, key = keyed(record, numbering)
+            if row is None:
+                problems.add(pledges, record.line, cells.errors)
+                continue
+            lines[key] = record.line
+            if key in stored:
+                continue
+            new[key] = PledgeCheck(
+                record.line, row["currency"], row["amount_minor"], row["count"], row["due"]
+            )
+            ids.claim(key, cells.get("id"))
+        ids.finish()
+
+    def installment(record: Record) -> tuple[Cells, str | None, dict[str, Any] | None]:
+        cells = Cells(record)
+        key = cells.parse("pledge_ref", _required, need=True)
+        seq = cells.parse("seq", _integer, need=True)
+        due = cells.parse("due", parse_date, need=True)
+        currency = cells.parse("currency", _currency)
+        if key is None:
+            return cells, None, None
+        check = new.get(key)
+        if check is None:
+            if key in stored:
+                return cells, key, None
+            if key in lines:
+                cells.fail(
+                    "pledge_ref", f"'{key}' is the pledge on line {lines[key]}, which is invalid"
+                )
+            else:
+                where = f"in {pledges.label} nor " if pledges is not None else ""
+                cells.fail("pledge_ref", f"no pledge '{key}' {where}in the database")
+            return cells, key, None
+        if currency is not None and currency != check.currency:
+            cells.fail("currency", f"'{currency}' is not the pledge's currency {check.currency}")
+        amount = cells.parse("amount", amount_parser(check.currency), need=True)
+        if cells.errors or seq is None or due is None or amount is None:
+            return cells, key, None
+        return cells, key, {"seq": seq, "due_on": due, "amount_minor": amount}
+
+    if installments is not None:
+        for record in _pass(installments, options, "Checking"):
+            result.rows += 1
+            cells, owner, row = installment(record)
+            check = new.get(owner) if owner is not None else None
+            if row is None or check is None:
+                if cells.errors:
+                    problems.add(installments, record.line, cells.errors)
+                    if check is not None and check.broken is None:
+                        check.broken = record.line
+                continue
+            bit = 1 << (row["seq"] - 1)
+            if check.seqs & bit:
+                problems.add(
+                    installments,
+                    record.line,
+                    [("seq", f"'{row['seq']}' appears twice for pledge '{owner}'")],
+                )
+                check.broken = check.broken or record.line
+                continue
+            check.seqs |= bit
+            check.installments += 1
+            check.total += row["amount_minor"]
+
+    if pledges is not None:
+        for check in new.values():
+            errors = _schedule_errors(check, installments)
+            if errors:
+                problems.add(pledges, check.line, errors)
+    _finish(problems, result, options)
+    rejected = (
+        {key for key, check in new.items() if problems.reason(pledges, check.line)}
+        if pledges
+        else set()
+    )
+
+    now = _now()
+    verb = "Importing" if not options.dry_run else "Reading"
+    if pledges is not None:
+        rows = Batches(session, Pledge)
+        numbering = KeyNumbering()
+        lines.clear()
+        for record in _pass(pledges, options, verb):
+            reason = problems.reason(pledges, record.line)
+            if reason is not None:
+                _rejected(pledges, record, reason, options)
+                continue
+            _, row, key = keyed(record, numbering)
+            assert row is not None
+            lines[key] = record.line
+            if key not in new:
+                result.count(Kind.PLEDGES, added=False)
+                continue
+            result.count(Kind.PLEDGES, added=True)
+            row.pop("count")
+            row.pop("due")
+            if not options.dry_run:
+                rows.add({"id": ids.ids[key], **row, "created_at": now})
+        rows.flush()
+
+    if installments is not None:
+        rows = Batches(session, Installment)
+        for record in _pass(installments, options, verb):
+            reason = problems.reason(installments, record.line)
+            owner, row = installment(record)[1:] if reason is None else (None, None)
+            if reason is None and owner in rejected:
+                reason = f"its pledge '{owner}' (line {new[owner].line}) is not imported"
+            if reason is not None:
+                _rejected(installments, record, reason, options)
+                continue
+            if row is None or key is None:
+                result.count(Kind.INSTALLMENTS, added=False)
+                continue
+            result.count(Kind.INSTALLMENTS, added=True)
+            if not options.dry_run:
+                rows.add({"pledge_id": ids.ids[owner], **row})
+        rows.flush()
+
+    if pledges is not None:
+        rows = Batches(session, Installment)
+        for key, check in new.items():
+            if check.installments or key in rejected:
+                continue
+            assert check.due is not None
+            result.count(Kind.INSTALLMENTS, added=True)
+            if not options.dry_run:
+                rows.add(
+                    {
+                        "pledge_id": ids.ids[key],
+                        "seq": 1,
+                        "due_on": check.due,
+                        "amount_minor": check.pledged,
+                    }
+                )
+        rows.flush()
+    return result
+
+
+def _schedule_errors(
+    check: PledgeCheck, installments: CsvFile | None
+) -> list[tuple[str | None, str]]:
+    if check.broken is not None:
+        assert installments is not None
+        return [(None, f"its installment on {installments.label}:{check.broken} is invalid")]
+    if check.installments == 0:
+        if check.count not in (None, 1):
+            given = f"{installments.label} has none for it" if installments else "none are given"
+            return [
+                (
+                    "installments",
+                    f"'{check.count}' installments, but {given}; "
+                    "give them with --installments FILE",
+                )
+            ]
+        if check.due is None:
+            return [
+                (
+                    "next_due",
+                    "is empty, and so is announced: a pledge given without "
+                    "installments needs the due date of its one installment",
+                )
+            ]
+        return []
+    errors: list[tuple[str | None, str]] = []
+    assert installments is not None
+    if check.count is not None and check.count != check.installments:
+        errors.append(
+            (
+                "installments",
+                f"'{check.count}', but {installments.label} has "
+                f"{check.installments} for this pledge",
+            )
+        )
+    elif check.seqs != (1 << check.installments) - 1:
+        errors.append(
+            (
+                "installments",
+                f"its {check.installments} installments in "
+                f"{installments.label} are not numbered 1 to {check.installments}",
+            )
+        )
+    if check.total != check.pledged:
+        pledged = format_amount(check.pledged, check.currency, grouping=False)
+        total = format_amount(check.total, check.currency, grouping=False)
+        errors.append(
+            (
+                "pledged",
+                f"'{pledged}' is not the sum of its installments in {installments.label} ({total})",
+            )
+        )
+    return errors
+
+
+# --- Disbursements ----------------------------------------------------------------------------
+
+
+def import_disbursements(session: Session, source: CsvFile, options: Options) -> ImportResult:
+    """Disbursements against pledges already stored, matched by pledge key and installment."""
+    result = ImportResult()
+    problems = Problems()
+    keys = pledge_keys(session)
+    pledges = {key: pledge_id for pledge_id, key in keys.items()}
+    currencies = dict(session.execute(select(Pledge.id, Pledge.currency)).tuples().all())
+    present = disbursement_keys(session, keys)
+    ids = IdPlan(set(session.scalars(select(Disbursement.id))))
+    schedules: dict[int, dict[int, int]] = {}
+
+    def schedule(pledge_id: int) -> dict[int, int]:
+        if pledge_id not in schedules:
+            query = select(Installment.seq, Installment.id).where(
+                Installment.pledge_id == pledge_id
+            )
+            schedules[pledge_id] = dict(session.execute(query).tuples().all())
+        return schedules[pledge_id]
+
+    def keyed(record: Record, numbering: KeyNumbering) -> tuple[Cells, dict[str, Any] | None, str]:
+        cells = Cells(record)
+        key = cells.parse("pledge_ref", _required, need=True)
+        seq = cells.parse("installment", _integer, need=True)
+        paid_on = cells.parse("paid_on", parse_date, need=True)
+        currency = cells.parse("currency", _currency)
+        pledge_id = pledges.get(key) if key is not None else None
+        if key is not None and pledge_id is None:
+            cells.fail("pledge_ref", f"no pledge '{key}' in the database; import pledges first")
+        if pledge_id is None or seq is None:
+            return cells, None, ""
+        money = currencies[pledge_id]
+        if currency is not None and currency != money:
+            cells.fail("currency", f"'{currency}' is not the pledge's currency {money}")
+        installment_id = schedule(pledge_id).get(seq)
+        if installment_id is None:
+            cells.fail(
+                "installment",
+                f"'{seq}' is not an installment of pledge '{key}' "
+                f"(it has 1 to {len(schedule(pledge_id))})",
+            )
+        amount = cells.parse("amount", amount_parser(money), need=True)
+        if cells.errors or paid_on is None or amount is None or installment_id is None:
+            return cells, None, ""
+        source_text = cells.text("source")
+        row = {
+            "pledge_id": pledge_id,
+            "installment_id": installment_id,
+            "paid_on": paid_on,
+            "amount_minor": amount,
+            "source": source_text,
+        }
+        assert key is not None
+        return cells, row, numbering(disbursement_content(key, seq, paid_on, amount, source_text))
+
+    numbering = KeyNumbering()
+    for record in _pass(source, options, "Checking"):
+        result.rows += 1
+        cells, row, key = keyed(record, numbering)
+        if row is None:
+            problems.add(source, record.line, cells.errors)
+        elif key not in present:
+            ids.claim(key, cells.get("id"))
+    ids.finish()
+    _finish(problems, result, options)
+
+    numbering = KeyNumbering()
+    rows = Batches(session, Disbursement)
+    now = _now()
+    for record in _pass(source, options, "Importing" if not options.dry_run else "Reading"):
+        reason = problems.reason(source, record.line)
+        if reason is not None:
+            _rejected(source, record, reason, options)
+            continue
+        _, row, key = keyed(record, numbering)
+        assert row is not None
+        if key in present:
+            result.count(Kind.DISBURSEMENTS, added=False)
+            continue
+        result.count(Kind.DISBURSEMENTS, added=True)
+        if not options.dry_run:
+            rows.add({"id": ids.ids[key], **row, "created_at": now})
+    rows.flush()
+    return result
+
+
+# --- Exchange rates ---------------------------------------------------------------------------
+
+
+def import_rates(session: Session, source: CsvFile, options: Options) -> ImportResult:
+    """Exchange rates, keyed by base, quote and day; a different rate for a stored key is an
+    error, as with `fintrack rate add`."""
+    from fintrack.rates import parse_rate
+
+    result = ImportResult()
+    problems = Problems()
+    query = select(ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on, ExchangeRate.rate)
+    stored = {(b, q, on): rate for b, q, on, rate in session.execute(query)}
+    seen: dict[tuple[str, str, date], int] = {}
+
+    def parsed(record: Record) -> tuple[Cells, dict[str, Any] | None, Any]:
+        cells = Cells(record)
+        base = cells.parse("base", _currency, need=True)
+        quote = cells.parse("quote", _currency, need=True)
+        on = cells.parse("on", parse_date, need=True)
+        rate = cells.parse("rate", parse_rate, need=True)
+        if base is not None and base == quote:
+            cells.fail("quote", f"'{quote}' is the base currency too; a rate needs two")
+        if cells.errors or base is None or quote is None or on is None or rate is None:
+            return cells, None, None
+        key = (base, quote, on)
+        if seen.get(key, record.line) != record.line:
+            cells.fail(None, f"{base}/{quote} on {on} is also on line {seen[key]}")
+        elif key in stored and stored[key] != rate:
+            cells.fail(
+                "rate",
+                f"'{rate}', but the {base}/{quote} rate for {on} is already "
+                f"recorded as {stored[key]}; change it with `fintrack rate add --replace`",
+            )
+        if cells.errors:
+            return cells, None, None
+        row = {
+            "base": base,
+            "quote": quote,
+            "rate_on": on,
+            "rate": rate,
+            "source": cells.text("source"),
+        }
+        return cells, row, key
+
+    for record in _pass(source, options, "Checking"):
+        result.rows += 1
+        cells, row, key = parsed(record)
+        if row is None:
+            problems.add(source, record.line, cells.errors)
+        else:
+            seen.setdefault(key, record.line)
+    _finish(problems, result, options)
+
+    seen.clear()
+    rows = Batches(session, ExchangeRate)
+    now = _now()
+    for record in _pass(source, options, "Importing" if not options.dry_run else "Reading"):
+        reason = problems.reason(source, record.line)
+        if reason is not None:
+            _rejected(source, record, reason, options)
+            continue
+        _, row, key = parsed(record)
+        assert row is not None
+        seen.setdefault(key, record.line)
+        if key in stored:
+            result.count(Kind.RATES, added=False)
+            continue
+        result.count(Kind.RATES, added=True)
+        if not options.dry_run:
+            rows.add({**row, "created_at": now})
+    rows.flush()
+    return result
+
+
+# --- Export -----------------------------------------------------------------------------------
+
+
+def export_rows(session: Session, kind: Kind, today: date) -> Iterator[dict[str, Any]]:
+    """The rows `fintrack export KIND` writes, streamed from the database."""
+    from fintrack.pledges import (
+        PledgeFilter,
+        iter_disbursement_rows,
+        iter_installment_rows,
+        iter_pledges,
+    )
+
+    if kind is Kind.SANCTIONS:
+        from fintrack.sanctions import SanctionFilter, list_sanctions, sanction_row
+
+        for record in list_sanctions(session, SanctionFilter()):
+            yield sanction_row(record)
+    elif kind is Kind.PLEDGES:
+        yield from iter_pledges(session, PledgeFilter())
+    elif kind is Kind.RATES:
+        from fintrack.rates import RateFilter, list_rates
+
+        yield from list_rates(session, RateFilter())
+    else:
+        keys = pledge_keys(session)
+        rows = (
+            iter_installment_rows(session, today)
+            if kind is Kind.INSTALLMENTS
+            else iter_disbursement_rows(session)
+        )
+        for row in rows:
+            row["pledge_ref"] = keys[row["pledge_id"]]
+            yield row
+
+
+def count_rows(session: Session, kind: Kind) -> int:
+    """How many rows `export_rows` gives, for a progress bar."""
+    model = {
+        Kind.SANCTIONS: SanctionAction,
+        Kind.PLEDGES: Pledge,
+        Kind.INSTALLMENTS: Installment,
+        Kind.DISBURSEMENTS: Disbursement,
+        Kind.RATES: ExchangeRate,
+    }[kind]
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
