@@ -151,7 +151,7 @@ class CsvFile:
                     yield self._record(line, cells)
             except UnicodeDecodeError:
                 raise self.fail(
-                    f"line {max(line, 1)} is not UTF-8 text; save the file as CSV UTF-8"
+                    f"line {self._undecodable_line()} is not UTF-8 text; save the file as CSV UTF-8"
                 ) from None
             except csv.Error as exc:
                 raise self.fail(f"line {line}: {exc}; is a quote left open?") from None
@@ -159,6 +159,16 @@ class CsvFile:
                 progress(self.size)
 
     _delimiter = ","
+
+    def _undecodable_line(self) -> int:
+        """The first line that is not UTF-8 (text is decoded ahead, a chunk at a time)."""
+        with self.path.open("rb") as binary:
+            for number, raw in enumerate(binary, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number
+        return 1
 
     def _read_header(self, first: str) -> None:
         if not first.strip():
@@ -326,9 +336,10 @@ class InvalidRows(FintrackError):
 class Problems:
     """Every bad row of the files of one import, with the reasons it is bad."""
 
-    def __init__(self) -> None:
+    def __init__(self, *sources: CsvFile | None) -> None:
         self.errors: list[RowError] = []
-        self.bad: dict[str, dict[int, str]] = {}
+        # Listed file by file, in the order the import names them.
+        self.bad: dict[str, dict[int, str]] = {s.label: {} for s in sources if s is not None}
 
     def add(self, source: CsvFile, line: int, errors: Sequence[tuple[str | None, str]]) -> None:
         for column, message in errors:
@@ -605,7 +616,7 @@ def import_pledges(
     pledges already stored are skipped with them.
     """
     result = ImportResult()
-    problems = Problems()
+    problems = Problems(pledges, installments)
     stored = {key: pledge_id for pledge_id, key in pledge_keys(session).items()}
     ids = IdPlan(set(stored.values()))
     new: dict[str, PledgeCheck] = {}
@@ -831,7 +842,9 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
     problems = Problems()
     keys = pledge_keys(session)
     pledges = {key: pledge_id for pledge_id, key in keys.items()}
-    currencies = dict(session.execute(select(Pledge.id, Pledge.currency)).tuples().all())
+    currencies = {
+        pledge_id: code for pledge_id, code in session.execute(select(Pledge.id, Pledge.currency))
+    }
     present = disbursement_keys(session, keys)
     ids = IdPlan(set(session.scalars(select(Disbursement.id))))
     schedules: dict[int, dict[int, int]] = {}
@@ -841,7 +854,7 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
             query = select(Installment.seq, Installment.id).where(
                 Installment.pledge_id == pledge_id
             )
-            schedules[pledge_id] = dict(session.execute(query).tuples().all())
+            schedules[pledge_id] = {seq: row_id for seq, row_id in session.execute(query)}
         return schedules[pledge_id]
 
     def keyed(record: Record, numbering: KeyNumbering) -> tuple[Cells, dict[str, Any] | None, str]:

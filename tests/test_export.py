@@ -49,8 +49,8 @@ def test_export_installments_and_disbursements(seeded: Run, tmp_path: Path) -> N
     target = tmp_path / "disbursements.csv"
     assert seeded("export", "DISBURSEMENTS", "--output", str(target)).code == 0
     assert target.read_text(encoding="utf-8") == (
-        "id,pledge_id,installment,paid_on,currency,amount,source\n"
-        "1,1,1,2025-05-20,USD,29000000.00,ministry\n"
+        "id,pledge_id,installment,paid_on,currency,amount,source,pledge_ref\n"
+        "1,1,1,2025-05-20,USD,29000000.00,ministry,seed:qa-sy-salaries-2025-05\n"
     )
 
 

@@ -1,6 +1,5 @@
 """`fintrack seed`, `export` and `import`: load the founding case, write and read CSV files."""
 
-import csv
 import sys
 from contextlib import ExitStack
 from datetime import date
@@ -318,7 +317,7 @@ def import_(
 def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target: Path) -> Any:
     """Write rejected rows, as read plus a reason, to `target` (and a sibling file for the
     rows of the second file of an import: rejects.csv -> rejects.installments.csv)."""
-    from fintrack.cli.output import neutralise
+    from fintrack.cli.output import CsvWriter, neutralise
     from fintrack.interchange import REASON, unneutralise
 
     def reject(source: Any, raw: list[str], reason: str) -> None:
@@ -328,7 +327,7 @@ def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target
             if source.label != main.label:
                 path = target.with_name(f"{target.stem}.{source.kind.value}{target.suffix}")
             handle = stack.enter_context(atomic_text_file(path, "--rejects"))
-            writer = writers[source.label] = csv.writer(handle, lineterminator="\n")
+            writer = writers[source.label] = CsvWriter(handle)
             writer.writerow([*(c for c in source.header if c != REASON), REASON])
         if not raw and not reason:
             return

@@ -118,13 +118,29 @@ def plain_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> lis
     return [plain_row(row, columns) for row in rows]
 
 
+class CsvWriter:
+    """csv.writer with \n line ends that also quotes a carriage return inside a cell.
+
+    The csv module quotes only the characters of its line terminator, so a lone \r in a
+    cell would be written bare and read back as a line break; such rows are quoted whole.
+    """
+
+    def __init__(self, out: IO[str]) -> None:
+        self._plain = csv.writer(out, lineterminator="\n")
+        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, cells: Sequence[str]) -> None:
+        writer = self._quoted if any("\r" in cell for cell in cells) else self._plain
+        writer.writerow(cells)
+
+
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
     """Write a header and one line per row; returns the number of rows.
 
     Text cells that a spreadsheet would take for a formula are neutralised (`neutralise`);
     numbers, dates and amounts are written as they are.
     """
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow([c.key for c in columns])
     count = 0
     for row in rows:

@@ -1,0 +1,477 @@
+"""`fintrack import KIND FILE`: checked before writing, idempotent, exact round trips, real files."""
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fintrack.cli.output import Column, write_csv
+from fintrack.interchange import unneutralise
+from tests.conftest import QATAR, Result, Run, added, assert_error, row_counts
+
+KINDS = ("sanctions", "pledges", "installments", "disbursements", "rates")
+
+
+def rates_count(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        count: int = connection.execute("SELECT count(*) FROM exchange_rates").fetchone()[0]
+    return count
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def export_all(run: Run, folder: Path) -> dict[str, bytes]:
+    folder.mkdir(exist_ok=True)
+    files = {}
+    for kind in KINDS:
+        target = folder / f"{kind}.csv"
+        result = run("export", kind, "-o", str(target))
+        assert result.code == 0, result.err
+        files[kind] = target.read_bytes()
+    return files
+
+
+def import_all(run: Run, folder: Path, *extra: str) -> list[Result]:
+    return [
+        run("import", "sanctions", str(folder / "sanctions.csv"), *extra),
+        run(
+            "import", "pledges", str(folder / "pledges.csv"),
+            "--installments", str(folder / "installments.csv"), *extra,
+        ),
+        run("import", "disbursements", str(folder / "disbursements.csv"), *extra),
+        run("import", "rates", str(folder / "rates.csv"), *extra),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def recorded(run: Run) -> Run:
+    """The founding case with payments, a hostile pledge, two identical pledges without a ref,
+    a pledge with a line break in its purpose, and exchange rates."""
+    assert run("seed").code == 0
+    assert (
+        run("pay", "1", "40M", "--on", "2025-06-10", "--source", '=HYPERLINK("http://x")').code == 0
+    )
+    hostile = ("--donor", "@Saudi", "--recipient", "+Syria", "--currency", "SAR", "--amount", "100M",
+               "--installments", "3", "--every", "quarter", "--first-due", "2025-07-01",
+               "--on", "2025-06-15", "--purpose", "-budget\nsupport", "--source", "=1+2")  # fmt: skip
+    added(run, "pledge", "add", *hostile)
+    for _ in range(2):
+        added(
+            run,
+            "pledge",
+            "add",
+            "--donor",
+            "Kuwait",
+            "--recipient",
+            "Syria",
+            "--currency",
+            "KWD",
+            "--amount",
+            "1.5M",
+            "--on",
+            "2025-03-01",
+        )
+    assert run("pay", "4", "500k", "--on", "2025-04-01").code == 0
+    added(
+        run,
+        "sanction",
+        "add",
+        "--authority",
+        "UN",
+        "--target",
+        "SY",
+        "--action",
+        "ease",
+        "--summary",
+        "-minus; =plus",
+    )
+    for day, rate in (("2025-05-01", "1.1275"), ("2025-05-02", "1.13")):
+        assert run("rate", "add", "EUR", "USD", rate, "--on", day).code == 0
+    assert run("rate", "add", "USD", "SYP", "13,000", "--on", "2025-05-01").code == 0
+    return run
+
+
+def test_round_trip_into_an_empty_database_is_byte_identical_for_every_kind(
+    recorded: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = export_all(recorded, tmp_path / "a")
+    assert b"'=HYPERLINK" in first["disbursements"]
+    assert b",'@Saudi,'+Syria,\"'-budget\nsupport\"," in first["pledges"]
+    other = tmp_path / "other.db"
+    monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{other}")
+    for result in import_all(recorded, tmp_path / "a"):
+        assert result.code == 0, result.err
+    second = export_all(recorded, tmp_path / "b")
+    for kind in KINDS:
+        assert second[kind] == first[kind], kind
+    # The hostile text is stored as it was given, not with the quote added for spreadsheets.
+    donors = [row["donor"] for row in as_json_rows(recorded, "pledge", "list")]
+    assert "@Saudi" in donors
+
+
+def as_json_rows(run: Run, *args: str) -> list[dict[str, str]]:
+    result = run(*args, "--format", "json")
+    assert result.code == 0, result.err
+    rows: list[dict[str, str]] = json.loads(result.out)
+    return rows
+
+
+def test_importing_the_same_files_twice_adds_nothing(
+    recorded: Run, tmp_path: Path, db_path: Path
+) -> None:
+    export_all(recorded, tmp_path / "a")
+    before = row_counts(db_path), rates_count(db_path)
+    results = import_all(recorded, tmp_path / "a")
+    assert [r.code for r in results] == [0, 0, 0, 0]
+    assert (row_counts(db_path), rates_count(db_path)) == before
+    assert "no pledges added, 4 pledges, 8 installments already present" in results[1].err
+    assert "no disbursements added, 3 disbursements already present" in results[2].err
+
+
+def test_records_without_a_ref_are_matched_by_their_content(
+    recorded: Run, tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export_all(recorded, tmp_path / "a")
+    pledges = (tmp_path / "a" / "pledges.csv").read_text(encoding="utf-8")
+    assert pledges.count("Kuwait") == 2  # two identical pledges, neither with a ref
+    installments = (tmp_path / "a" / "installments.csv").read_text(encoding="utf-8").splitlines()
+    kuwait = [line.rsplit(",", 1)[1] for line in installments if ",KWD," in line]
+    assert len(kuwait) == 2 and kuwait[0].startswith("~") and kuwait[1] == f"{kuwait[0]}-2"
+    # Into a database that holds one of the two, exactly the other is added.
+    monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    added(
+        recorded,
+        "pledge",
+        "add",
+        "--donor",
+        "Kuwait",
+        "--recipient",
+        "Syria",
+        "--currency",
+        "KWD",
+        "--amount",
+        "1.5M",
+        "--on",
+        "2025-03-01",
+    )
+    result = recorded(
+        "import",
+        "pledges",
+        str(tmp_path / "a" / "pledges.csv"),
+        "--installments",
+        str(tmp_path / "a" / "installments.csv"),
+    )
+    assert result.code == 0, result.err
+    assert "3 pledges, 7 installments added, 1 pledge, 1 installment already present" in result.err
+    assert [r["donor"] for r in as_json_rows(recorded, "pledge", "list")].count("Kuwait") == 2
+
+
+def test_dry_run_reports_what_would_be_added_and_writes_nothing(
+    recorded: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export_all(recorded, tmp_path / "a")
+    monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert recorded("db", "upgrade").code == 0
+    before = row_counts(tmp_path / "empty.db")
+    result = recorded(
+        "import",
+        "pledges",
+        str(tmp_path / "a" / "pledges.csv"),
+        "--installments",
+        str(tmp_path / "a" / "installments.csv"),
+        "--dry-run",
+    )
+    assert result.code == 0, result.err
+    assert result.out == ""
+    assert (
+        "would add 4 pledges, 8 installments; nothing already present; nothing written"
+        in result.err
+    )
+    assert row_counts(tmp_path / "empty.db") == before
+
+
+PLEDGE_HEADER = "donor,recipient,currency,pledged,announced,ref"
+
+
+def test_every_bad_row_is_listed_with_file_line_and_column_and_nothing_is_written(
+    run: Run, tmp_path: Path, empty_db: Path
+) -> None:
+    lines = [PLEDGE_HEADER]
+    for n in range(40):
+        amount = "29x" if n % 2 else "1000"
+        day = "2025-13-01" if n == 5 else "2025-05-01"
+        lines.append(f"Qatar,Syria,USD,{amount},{day},p{n}")
+    source = write(tmp_path / "pledges.csv", "\n".join(lines) + "\n")
+    result = run("import", "pledges", str(source))
+    assert result.code == 1 and result.out == ""
+    errors = result.err.splitlines()
+    assert errors[0] == (
+        f"{source}:3: column pledged: '29x' is not an amount; use a positive number such as "
+        "29000000, 29,000,000, 29M, 1.5bn or 29000000.50"
+    )
+    assert (
+        errors[3]
+        == f"{source}:7: column announced: '2025-13-01' is not a date; use YYYY-MM-DD, such as 2025-06-01"
+    )
+    assert len(errors) == 22
+    assert errors[20] == "... and 1 more"
+    assert errors[21] == "Error: 20 of 40 rows are invalid; nothing was imported"
+    assert row_counts(empty_db)["pledges"] == 0
+
+
+def test_on_error_skip_imports_the_good_rows_and_writes_the_bad_ones_with_a_reason(
+    run: Run, tmp_path: Path, empty_db: Path
+) -> None:
+    source = write(
+        tmp_path / "pledges.csv",
+        f"{PLEDGE_HEADER}\nQatar,Syria,USD,87M,2025-05-08,q1\nQatar,Syria,QQQ,1M,2025-05-08,q2\n,Syria,USD,5M,2025-05-08,=q3\nQatar,Syria,USD,1M,2025-05-09,q1\n",
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = run("import", "pledges", str(source), "--on-error", "skip", "--rejects", str(rejects))
+    assert result.code == 0, result.err
+    assert "1 pledge, 1 installment added" in result.err
+    assert f"3 bad rows rejected, written to {rejects}" in result.err
+    assert row_counts(empty_db)["pledges"] == 1
+    rows = list(csv.reader(rejects.open(encoding="utf-8")))
+    assert rows[0] == [*PLEDGE_HEADER.split(","), "reason"]
+    assert rows[1][:6] == ["Qatar", "Syria", "QQQ", "1M", "2025-05-08", "q2"]
+    assert rows[1][6].startswith("line 3: column currency: 'QQQ' is not an ISO 4217 currency code")
+    assert rows[2][5] == "'=q3"  # neutralised for the spreadsheet it is opened in
+    assert rows[2][6] == "line 4: column donor: is empty; a value is required"
+    assert rows[3][6] == "line 5: column ref: 'q1' is also the ref of line 2"
+    # Corrected, the rejects file imports as it is (its reason column is ignored).
+    fixed = (
+        rejects.read_text(encoding="utf-8")
+        .replace("QQQ", "USD")
+        .replace("\n,Syria", "\nOman,Syria")
+        .replace("2025-05-09,q1", "2025-05-09,q4")
+    )
+    rejects.write_text(fixed, encoding="utf-8")
+    result = run("import", "pledges", str(rejects))
+    assert result.code == 0, result.err
+    refs = sorted(r["ref"] for r in as_json_rows(run, "pledge", "list"))
+    assert refs == ["=q3", "q1", "q2", "q4"]
+
+
+def test_rejects_goes_with_skip(run: Run, tmp_path: Path) -> None:
+    source = write(tmp_path / "p.csv", f"{PLEDGE_HEADER}\n")
+    assert_error(run("import", "pledges", str(source), "--on-error", "skip"), "--rejects")
+    assert_error(
+        run("import", "pledges", str(source), "--rejects", str(tmp_path / "r.csv")), "--rejects"
+    )
+    assert_error(
+        run("import", "sanctions", str(source), "--installments", str(source)), "--installments"
+    )
+
+
+def test_a_file_saved_by_excel_is_read(run: Run, tmp_path: Path) -> None:
+    """Byte-order mark, ; between cells, CRLF line ends, a quoted line break, amounts with
+    separators between thousands, trailing blank and empty-cell lines."""
+    text = (
+        "donor;recipient;currency;pledged;announced;purpose;ref\r\n"
+        'Qatar;Syria;USD;87,000,000.00;2025-05-08;"salaries\r\nthree months";qa-1\r\n'
+        "Saudi Arabia;Syria;SAR;100 000 000;2025-06-15;budget;sa-1\r\n"
+        "Kuwait;Syria;KWD;1\u00a0500\u00a0000.500;2025-03-01;;kw-1\r\n"
+        ";;;;;;\r\n\r\n\r\n"
+    )
+    source = write(tmp_path / "excel.csv", "\ufeff" + text, encoding="utf-8")
+    result = run("import", "pledges", str(source))
+    assert result.code == 0, result.err
+    rows = as_json_rows(run, "pledge", "list")
+    assert [(r["ref"], r["pledged"], r["currency"]) for r in rows] == [
+        ("kw-1", "1500000.500", "KWD"),
+        ("qa-1", "87000000.00", "USD"),
+        ("sa-1", "100000000.00", "SAR"),
+    ]
+    assert rows[1]["purpose"] == "salaries\r\nthree months"
+    assert rows[1]["next_due"] == "2025-05-08"
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        (b"", ("is empty; the first line must name the columns",)),
+        (b"donor\trecipient\tcurrency\tpledged\n", ("tabs",)),
+        (
+            b"donor,recipient,currency,pledged,colour\n",
+            ("line 1: 'colour' is not a column of pledges",),
+        ),
+        (b"donor,recipient,currency\n", ("line 1: no column pledged",)),
+        (b"donor,recipient,currency,pledged,donor\n", ("column 'donor' appears twice",)),
+        (
+            "donor,recipient,currency,pledged\nD\xfcsseldorf,Syria,EUR,1M\n".encode("latin-1"),
+            ("line 2 is not UTF-8 text",),
+        ),
+        (b'donor,recipient,currency,pledged\n"Qatar,Syria,USD,1M\n', ("a quote left open",)),
+    ],
+)
+def test_anything_else_is_a_clear_error(
+    run: Run, tmp_path: Path, content: bytes, fragments: tuple[str, ...]
+) -> None:
+    source = tmp_path / "p.csv"
+    source.write_bytes(content)
+    assert_error(run("import", "pledges", str(source)), str(source), *fragments)
+
+
+def test_missing_file_and_decimal_comma(run: Run, tmp_path: Path) -> None:
+    assert_error(run("import", "sanctions", str(tmp_path / "nope.csv")), "nope.csv: no such file")
+    source = write(
+        tmp_path / "p.csv", "donor;recipient;currency;pledged\nQatar;Syria;USD;29.000.000,00\n"
+    )
+    result = run("import", "pledges", str(source))
+    assert "column pledged: '29.000.000,00' has a decimal comma" in result.err
+    assert result.err.splitlines()[-1] == "Error: 1 of 1 rows are invalid; nothing was imported"
+
+
+def test_hostile_cells_are_neutralised_on_export_and_restored_on_import(
+    run: Run, tmp_path: Path
+) -> None:
+    source = write(
+        tmp_path / "hostile.csv",
+        "authority,target,action,summary,source,legal_ref,ref\n"
+        "EU,SY,ease,=cmd|' /C calc'!A0,'+1+2,@SUM(A1),h1\n"
+        "EU,SY,ease,-2+3,''=already quoted,plain 'quote',h2\n",
+    )
+    result = run("import", "sanctions", str(source))
+    assert result.code == 0, result.err
+    rows = as_json_rows(run, "sanction", "list")
+    assert [(r["summary"], r["source"], r["legal_ref"]) for r in rows] == [
+        ("=cmd|' /C calc'!A0", "+1+2", "@SUM(A1)"),
+        ("-2+3", "'=already quoted", "plain 'quote'"),
+    ]
+    exported = run("sanction", "list", "--format", "csv").out
+    assert ",'@SUM(A1),'=cmd|' /C calc'!A0,'+1+2,h1" in exported
+    assert ",plain 'quote','-2+3,''=already quoted,h2" in exported
+    assert ",1,EU," not in exported and exported.splitlines()[1].startswith(
+        "1,EU,"
+    )  # numbers stay numbers
+
+
+def test_pledges_without_installments_get_one_and_schedules_are_checked(
+    run: Run, tmp_path: Path, empty_db: Path
+) -> None:
+    pledges = write(
+        tmp_path / "p.csv",
+        "donor,recipient,currency,pledged,installments,next_due,ref\nQatar,Syria,USD,87M,3,2025-05-08,q\n",
+    )
+    assert (
+        "'3' installments, but none are given; give them with --installments FILE"
+        in run("import", "pledges", str(pledges)).err
+    )
+    schedule = write(
+        tmp_path / "i.csv",
+        "pledge_ref,seq,due,amount,currency\nq,1,2025-05-08,29M,USD\nq,2,2025-06-08,29M,USD\nq,2,2025-07-08,29M,USD\nnobody,1,2025-05-08,1M,USD\nq,3,2025-07-08,1,EUR\n",
+    )
+    errors = run(
+        "import", "pledges", str(pledges), "--installments", str(schedule)
+    ).err.splitlines()
+    assert errors == [
+        f"{pledges}:2: its installment on {schedule}:4 is invalid",
+        f"{schedule}:4: column seq: '2' appears twice for pledge 'q'",
+        f"{schedule}:5: column pledge_ref: no pledge 'nobody' in {pledges} nor in the database",
+        f"{schedule}:6: column currency: 'EUR' is not the pledge's currency USD",
+        "Error: 4 of 6 rows are invalid; nothing was imported",
+    ]
+    schedule.write_text(
+        "pledge_ref,seq,due,amount\nq,1,2025-05-08,29M\nq,2,2025-06-08,29M\nq,3,2025-07-08,28M\n"
+    )
+    assert (
+        f"{pledges}:2: column pledged: '87000000.00' is not the sum of its installments in {schedule} (86000000.00)"
+        in run("import", "pledges", str(pledges), "--installments", str(schedule)).err
+    )
+    schedule.write_text(
+        "pledge_ref,seq,due,amount\nq,1,2025-05-08,29M\nq,2,2025-06-08,29M\nq,3,2025-07-08,29M\n"
+    )
+    result = run("import", "installments", str(schedule), "--pledges", str(pledges))
+    assert result.code == 0, result.err
+    assert row_counts(empty_db)["installments"] == 3
+    assert run("import", "installments", str(schedule)).code == 0  # its pledge is stored: skipped
+    assert row_counts(empty_db)["installments"] == 3
+
+
+def test_disbursements_and_rates_are_checked_against_what_is_stored(
+    run: Run, tmp_path: Path
+) -> None:
+    added(run, *QATAR, "--ref", "q")
+    payments = write(
+        tmp_path / "d.csv",
+        "pledge_ref,installment,paid_on,amount,currency\nq,1,2025-05-20,29M,USD\nq,4,2025-05-20,1M,USD\nz,1,2025-05-20,1M,USD\nq,2,2025-05-20,1M,EUR\n",
+    )
+    assert run("import", "disbursements", str(payments)).err.splitlines() == [
+        f"{payments}:3: column installment: '4' is not an installment of pledge 'q' (it has 1 to 3)",
+        f"{payments}:4: column pledge_ref: no pledge 'z' in the database; import pledges first",
+        f"{payments}:5: column currency: 'EUR' is not the pledge's currency USD",
+        "Error: 3 of 4 rows are invalid; nothing was imported",
+    ]
+    assert run("rate", "add", "EUR", "USD", "1.1275", "--on", "2025-05-01").code == 0
+    rates = write(
+        tmp_path / "r.csv",
+        "base,quote,on,rate\nEUR,USD,2025-05-01,1.1275\nEUR,USD,2025-05-01,1.13\nUSD,USD,2025-05-01,1\nGBP,USD,2025-05-01,-1\n",
+    )
+    errors = run("import", "rates", str(rates)).err.splitlines()
+    assert errors[:3] == [
+        f"{rates}:3: EUR/USD on 2025-05-01 is also on line 2",
+        f"{rates}:4: column quote: 'USD' is the base currency too; a rate needs two",
+        f"{rates}:5: column rate: '-1' must be greater than zero",
+    ]
+
+
+def test_export_json_and_jsonl_write_amounts_as_exact_decimal_text(
+    run: Run, tmp_path: Path
+) -> None:
+    added(run, *QATAR)
+    target = tmp_path / "i.json"
+    assert run("export", "installments", "-o", str(target), "--format", "json").code == 0
+    rows = json.loads(target.read_text(encoding="utf-8"))
+    assert rows[0]["amount"] == "29000000.00" and rows[0]["currency"] == "USD"
+    assert (
+        target.read_text(encoding="utf-8") == json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    )
+    lines = run("export", "installments", "-o", "-", "--format", "jsonl").out.splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [1, 2, 3]
+    listed = run("pledge", "list", "--format", "jsonl").out.splitlines()
+    assert len(listed) == 1 and json.loads(listed[0])["pledged"] == "87000000.00"
+    assert run("totals", "--format", "jsonl").out.count("\n") == 2
+    assert run("export", "pledges", "-o", "-", "--format", "json").out.startswith(
+        '[\n  {\n    "id": 1,'
+    )
+    assert run("sanction", "list", "--format", "json").out == "[]\n"
+
+
+def test_progress_is_not_shown_when_stderr_is_not_a_terminal(run: Run, tmp_path: Path) -> None:
+    added(run, *QATAR)
+    target = tmp_path / "p.csv"
+    result = run("export", "pledges", "-o", str(target))
+    assert result.err == f"Wrote 1 rows of pledges to {target}\n"
+    assert run("export", "pledges", "-o", str(target), "--quiet").err == ""
+    assert run("import", "pledges", str(target), "-q").err == ""
+
+
+@given(st.text(alphabet=st.sampled_from("'=+-@\t\r\n ;,\"aZ1é"), max_size=12))
+def test_neutralised_text_cells_read_back_exactly_through_csv(text: str) -> None:
+    out = io.StringIO()
+    columns = [Column("summary", "Summary"), Column("count", "Count", "int")]
+    write_csv([{"summary": text, "count": -5}], columns, out)
+    header, cells = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert header == ["summary", "count"]
+    assert cells[1] == "-5"  # numbers stay numbers
+    assert not cells[0] or cells[0][0] not in "=+-@\t\r"
+    assert unneutralise(cells[0]) == text
+
+
+def test_every_export_column_is_read_by_import() -> None:
+    from fintrack.cli.data import file_columns
+    from fintrack.interchange import DERIVED, REQUIRED, Kind
+
+    for kind in Kind:
+        keys = {c.key for c in file_columns(kind.value)}
+        assert set(REQUIRED[kind]) <= keys, kind
+        assert set(DERIVED[kind]) <= keys, kind
