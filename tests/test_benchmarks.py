@@ -1,0 +1,30 @@
+"""The benchmark script runs (on a few rows; timings are never asserted)."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "interchange.py"
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="needs the sqlite3 shell")
+def test_interchange_benchmark_runs_on_a_few_rows(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--rows", "25", "--per-pledge", "4", "--keep", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("25 installments of 4 per pledge")
+    assert [line.split("  ")[0] for line in lines[2:6]] == [
+        "fintrack import installments (with their pledges)",
+        "fintrack export installments",
+        "sqlite3 shell .import --csv",
+        "sqlite3 shell CSV output",
+    ]
+    assert lines[-1].endswith("byte-identical to the generated file: yes")
