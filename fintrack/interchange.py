@@ -1021,14 +1021,16 @@ def export_rows(session: Session, kind: Kind, today: date) -> Iterator[dict[str,
 
         yield from list_rates(session, RateFilter())
     else:
-        keys = pledge_keys(session)
+        # Rows carry their pledge's ref; only pledges without one need their key derived.
+        derived = pledge_keys(session, derived_only=True)
         rows = (
             iter_installment_rows(session, today)
             if kind is Kind.INSTALLMENTS
             else iter_disbursement_rows(session)
         )
         for row in rows:
-            row["pledge_ref"] = keys[row["pledge_id"]]
+            if row["pledge_ref"] is None:
+                row["pledge_ref"] = derived[row["pledge_id"]]
             yield row
 
 

@@ -77,8 +77,11 @@ def disbursement_content(
     return content_key("disbursement", (pledge_key, seq, paid_on, amount_minor, source))
 
 
-def pledge_keys(session: Session) -> dict[int, str]:
-    """Every pledge's id and stable key: its ref, or the key derived from its content."""
+def pledge_keys(session: Session, derived_only: bool = False) -> dict[int, str]:
+    """Every pledge's id and stable key: its ref, or the key derived from its content.
+
+    With `derived_only`, only the pledges without a ref (whose key a row cannot carry).
+    """
     numbering = KeyNumbering()
     query = select(
         Pledge.id,
@@ -91,25 +94,24 @@ def pledge_keys(session: Session) -> dict[int, str]:
         Pledge.announced_on,
         Pledge.source,
     ).order_by(Pledge.id)
+    if derived_only:
+        query = query.where(Pledge.ref.is_(None))
     keys = {}
-    for (
-        pledge_id,
-        ref,
-        donor,
-        recipient,
-        purpose,
-        currency,
-        amount,
-        announced,
-        source,
-    ) in session.execute(query):
-        keys[pledge_id] = (
-            ref
-            if ref is not None
-            else numbering(
-                pledge_content(donor, recipient, purpose, currency, amount, announced, source)
-            )
+    for row in session.execute(query.execution_options(yield_per=5_000)):
+        pledge_id, ref, *_ = row
+        if ref is not None:
+            keys[pledge_id] = ref
+            continue
+        content = pledge_content(
+            row.donor,
+            row.recipient,
+            row.purpose,
+            row.currency,
+            row.amount_minor,
+            row.announced_on,
+            row.source,
         )
+        keys[pledge_id] = numbering(content)
     return keys
 
 

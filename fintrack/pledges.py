@@ -336,6 +336,7 @@ def iter_installment_rows(
             Installment.amount_minor,
             Pledge.currency,
             got_column,
+            Pledge.ref,
         )
         .join(Pledge, Pledge.id == Installment.pledge_id)
         .outerjoin(paid, paid.c.installment_id == Installment.id)
@@ -344,7 +345,7 @@ def iter_installment_rows(
     if pledge_id is not None:
         query = query.where(Installment.pledge_id == pledge_id)
     rows = session.execute(query.execution_options(yield_per=YIELD_PER))
-    for owner, seq, due_on, amount, currency, got in rows:
+    for owner, seq, due_on, amount, currency, got, ref in rows:
         left = amount - int(got)
         if left <= 0:
             state = "paid"
@@ -363,6 +364,7 @@ def iter_installment_rows(
             "paid": int(got),
             "outstanding": left,
             "state": state,
+            "pledge_ref": ref,
         }
 
 
@@ -384,6 +386,7 @@ def iter_disbursement_rows(
             Pledge.currency,
             Disbursement.amount_minor,
             Disbursement.source,
+            Pledge.ref,
         )
         .join(Installment, Installment.id == Disbursement.installment_id)
         .join(Pledge, Pledge.id == Disbursement.pledge_id)
@@ -391,7 +394,7 @@ def iter_disbursement_rows(
     )
     if pledge_id is not None:
         query = query.where(Disbursement.pledge_id == pledge_id)
-    for row_id, owner, seq, paid_on, currency, amount, source in session.execute(
+    for row_id, owner, seq, paid_on, currency, amount, source, ref in session.execute(
         query.execution_options(yield_per=YIELD_PER)
     ):
         yield {
@@ -402,4 +405,5 @@ def iter_disbursement_rows(
             "currency": currency,
             "amount": amount,
             "source": source,
+            "pledge_ref": ref,
         }
