@@ -57,7 +57,7 @@ def _rows(
     if kind is ExportKind.DEADLINES:
         return report.DEADLINE_COLUMNS, report.deadlines_rows(as_of, within)[1]
     if kind is ExportKind.TOTALS:
-        grouping, rows = report.totals_rows(by, None, None, None)
+        grouping, rows, _ = report.totals_rows(by, None, None, None)
         return report.totals_columns(grouping), rows
     from fintrack.pledges import PledgeFilter, disbursement_rows, installment_rows, list_pledges
     from fintrack.sanctions import SanctionFilter, list_sanctions, sanction_row
