@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from fintrack.dates import parse_date
@@ -70,7 +70,7 @@ REQUIRED = {
 }
 DERIVED = {
     Kind.SANCTIONS: ("id",),
-    Kind.PLEDGES: ("id", "disbursed", "outstanding", "fulfilled_pct"),
+    Kind.PLEDGES: ("id", "disbursed", "outstanding", "fulfilled_pct", "replaced_by"),
     Kind.INSTALLMENTS: ("pledge_id", "paid", "outstanding", "state"),
     Kind.DISBURSEMENTS: ("id", "pledge_id"),
     Kind.RATES: (),
@@ -578,6 +578,7 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
     count = cells.parse("installments", _integer)
     next_due = cells.parse("next_due", parse_date)
     assumed = cells.parse("schedule_assumed", _boolean)
+    replaces = cells.parse("replaces", _integer)
     if cells.errors:
         return None
     assert donor and recipient and currency and pledged
@@ -598,6 +599,7 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
         # Not columns of a pledge: checked against its installments, then dropped.
         "count": count,
         "due": next_due or announced,
+        "replaces": replaces,
     }
     content = pledge_content(donor, recipient, purpose, currency, pledged, announced, source)
     return row, ref if ref is not None else content
@@ -621,6 +623,9 @@ def import_pledges(
     ids = IdPlan(set(stored.values()))
     new: dict[str, PledgeCheck] = {}
     lines: dict[str, int] = {}  # key -> line in the pledges file, for every readable pledge
+    # `replaces` names a pledge by its id in the same file.
+    file_ids: dict[int, str] = {}
+    replacing: dict[str, int] = {}
 
     def keyed(record: Record, numbering: KeyNumbering) -> tuple[Cells, dict[str, Any] | None, str]:
         cells = Cells(record)
@@ -645,8 +650,13 @@ def import_pledges(
                 problems.add(pledges, record.line, cells.errors)
                 continue
             lines[key] = record.line
+            file_id = cells.get("id")
+            if file_id is not None and file_id.strip().isdigit():
+                file_ids[int(file_id)] = key
             if key in stored:
                 continue
+            if row["replaces"] is not None:
+                replacing[key] = row["replaces"]
             new[key] = PledgeCheck(
                 record.line, row["currency"], row["amount_minor"], row["count"], row["due"]
             )
@@ -704,11 +714,28 @@ def import_pledges(
             check.installments += 1
             check.total += row["amount_minor"]
 
+    replaced: dict[str, str] = {}  # key of a new pledge -> key of the pledge it replaces
     if pledges is not None:
         for check in new.values():
             errors = _schedule_errors(check, installments)
             if errors:
                 problems.add(pledges, check.line, errors)
+        query = select(Pledge.replaces_id).where(Pledge.replaces_id.is_not(None))
+        taken = set(session.scalars(query))
+        targets: dict[str, str] = {}
+        for key, wanted in replacing.items():
+            target = file_ids.get(wanted)
+            message = None
+            if target is None or target == key:
+                message = f"'{wanted}' is not the id of another pledge in {pledges.label}"
+            elif target in targets or stored.get(target) in taken:
+                message = f"'{wanted}': that pledge is already replaced by another"
+            if message is not None:
+                problems.add(pledges, new[key].line, [("replaces", message)])
+            else:
+                assert target is not None
+                targets[target] = key
+                replaced[key] = target
     _finish(problems, result, options)
     rejected = (
         {key for key, check in new.items() if problems.reason(pledges, check.line)}
@@ -736,9 +763,22 @@ def import_pledges(
             result.count(Kind.PLEDGES, added=True)
             row.pop("count")
             row.pop("due")
+            row.pop("replaces")
             if not options.dry_run:
                 rows.add({"id": ids.ids[key], **row, "created_at": now})
         rows.flush()
+        links = [
+            {"pledge": ids.ids[key], "replaced": ids.ids.get(target) or stored[target]}
+            for key, target in replaced.items()
+            if key not in rejected and target not in rejected
+        ]
+        if links and not options.dry_run:
+            session.connection().execute(
+                update(Pledge)
+                .where(Pledge.id == bindparam("pledge"))
+                .values(replaces_id=bindparam("replaced")),
+                links,
+            )
 
     if installments is not None:
         rows = Batches(session, Installment)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from fintrack.money import plain_decimal
 from fintrack.vocab import PledgeStatus, SanctionActionKind, SanctionStatus
 
 # The Alembic revision these models correspond to. A test checks it is the head of
@@ -51,7 +52,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
-        return None if value is None else format(value.normalize(), "f")
+        return None if value is None else str(plain_decimal(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)

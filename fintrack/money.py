@@ -1,10 +1,13 @@
 """Amounts: parsing, ISO 4217 exponents, integer minor units, splitting and formatting."""
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from functools import cache
 
 from fintrack.errors import InputError
+
+# Decimal digits for exact work on rates: far more than any rate or amount fintrack accepts.
+MAX_PRECISION = 200
 
 # The largest amount a BIGINT column holds, in minor units.
 MAX_MINOR = 2**63 - 1
@@ -107,3 +110,10 @@ def percent(part: int, whole: int) -> Decimal | None:
     if whole == 0:
         return None
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_EVEN)
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """The exact value without trailing zeros or an exponent: 1.10 -> 1.1, 1E+2 -> 100."""
+    with localcontext() as context:
+        context.prec = MAX_PRECISION  # normalize() rounds to the context's precision
+        return Decimal(format(value.normalize(), "f"))

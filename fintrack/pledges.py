@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from fintrack.dates import schedule
 from fintrack.errors import InputError, NotFound, Refused
@@ -40,6 +40,8 @@ class PledgeInput:
     purpose: str | None = None
     source: str | None = None
     ref: str | None = None
+    # The id of an earlier pledge this one replaces (a commitment firming up a pledge).
+    replaces: int | None = None
     # None: assumed exactly when no --first-due was given and dates come from --on.
     schedule_assumed: bool | None = None
 
@@ -93,8 +95,11 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     if ref is not None and session.scalar(select(Pledge.id).where(Pledge.ref == ref)):
         raise InputError("--ref", f"'{ref}' is already used by another pledge")
 
+    replaced = _replaceable(session, data.replaces) if data.replaces is not None else None
+
     pledge = Pledge(
         ref=ref,
+        replaces=replaced,
         donor=donor,
         recipient=recipient,
         purpose=clean(data.purpose),
@@ -112,6 +117,29 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     session.add(pledge)
     session.flush()
     return pledge
+
+
+def _replaceable(session: Session, pledge_id: int) -> Pledge:
+    """The pledge a new one replaces: it must exist, be replaced only once and have no payments."""
+    old = session.get(Pledge, pledge_id)
+    if old is None:
+        raise NotFound("pledge", pledge_id)
+    newer = session.scalar(select(Pledge.id).where(Pledge.replaces_id == pledge_id))
+    if newer is not None:
+        raise Refused(f"pledge {pledge_id} is already replaced by pledge {newer}")
+    if session.scalar(select(func.count(Disbursement.id)).where(Disbursement.pledge_id == old.id)):
+        raise Refused(
+            f"pledge {pledge_id} has payments recorded against it; a pledge that replaces it "
+            "would count them twice or lose them, so record the change on pledge "
+            f"{pledge_id} itself"
+        )
+    return old
+
+
+def counted() -> ColumnElement[bool]:
+    """True for pledges that count in totals: those no later pledge or commitment replaces."""
+    newer = aliased(Pledge)
+    return ~exists().where(newer.replaces_id == Pledge.id)
 
 
 def pledge_summary(session: Session, pledge_id: int) -> dict[str, Any]:
@@ -159,6 +187,11 @@ def pay(
     refused unless `force` is set.
     """
     pledge = get_pledge(session, pledge_id, lock=True)
+    newer = session.scalar(select(Pledge.id).where(Pledge.replaces_id == pledge.id))
+    if newer is not None:
+        raise Refused(
+            f"pledge {pledge.id} was replaced by pledge {newer}; record payments against {newer}"
+        )
     minor = parse_amount(amount, pledge.currency, "AMOUNT")
     paid = paid_by_installment(session, pledge.id)
     outstanding = pledge.amount_minor - sum(paid.values())
@@ -270,12 +303,18 @@ def iter_pledges(session: Session, where: PledgeFilter) -> Iterator[dict[str, An
         .group_by(Installment.pledge_id)
         .subquery("per_pledge")
     )
-    query = select(
-        Pledge,
-        per_pledge.c.installments,
-        per_pledge.c.disbursed,
-        per_pledge.c.next_due,
-    ).join(per_pledge, per_pledge.c.pledge_id == Pledge.id)
+    newer = aliased(Pledge)
+    query = (
+        select(
+            Pledge,
+            per_pledge.c.installments,
+            per_pledge.c.disbursed,
+            per_pledge.c.next_due,
+            newer.id,
+        )
+        .join(per_pledge, per_pledge.c.pledge_id == Pledge.id)
+        .outerjoin(newer, newer.replaces_id == Pledge.id)
+    )
     if where.pledge_id is not None:
         query = query.where(Pledge.id == where.pledge_id)
     if where.donor:
@@ -288,10 +327,11 @@ def iter_pledges(session: Session, where: PledgeFilter) -> Iterator[dict[str, An
         query = query.where(Pledge.currency == normalize_currency(where.currency, "--currency"))
     query = query.order_by(Pledge.announced_on.is_(None), Pledge.announced_on, Pledge.id)
     rows = session.execute(query.execution_options(yield_per=YIELD_PER))
-    for pledge, count, disbursed, next_due in rows:
+    for pledge, count, disbursed, next_due, replaced_by in rows:
         row = pledge_row(pledge, int(disbursed))
         row["installments"] = int(count)
         row["next_due"] = next_due
+        row["replaced_by"] = replaced_by
         yield row
 
 
@@ -312,6 +352,7 @@ def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
         "schedule_assumed": pledge.schedule_assumed,
         "source": pledge.source,
         "ref": pledge.ref,
+        "replaces": pledge.replaces_id,
     }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from fintrack.errors import FintrackError, InputError, Refused
 from fintrack.models import ExchangeRate
-from fintrack.money import exponent, normalize_currency
+from fintrack.money import MAX_PRECISION, exponent, normalize_currency, plain_decimal
 from fintrack.text import clean
 
 # A rate counts for a value date when it is from that day or from up to this many days before:
@@ -30,8 +30,6 @@ SHOWN_DIGITS = 12
 
 _RATE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+")
 MAX_RATE_DIGITS = 30
-# Enough digits to divide two exact rates of MAX_RATE_DIGITS each without rounding.
-MAX_PRECISION = 200
 
 
 def parse_rate(text: str, field: str = "RATE") -> Decimal:
@@ -49,14 +47,9 @@ def parse_rate(text: str, field: str = "RATE") -> Decimal:
         raise InputError(field, f"'{text}' is not a rate") from None
     if rate <= 0:
         raise InputError(field, f"'{text}' must be greater than zero")
-    if len(rate.normalize().as_tuple().digits) > MAX_RATE_DIGITS:
+    if len(plain_decimal(rate).as_tuple().digits) > MAX_RATE_DIGITS:
         raise InputError(field, f"'{text}' has more than {MAX_RATE_DIGITS} significant digits")
     return plain_decimal(rate)
-
-
-def plain_decimal(value: Decimal) -> Decimal:
-    """The value without trailing zeros or an exponent: 1.10 -> 1.1, 1E+2 -> 100."""
-    return Decimal(format(value.normalize(), "f"))
 
 
 def add_rate(

@@ -158,13 +158,51 @@ class Database:
 
         before = self.current_revision()
         config = self.alembic_config()
-        with self._connect() as connection, connection.begin():
+        with (
+            self._connect() as connection,
+            self._foreign_keys_deferred(connection),
+            connection.begin(),
+        ):
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            self._check_foreign_keys(connection)
         after = self.current_revision()
         assert after is not None
         self._schema_checked = True
         return before, after
+
+    @contextmanager
+    def _foreign_keys_deferred(self, connection: "Connection") -> Iterator[None]:
+        """On SQLite, turn foreign keys off while a migration rebuilds tables.
+
+        Alembic changes a SQLite table by copying it to a new one and dropping the old; with
+        foreign keys on, that drop would cascade and delete the rows that refer to it (every
+        installment of every pledge). SQLite's own procedure for schema changes turns them off
+        first and checks them before committing. The pragma only works outside a transaction,
+        so it goes straight to the driver.
+        """
+        if connection.dialect.name != "sqlite":
+            yield
+            return
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA foreign_keys = OFF")
+        try:
+            yield
+        finally:
+            driver.execute("PRAGMA foreign_keys = ON")
+
+    @staticmethod
+    def _check_foreign_keys(connection: "Connection") -> None:
+        if connection.dialect.name != "sqlite":
+            return
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            table, rowid, parent, _ = broken[0]
+            raise DatabaseError(
+                f"the migration would leave {len(broken)} broken references "
+                f"(first: {table} row {rowid} refers to a missing {parent} row); nothing changed"
+            )
 
     def ensure_schema(self) -> None:
         """Create or migrate the schema on first use; cheap when it is already current."""

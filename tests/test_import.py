@@ -63,6 +63,27 @@ def recorded(run: Run) -> Run:
                "--installments", "3", "--every", "quarter", "--first-due", "2025-07-01",
                "--on", "2025-06-15", "--purpose", "-budget\nsupport", "--source", "=1+2")  # fmt: skip
     added(run, "pledge", "add", *hostile)
+    added(
+        run,
+        "pledge",
+        "add",
+        "--donor",
+        "@Saudi",
+        "--recipient",
+        "+Syria",
+        "--currency",
+        "SAR",
+        "--amount",
+        "100M",
+        "--on",
+        "2025-07-01",
+        "--status",
+        "commitment",
+        "--replaces",
+        "2",
+        "--ref",
+        "sa-commitment",
+    )
     for _ in range(2):
         added(
             run,
@@ -132,7 +153,7 @@ def test_importing_the_same_files_twice_adds_nothing(
     results = import_all(recorded, tmp_path / "a")
     assert [r.code for r in results] == [0, 0, 0, 0]
     assert (row_counts(db_path), rates_count(db_path)) == before
-    assert "no pledges added, 4 pledges, 8 installments already present" in results[1].err
+    assert "no pledges added, 5 pledges, 9 installments already present" in results[1].err
     assert "no disbursements added, 3 disbursements already present" in results[2].err
 
 
@@ -170,7 +191,7 @@ def test_records_without_a_ref_are_matched_by_their_content(
         str(tmp_path / "a" / "installments.csv"),
     )
     assert result.code == 0, result.err
-    assert "3 pledges, 7 installments added, 1 pledge, 1 installment already present" in result.err
+    assert "4 pledges, 8 installments added, 1 pledge, 1 installment already present" in result.err
     assert [r["donor"] for r in as_json_rows(recorded, "pledge", "list")].count("Kuwait") == 2
 
 
@@ -192,7 +213,7 @@ def test_dry_run_reports_what_would_be_added_and_writes_nothing(
     assert result.code == 0, result.err
     assert result.out == ""
     assert (
-        "would add 4 pledges, 8 installments; nothing already present; nothing written"
+        "would add 5 pledges, 9 installments; nothing already present; nothing written"
         in result.err
     )
     assert row_counts(tmp_path / "empty.db") == before

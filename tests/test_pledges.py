@@ -9,7 +9,8 @@ from tests.conftest import QATAR, Run, added, as_json, assert_error, row_counts
 
 PLEDGE_HEADER = (
     "id,donor,recipient,purpose,currency,pledged,disbursed,outstanding,fulfilled_pct,status,"
-    "announced,installments,next_due,schedule_assumed,source,ref"
+    "announced,installments,next_due,schedule_assumed,source,ref,"
+    "replaces,replaced_by"
 )
 INSTALLMENT_HEADER = "pledge_id,seq,due,currency,amount,paid,outstanding,state"
 AB = ("--donor", "A", "--recipient", "B")
@@ -70,6 +71,8 @@ def listed(**fields: Any) -> dict[str, Any]:
         "schedule_assumed": True,
         "source": None,
         "ref": None,
+        "replaces": None,
+        "replaced_by": None,
     }
     assert set(fields) <= set(base), set(fields) - set(base)
     return {**base, **fields}
@@ -400,12 +403,12 @@ def test_list_csv_is_exact(run: Run) -> None:
     assert result.out == (
         PLEDGE_HEADER + "\n"
         "3,Germany,Syria,reconstruction,EUR,300000000.00,0.00,300000000.00,0.0,pledge,"
-        "2025-03-17,1,2025-04-01,false,https://example.org/de,\n"
+        "2025-03-17,1,2025-04-01,false,https://example.org/de,,,\n"
         "2,Saudi Arabia,Syria,,USD,15000000.00,0.00,15000000.00,0.0,commitment,"
-        "2025-04-28,1,2025-04-28,true,,sa-2025\n"
+        "2025-04-28,1,2025-04-28,true,,sa-2025,,\n"
         "1,Qatar,Syria,,USD,87000000.00,0.00,87000000.00,0.0,pledge,"
-        "2025-05-08,3,2025-05-08,true,,\n"
-        "4,Japan,Ukraine,,JPY,100,0,100,0.0,pledge,,3,2025-01-15,false,,\n"
+        "2025-05-08,3,2025-05-08,true,,,,\n"
+        "4,Japan,Ukraine,,JPY,100,0,100,0.0,pledge,,3,2025-01-15,false,,,,\n"
     )
 
 
@@ -430,7 +433,7 @@ def test_list_after_payments_shows_disbursed_outstanding_and_next_due(run: Run) 
     result = run("pledge", "list", "--donor", "Qatar", "--format", "csv")
     assert result.out.splitlines()[1] == (
         "1,Qatar,Syria,,USD,87000000.00,30000000.00,57000000.00,34.5,pledge,"
-        "2025-05-08,3,2025-06-08,true,,"
+        "2025-05-08,3,2025-06-08,true,,,,"
     )
 
 
@@ -553,6 +556,8 @@ def test_show_json_has_the_pledge_its_installments_and_disbursements(run: Run) -
         "schedule_assumed": True,
         "source": None,
         "ref": "qatar-2025",
+        "replaces": None,
+        "replaced_by": None,
         "disbursements": [
             {
                 "id": 3,

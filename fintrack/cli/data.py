@@ -77,7 +77,7 @@ def _report_rows(
 
     if kind is ExportKind.DEADLINES:
         return report.DEADLINE_COLUMNS, report.deadlines_rows(as_of, within)[1]
-    grouping, rows = report.totals_rows(by, None, None, None)
+    grouping, rows, _ = report.totals_rows(by, None, None, None)
     return report.totals_columns(grouping), rows
 
 

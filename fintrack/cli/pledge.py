@@ -3,7 +3,7 @@
 import json
 import sys
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,14 @@ app = typer.Typer(
     rich_markup_mode="markdown", help="Record, list and show aid pledges.", no_args_is_help=True
 )
 
+
+def _status(row: dict[str, Any]) -> str:
+    """The status, or which pledge replaced this one (it then no longer counts in totals)."""
+    if row.get("replaced_by") is not None:
+        return f"replaced by {row['replaced_by']}"
+    return str(row["status"])
+
+
 PLEDGE_COLUMNS = [
     Column("id", "ID", "int"),
     Column("donor", "Donor"),
@@ -33,13 +41,15 @@ PLEDGE_COLUMNS = [
     Column("disbursed", "Disbursed", "money"),
     Column("outstanding", "Outstanding", "money"),
     Column("fulfilled_pct", "Fulfilled", "percent"),
-    Column("status", "Status", wrap=False),
+    Column("status", "Status", wrap=False, table_text=_status),
     Column("announced", "Announced", "date"),
     Column("installments", "Inst.", "int"),
     Column("next_due", "Next due", "date"),
     Column("schedule_assumed", "Assumed", "bool"),
     Column("source", "Source", in_table=False),
     Column("ref", "Ref", in_table=False),
+    Column("replaces", "Replaces", "int", in_table=False),
+    Column("replaced_by", "Replaced by", "int", in_table=False),
 ]
 INSTALLMENT_COLUMNS = [
     Column("pledge_id", "Pledge", "int"),
@@ -98,6 +108,14 @@ def pledge_add(
     ref: Annotated[
         str | None, typer.Option(help="Your own stable key for the record (must be unique).")
     ] = None,
+    replaces: Annotated[
+        int | None,
+        typer.Option(
+            metavar="ID",
+            help="The id of an earlier pledge this one replaces (a commitment firming up a "
+            "pledge); the earlier one stays on record but no longer counts in totals.",
+        ),
+    ] = None,
     assumed: Annotated[
         bool | None,
         typer.Option(
@@ -136,6 +154,7 @@ def pledge_add(
         purpose=purpose,
         source=source,
         ref=ref,
+        replaces=replaces,
         schedule_assumed=assumed,
     )
     from fintrack.money import format_amount

@@ -7,6 +7,7 @@ import typer
 
 from fintrack.cli.common import FormatOption, database, optional_date
 from fintrack.cli.output import Column, OutputFormat, render
+from fintrack.cli.rate import MaxRateAge
 
 if TYPE_CHECKING:
     from fintrack.reports import Grouping
@@ -23,6 +24,17 @@ TOTALS_COLUMNS = [
     Column("fulfilled_pct", "Fulfilled", "percent"),
     Column("total", "Total row", "bool", in_table=False),
 ]
+
+
+def _converted_columns(target: str) -> list[Column]:
+    """The columns that show a conversion beside the original amount."""
+    return [
+        Column("rate", "Rate", "decimal"),
+        Column("rate_on", "Rate date", "date"),
+        Column("route", "Route", wrap=False, in_table=False),
+        Column("target", "In", wrap=False, in_table=False),
+        Column("converted", f"In {target}", "money", currency_key="target"),
+    ]
 
 
 def _days(row: dict[str, Any]) -> str:
@@ -52,23 +64,58 @@ GROUPINGS = (
 )
 
 
-def totals_columns(by: "Grouping") -> list[Column]:
-    """The columns of the totals report for a grouping: its keys, then the figures."""
+def totals_columns(by: "Grouping", target: str | None = None) -> list[Column]:
+    """The columns of the totals report for a grouping: its keys, then the figures.
+
+    Converted into `target`, the original currencies of each group come before the figures.
+    """
     from fintrack.reports import GROUP_KEYS
 
     keys = GROUP_KEYS[by]
-    return [c for c in TOTALS_COLUMNS if c.key not in KEY_COLUMNS or c.key in keys]
+    columns = [c for c in TOTALS_COLUMNS if c.key not in KEY_COLUMNS or c.key in keys]
+    if target is None:
+        return columns
+    at = next(i for i, c in enumerate(columns) if c.key == "currency")
+    return [*columns[:at], Column("currencies", "From", "list"), *columns[at:]]
+
+
+def working_columns(by: "Grouping", target: str) -> list[Column]:
+    """The columns of the conversions behind a converted totals report."""
+    from fintrack.reports import GROUP_KEYS
+
+    keys = [c for c in TOTALS_COLUMNS if c.key in KEY_COLUMNS and c.key in GROUP_KEYS[by]]
+    return [
+        *keys,
+        Column("figure", "Figure", wrap=False),
+        Column("value_date", "Value date", "date"),
+        Column("currency", "Cur", wrap=False),
+        Column("amount", "Amount", "money"),
+        *_converted_columns(target),
+    ]
 
 
 def totals_rows(
-    by: str, donor: str | None, recipient: str | None, currency: str | None
-) -> tuple["Grouping", list[dict[str, Any]]]:
-    from fintrack.reports import Grouping, TotalsFilter, totals
+    by: str,
+    donor: str | None,
+    recipient: str | None,
+    currency: str | None,
+    target: str | None = None,
+    max_rate_age: int = 7,
+    rates_on: date | None = None,
+) -> tuple["Grouping", list[dict[str, Any]], list[dict[str, Any]]]:
+    """The totals rows, and with `target` the working: every conversion made."""
+    from fintrack.rates import RateBook
+    from fintrack.reports import Grouping, TotalsFilter, converted_totals, totals
     from fintrack.vocab import parse_choice
 
     grouping = parse_choice(Grouping, by, "--by")
+    where = TotalsFilter(donor, recipient, currency)
     with database().session() as session:
-        return grouping, totals(session, grouping, TotalsFilter(donor, recipient, currency))
+        if target is None:
+            return grouping, totals(session, grouping, where), []
+        book = RateBook(session, target, max_rate_age)
+        rows, working = converted_totals(session, grouping, where, book, rates_on or date.today())
+        return grouping, rows, working
 
 
 def totals_command(
@@ -76,21 +123,65 @@ def totals_command(
     donor: Annotated[str | None, typer.Option(help="Only this donor.")] = None,
     recipient: Annotated[str | None, typer.Option(help="Only this recipient.")] = None,
     currency: Annotated[str | None, typer.Option(help="Only this currency.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--in",
+            metavar="CUR",
+            help="Convert every amount into this currency at the rate of its own date.",
+        ),
+    ] = None,
+    working: Annotated[
+        bool,
+        typer.Option(
+            "--working",
+            help="With --in: list each conversion (amount, rate, rate date, result) instead.",
+        ),
+    ] = False,
+    max_rate_age: MaxRateAge = 7,
+    rates_on: Annotated[
+        str | None,
+        typer.Option(
+            "--rates-on",
+            help="With --in: convert amounts due after this date at its rates (default: today).",
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Show pledged, disbursed, outstanding and percent fulfilled, per currency.
 
     Amounts in different currencies are never added together: each currency has its own
-    total row. Pledged money is counted once per pledge; a disbursement reduces what is
+    total row. Pledged money is counted once per pledge, and a pledge replaced by a later
+    one (`pledge add --replaces`) is not counted; a disbursement reduces what is
     outstanding and is never counted as new money. In CSV and JSON the total rows have
     total=true and empty group columns.
 
-    Example:
+    With --in, every amount is converted at the rate of its own value date: pledged money at
+    the pledge's date, disbursements at the day they were paid, what is outstanding at the
+    installment's due date. A rate from up to --max-rate-age days before counts; a missing
+    rate is an error. --working shows each conversion.
+
+    Examples:
 
         fintrack totals --by donor
+
+        fintrack totals --in USD --working
     """
-    grouping, rows = totals_rows(by, donor, recipient, currency)
-    columns = totals_columns(grouping)
+    from fintrack.errors import InputError
+    from fintrack.money import normalize_currency
+
+    code = normalize_currency(target, "--in") if target is not None else None
+    day = optional_date(rates_on, "--rates-on")
+    grouping, rows, conversions = totals_rows(
+        by, donor, recipient, currency, code, max_rate_age, day
+    )
+    if working:
+        if code is None:
+            raise InputError("--working", "needs --in CUR, the currency to convert into")
+        title = f"Conversions into {code}"
+        render(conversions, working_columns(grouping, code), fmt, title=title)
+        return
+    columns = totals_columns(grouping, code)
     if fmt is OutputFormat.TABLE:
         label = next((c.key for c in columns if c.key in KEY_COLUMNS), None)
         if label is not None:
@@ -105,15 +196,26 @@ def totals_command(
     )
 
 
-def deadlines_rows(as_of: str | None, within: int) -> tuple[date, list[dict[str, Any]]]:
+def deadlines_rows(
+    as_of: str | None, within: int, target: str | None = None, max_rate_age: int = 7
+) -> tuple[date, list[dict[str, Any]]]:
     from fintrack.errors import InputError
+    from fintrack.rates import RateBook
     from fintrack.reports import deadlines
 
     if not 0 <= within <= MAX_WITHIN_DAYS:
         raise InputError("--within", f"'{within}' must be from 0 to {MAX_WITHIN_DAYS} days")
     day = optional_date(as_of, "--as-of") or date.today()
     with database().session() as session:
-        return day, deadlines(session, day, within)
+        book = RateBook(session, target, max_rate_age) if target is not None else None
+        return day, deadlines(session, day, within, book)
+
+
+def deadline_columns(target: str | None) -> list[Column]:
+    if target is None:
+        return DEADLINE_COLUMNS
+    at = next(i for i, c in enumerate(DEADLINE_COLUMNS) if c.key == "record")
+    return [*DEADLINE_COLUMNS[:at], *_converted_columns(target), *DEADLINE_COLUMNS[at:]]
 
 
 def deadlines_command(
@@ -121,20 +223,34 @@ def deadlines_command(
         str | None, typer.Option("--as-of", help="Count days from this date (default: today).")
     ] = None,
     within: Annotated[int, typer.Option(help="Look this many days ahead.")] = 90,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--in",
+            metavar="CUR",
+            help="Also show each amount in this currency, at the rate of its due date.",
+        ),
+    ] = None,
+    max_rate_age: MaxRateAge = 7,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List what falls due: installments (with overdue ones), sanction deadlines and expiries.
 
     Sorted by date, with days left; overdue items are red, items due within 14 days yellow.
+    With --in, each outstanding amount is shown beside its conversion, the rate and the
+    rate's date: at the due date's rate, or at --as-of's for an installment not yet due.
 
     Example:
 
-        fintrack deadlines --as-of 2025-05-08 --within 60
+        fintrack deadlines --as-of 2025-05-08 --within 60 --in EUR
     """
-    day, rows = deadlines_rows(as_of, within)
+    from fintrack.money import normalize_currency
+
+    code = normalize_currency(target, "--in") if target is not None else None
+    day, rows = deadlines_rows(as_of, within, code, max_rate_age)
     render(
         rows,
-        DEADLINE_COLUMNS,
+        deadline_columns(code),
         fmt,
         title=f"Deadlines as of {day.isoformat()}, next {within} days",
         empty=f"Nothing falls due between {day.isoformat()} and {within} days later.",
