@@ -111,6 +111,7 @@ class Database:
         self.url = normalize_url(url)
         self._schema_checked = False
         self.sqlite_busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
+        self.max_attempts = MAX_ATTEMPTS
 
     @property
     def dialect(self) -> str:
@@ -302,19 +303,19 @@ class Database:
 
         When the engine aborts the transaction for a transient reason (SQLite busy past its
         timeout, a PostgreSQL serialization failure or deadlock) nothing of it was kept, and
-        `work` runs again from the start in a new transaction, up to MAX_ATTEMPTS times in
+        `work` runs again from the start in a new transaction, up to `max_attempts` times in
         all; so `work` must only read and write the database, and print nothing.
         """
         from sqlalchemy.exc import DBAPIError
 
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for attempt in range(1, self.max_attempts + 1):
             try:
                 with self.session(write=write) as session:
                     return work(session)
             except DBAPIError as exc:
                 if not is_transient(exc):
                     raise
-                if attempt == MAX_ATTEMPTS:
+                if attempt == self.max_attempts:
                     reason = hide_password(str(exc.orig).strip(), self.url)
                     raise DatabaseError(
                         f"the database {self.display} stayed busy through {attempt} attempts "
