@@ -247,3 +247,27 @@ def test_sqlite_busy_through_every_attempt_is_one_clear_error(
         blocker.rollback()
         blocker.close()
     assert row_counts(db_path)["disbursements"] == 0
+
+
+UPGRADER = """
+import sys
+from fintrack.cli import main
+print("ready", flush=True)
+sys.stdin.readline()
+sys.exit(main(["db", "upgrade"]))
+"""
+
+
+def test_writers_meeting_a_new_database_at_once_migrate_it_once(run: Run, db_url: str) -> None:
+    upgraders = [_start(UPGRADER) for _ in range(4)]
+    for upgrader in upgraders:
+        assert upgrader.stdout is not None and upgrader.stdout.readline() == "ready\n"
+    for upgrader in upgraders:
+        assert upgrader.stdin is not None
+        upgrader.stdin.write("go\n")
+        upgrader.stdin.flush()
+    errs = [upgrader.communicate(timeout=120)[1] for upgrader in upgraders]
+    assert [upgrader.returncode for upgrader in upgraders] == [0] * 4, errs
+    assert sum("from an empty database to revision 0001" in err for err in errs) == 1, errs
+    assert sum("is already at revision 0001" in err for err in errs) == 3, errs
+    assert run("db", "current").out == "0001 (head)\n"
