@@ -113,17 +113,6 @@ class Database:
         self.sqlite_busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
         self.max_attempts = MAX_ATTEMPTS
 
-    @property
-    def dialect(self) -> str:
-        """The engine's name as SQLAlchemy spells it: sqlite, postgresql, ..."""
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            return make_url(self.url).get_backend_name()
-        except ArgumentError:
-            raise DatabaseError(f"database URL '{mask_url(self.url)}' is not valid") from None
-
     @cached_property
     def engine(self) -> "Engine":
         from sqlalchemy import create_engine, event
@@ -182,9 +171,9 @@ class Database:
 
         url = make_url(self.url)
         # One fintrack command opens a connection or two and exits, so a pool would only keep
-        # idle server connections around; a lost connection shows as an error, never a hang.
-        # Transactions run at PostgreSQL's READ COMMITTED; writes that must not race lock
-        # the rows they depend on (SELECT ... FOR UPDATE).
+        # idle server connections around; an unreachable server is an error after
+        # connect_timeout seconds, not a long hang. Transactions run at PostgreSQL's READ
+        # COMMITTED; writes that must not race lock the rows they depend on (FOR UPDATE).
         defaults = {k: v for k, v in PG_CONNECT_DEFAULTS.items() if k not in url.query}
         return create_engine(url, poolclass=NullPool, connect_args=defaults)
 
