@@ -4,11 +4,13 @@ Everything that differs between database engines lives in this module.
 """
 
 import os
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fintrack.errors import DatabaseError
 
@@ -17,9 +19,23 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
 
+T = TypeVar("T")
+
 ENV_VAR = "FINTRACK_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "fintrack_write"
+# A unit of work that the engine aborts for a transient reason is run again from the start,
+# this many times in all, with a growing random pause between attempts.
+MAX_ATTEMPTS = 8
+RETRY_PAUSE_S = 0.02
+# PostgreSQL asks the client to retry: serialization_failure, deadlock_detected.
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+# SQLite's SQLITE_BUSY and SQLITE_LOCKED, with their extended codes (the low byte).
+SQLITE_RETRY_CODES = frozenset({5, 6})
+# Serializes concurrent `upgrade()` runs on one PostgreSQL database (any fixed 64-bit key).
+PG_MIGRATION_LOCK = 0x66696E747261636B  # "fintrack"
+PG_CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "fintrack"}
+DRIVER_HINTS = {"postgresql": "pip install 'fintrack[postgres]'"}
 
 
 def default_url() -> str:
@@ -52,6 +68,34 @@ def mask_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def hide_password(message: str, url: str) -> str:
+    """A message with the URL's password, should a driver quote it, replaced by ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return message
+    return message.replace(str(password), "***") if password else message
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether the engine aborted the work for a reason that running it again may cure."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(error, DBAPIError) or error.connection_invalidated:
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) in RETRY_SQLSTATES:
+        return True
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in SQLITE_RETRY_CODES
+    text = str(original)
+    return "database is locked" in text or "database table is locked" in text
+
+
 def resource_dir(name: str) -> Path:
     """A data folder shipped in the wheel as fintrack/NAME, or at the top of a source checkout."""
     packaged = Path(__file__).resolve().parent / name
@@ -66,6 +110,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self._schema_checked = False
+        self.sqlite_busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
+        self.max_attempts = MAX_ATTEMPTS
 
     @cached_property
     def engine(self) -> "Engine":
@@ -78,6 +124,8 @@ class Database:
         except ArgumentError:
             raise DatabaseError(f"database URL '{mask_url(self.url)}' is not valid") from None
         try:
+            if url.get_backend_name() == "postgresql":
+                return self._postgresql_engine()
             if url.get_backend_name() != "sqlite":
                 return create_engine(url, pool_pre_ping=True)
             path = self.sqlite_path
@@ -89,9 +137,12 @@ class Database:
                 f"no driver for database URL '{mask_url(self.url)}': {exc}"
             ) from None
         except ModuleNotFoundError as exc:
+            hint = DRIVER_HINTS.get(url.get_backend_name())
             raise DatabaseError(
                 f"the driver '{exc.name}' for '{mask_url(self.url)}' is not installed"
+                + (f"; install it with: {hint}" if hint else "")
             ) from None
+        busy_timeout_ms = self.sqlite_busy_timeout_ms
 
         @event.listens_for(engine, "connect")
         def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -100,7 +151,7 @@ class Database:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.close()
 
@@ -112,6 +163,19 @@ class Database:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
+
+    def _postgresql_engine(self) -> "Engine":
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.pool import NullPool
+
+        url = make_url(self.url)
+        # One fintrack command opens a connection or two and exits, so a pool would only keep
+        # idle server connections around; an unreachable server is an error after
+        # connect_timeout seconds, not a long hang. Transactions run at PostgreSQL's READ
+        # COMMITTED; writes that must not race lock the rows they depend on (FOR UPDATE).
+        defaults = {k: v for k, v in PG_CONNECT_DEFAULTS.items() if k not in url.query}
+        return create_engine(url, poolclass=NullPool, connect_args=defaults)
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -144,29 +208,33 @@ class Database:
 
     def current_revision(self) -> str | None:
         """The revision stamped in the database, None when it has no schema yet."""
-        from sqlalchemy import inspect, text
-
         with self._connect() as connection:
-            if not inspect(connection).has_table("alembic_version"):
-                return None
-            value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            return str(value) if value is not None else None
+            return _revision(connection)
 
     def upgrade(self) -> tuple[str | None, str]:
-        """Migrate to the newest schema in one transaction; return the revisions before, after."""
-        from alembic import command
+        """Migrate to the newest schema in one transaction; return the revisions before, after.
 
-        before = self.current_revision()
+        The transaction holds the write lock (SQLite) or a migration lock (PostgreSQL) from
+        the start, so that two fintrack processes meeting a new database migrate it once.
+        """
+        from alembic import command
+        from sqlalchemy import text
+
         config = self.alembic_config()
         with (
-            self._connect() as connection,
+            self._connect(write=True) as connection,
             self._foreign_keys_deferred(connection),
             connection.begin(),
         ):
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK}
+                )
+            before = _revision(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             self._check_foreign_keys(connection)
-        after = self.current_revision()
+            after = _revision(connection)
         assert after is not None
         self._schema_checked = True
         return before, after
@@ -231,13 +299,16 @@ class Database:
         return True
 
     @contextmanager
-    def _connect(self) -> Iterator["Connection"]:
+    def _connect(self, write: bool = False) -> Iterator["Connection"]:
         from sqlalchemy.exc import DBAPIError
 
         try:
-            connection = self.engine.connect()
+            connection = self.engine.execution_options(**{WRITE_OPTION: write}).connect()
         except DBAPIError as exc:
-            raise DatabaseError(f"cannot open the database {self.display}: {exc.orig}") from None
+            if is_transient(exc):
+                raise  # for `transaction` to retry
+            reason = hide_password(str(exc.orig).strip(), self.url)
+            raise DatabaseError(f"cannot open the database {self.display}: {reason}") from None
         with connection:
             yield connection
 
@@ -253,3 +324,38 @@ class Database:
         bind = self.engine.execution_options(**{WRITE_OPTION: write})
         with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session
+
+    def transaction(self, work: "Callable[[Session], T]", write: bool = True) -> T:
+        """Run `work(session)` as one transaction and return what it returns.
+
+        When the engine aborts the transaction for a transient reason (SQLite busy past its
+        timeout, a PostgreSQL serialization failure or deadlock) nothing of it was kept, and
+        `work` runs again from the start in a new transaction, up to `max_attempts` times in
+        all; so `work` must only read and write the database, and print nothing.
+        """
+        from sqlalchemy.exc import DBAPIError
+
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with self.session(write=write) as session:
+                    return work(session)
+            except DBAPIError as exc:
+                if not is_transient(exc):
+                    raise
+                if attempt == self.max_attempts:
+                    reason = hide_password(str(exc.orig).strip(), self.url)
+                    raise DatabaseError(
+                        f"the database {self.display} stayed busy through {attempt} attempts "
+                        f"({reason}); nothing was written, try again"
+                    ) from None
+                time.sleep(random.uniform(0, RETRY_PAUSE_S * 2**attempt))
+        raise AssertionError("unreachable")
+
+
+def _revision(connection: "Connection") -> str | None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(value) if value is not None else None

@@ -1,8 +1,16 @@
-"""Fixtures: every test gets its own SQLite file and never touches the user's data directory."""
+"""Fixtures: every test gets its own database and never touches the user's data directory.
+
+The engine is chosen with FINTRACK_TEST_DATABASE: `sqlite` (the default) gives each test its own
+SQLite file; `postgresql` gives each test its own schema on the server named by
+FINTRACK_TEST_PG_URL (a superuser URL such as postgresql+psycopg://postgres:pw@127.0.0.1:5432/postgres),
+dropped afterwards. Without a reachable server the PostgreSQL run is skipped on a developer's
+machine and fails under CI (CI set to anything but 0 or false).
+"""
 
 import json
-import sqlite3
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +18,46 @@ from typing import Any
 import pytest
 
 from fintrack.cli import main
+
+ENGINE_VAR = "FINTRACK_TEST_DATABASE"
+PG_URL_VAR = "FINTRACK_TEST_PG_URL"
+ENGINES = ("sqlite", "postgresql")
+TABLES = ["sanction_actions", "sanction_measures", "pledges", "installments", "disbursements"]
+
+
+def engine() -> str:
+    """The engine this test run uses: sqlite or postgresql."""
+    name = os.environ.get(ENGINE_VAR, "").strip().lower() or "sqlite"
+    if name in ("postgres", "pg"):
+        name = "postgresql"
+    if name not in ENGINES:
+        raise pytest.UsageError(f"{ENGINE_VAR}={name!r}: use one of {', '.join(ENGINES)}")
+    return name
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def skip_unless_ci(reason: str) -> None:
+    """Skip on a developer's machine; in CI a missing prerequisite is a failure."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"fintrack test database engine: {engine()}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    current = engine()
+    for item in items:
+        for marker, only in (("sqlite_only", "sqlite"), ("postgresql_only", "postgresql")):
+            found = item.get_closest_marker(marker)
+            if found is not None and current != only:
+                why = found.args[0] if found.args else "engine-specific"
+                item.add_marker(pytest.mark.skip(reason=f"{only} only ({why})"))
 
 
 @dataclass
@@ -22,20 +70,105 @@ class Result:
 Run = Callable[..., Result]
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point fintrack at a fresh database file and a private data directory."""
+@dataclass
+class TestDatabase:
+    """The database of the running test: a SQLite file, or a schema on the PostgreSQL server."""
+
+    __test__ = False  # not a test class, despite its name
+
+    path: Path  # the SQLite file; on PostgreSQL only a name that stands for the schema
+    url: str
+    schema: str | None = None
+
+
+_current: TestDatabase | None = None
+
+
+def _pg_server_url() -> str:
+    url = os.environ.get(PG_URL_VAR, "").strip()
+    if not url:
+        skip_unless_ci(
+            f"{ENGINE_VAR}=postgresql needs {PG_URL_VAR}, the URL of a PostgreSQL server "
+            "(see the README, Team database)"
+        )
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Any]:
+    """A connection-pool engine on the test server, for creating and dropping schemas."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = _pg_server_url()
+    try:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1)
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, ModuleNotFoundError) as exc:
+        from fintrack.store import hide_password, mask_url
+
+        reason = hide_password(str(getattr(exc, "orig", exc)), url).strip()
+        skip_unless_ci(f"no PostgreSQL server at {mask_url(url)}: {reason}")
+    yield admin
+    admin.dispose()
+
+
+def schema_url(server_url: str, schema: str) -> str:
+    """The server URL with connections confined to one schema (their search_path)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def test_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
+    """A fresh, empty database for this test on the chosen engine."""
+    global _current
     path = tmp_path / "fintrack.db"
-    monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{path}")
+    if engine() == "sqlite":
+        database = TestDatabase(path, f"sqlite:///{path}")
+        _current = database
+        yield database
+        _current = None
+        return
+    from sqlalchemy import text
+
+    admin = request.getfixturevalue("pg_admin")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database = TestDatabase(path, schema_url(admin.url.render_as_string(False), schema), schema)
+    _current = database
+    yield database
+    _current = None
+    with admin.connect() as connection:
+        connection.execute(text("SET lock_timeout = '30s'"))
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(autouse=True)
+def isolated(test_database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point fintrack at the test's fresh database and a private data directory."""
+    monkeypatch.setenv("FINTRACK_DATABASE_URL", test_database.url)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("FINTRACK_DEBUG", raising=False)
-    return path
+    return test_database.path
 
 
 @pytest.fixture
 def db_path(isolated: Path) -> Path:
+    """The test's database as a path: the SQLite file, or on PostgreSQL a stand-in for the
+    schema that `row_counts` understands. Use `db_url` for anything else."""
     return isolated
+
+
+@pytest.fixture
+def db_url(test_database: TestDatabase) -> str:
+    """The SQLAlchemy URL of the test's database, on either engine."""
+    return test_database.url
 
 
 @pytest.fixture
@@ -55,7 +188,7 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
 def empty_db(run: Run, db_path: Path) -> Path:
     """A database with the schema and no records, so row counts can be compared."""
     assert run("db", "upgrade").code == 0
-    assert row_counts(db_path) == dict.fromkeys(row_counts(db_path), 0)
+    assert row_counts(db_path) == dict.fromkeys(TABLES, 0)
     return db_path
 
 
@@ -74,11 +207,36 @@ def added(run: Run, *args: str) -> int:
     return int(result.out)
 
 
-def row_counts(path: Path) -> dict[str, int]:
-    """How many rows each fintrack table holds, read with the stdlib sqlite3 module."""
-    tables = ["sanction_actions", "sanction_measures", "pledges", "installments", "disbursements"]
-    with sqlite3.connect(path) as connection:
-        return {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+def url_of(database: Path | str | None = None) -> str:
+    """A database URL: the running test's database for None or its `db_path`, the SQLite
+    file for any other path, a URL as it is."""
+    if isinstance(database, str):
+        return database
+    if _current is not None and (database is None or database == _current.path):
+        return _current.url
+    if database is None:
+        raise RuntimeError("no test database: call this from a test")
+    return f"sqlite:///{database}"
+
+
+def row_counts(database: Path | str | None = None) -> dict[str, int]:
+    """How many rows each fintrack table holds, read on a connection of its own.
+
+    Takes the test's `db_path` (or nothing) for the test's database on either engine, another
+    SQLite file's path, or a database URL.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine_ = create_engine(url_of(database), poolclass=NullPool)
+    try:
+        with engine_.connect() as connection:
+            return {
+                t: int(connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
+                for t in TABLES
+            }
+    finally:
+        engine_.dispose()
 
 
 def assert_error(result: Result, *fragments: str) -> None:

@@ -39,11 +39,7 @@ def test_installed_wheel_migrates_and_seeds_a_new_database(wheel: Path, tmp_path
          str(wheel)],
         check=True,
     )  # fmt: skip
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(target),
-        "FINTRACK_DATABASE_URL": f"sqlite:///{tmp_path / 'installed.db'}",
-    }
+    env = {**os.environ, "PYTHONPATH": str(target)}  # and the test's FINTRACK_DATABASE_URL
     code = (
         "import fintrack.store as s, sys\n"
         "from fintrack.cli import main\n"

@@ -96,8 +96,8 @@ def test_parse_rate_accepts_thousands_separators_and_drops_trailing_zeros() -> N
 
 
 @pytest.fixture
-def db(empty_db: Path) -> Database:
-    return Database(f"sqlite:///{empty_db}")
+def db(empty_db: Path, db_url: str) -> Database:
+    return Database(db_url)
 
 
 def book_with(db: Database, *entries: tuple[str, str, str, date], target: str = "USD",

@@ -1,6 +1,7 @@
-"""The database: location, overrides, SQLite settings, and migrations that match the models."""
+"""The database: location, overrides, engine settings, and migrations that match the models."""
 
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ from fintrack.store import Database, default_url, mask_url, resource_dir
 from tests.conftest import QATAR, Run, assert_error
 
 
-def test_migrations_create_exactly_the_models_schema(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "fresh.db"))
+def test_migrations_create_exactly_the_models_schema(db_url: str) -> None:
+    db = Database(db_url)
     before, after = db.upgrade()
     assert (before, after) == (None, SCHEMA_REVISION)
     with db.engine.connect() as connection:
@@ -30,21 +31,22 @@ def test_models_revision_is_the_head_of_migrations(tmp_path: Path) -> None:
     assert db.head_revision() == SCHEMA_REVISION
 
 
-def test_migrations_downgrade_to_empty_and_up_again(tmp_path: Path) -> None:
+def test_migrations_downgrade_to_empty_and_up_again(db_url: str) -> None:
     from alembic import command
+    from sqlalchemy import inspect
 
-    db = Database(str(tmp_path / "round.db"))
+    db = Database(db_url)
     db.upgrade()
     config = db.alembic_config()
     with db.engine.connect() as connection, connection.begin():
         config.attributes["connection"] = connection
         command.downgrade(config, "base")
-    with sqlite3.connect(tmp_path / "round.db") as raw:
-        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"alembic_version"}
+    with db.engine.connect() as connection:
+        assert set(inspect(connection).get_table_names()) == {"alembic_version"}
     assert db.upgrade()[1] == SCHEMA_REVISION
 
 
+@pytest.mark.sqlite_only("the default database is a SQLite file")
 def test_default_database_is_created_in_the_user_data_directory(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -60,15 +62,16 @@ def test_default_database_is_created_in_the_user_data_directory(
         assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
 
 
-def test_db_option_overrides_the_environment(run: Run, tmp_path: Path, db_path: Path) -> None:
+def test_db_option_overrides_the_environment(run: Run, tmp_path: Path, db_url: str) -> None:
     other = tmp_path / "other.db"
     assert run("--db", str(other), *QATAR).out == "1\n"
     assert (
         run("--db", f"sqlite:///{other}", "pledge", "list", "--format", "csv").out.count("Qatar")
         == 1
     )
-    assert not db_path.exists()
-    assert run("db", "path").out == f"{db_path}\n"
+    assert run("pledge", "list", "--format", "csv").out.count("Qatar") == 0
+    assert run("db", "path").out == f"{Database(db_url).display}\n"
+    assert run("--db", str(other), "db", "path").out == f"{other}\n"
 
 
 def test_db_current_and_upgrade(run: Run) -> None:
@@ -80,6 +83,7 @@ def test_db_current_and_upgrade(run: Run) -> None:
     assert run("db", "current").out == "0002 (head)\n"
 
 
+@pytest.mark.sqlite_only("SQLite pragmas")
 def test_sqlite_runs_with_foreign_keys_wal_and_busy_timeout(tmp_path: Path) -> None:
     from sqlalchemy import text
 
@@ -90,20 +94,22 @@ def test_sqlite_runs_with_foreign_keys_wal_and_busy_timeout(tmp_path: Path) -> N
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
 
 
-def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
+def test_foreign_keys_are_enforced(db_url: str) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from fintrack.models import Installment
 
-    db = Database(str(tmp_path / "fk.db"))
+    db = Database(db_url)
     with pytest.raises(IntegrityError), db.session() as session:
         session.add(Installment(pledge_id=999, seq=1, due_on=None, amount_minor=1))
 
 
-def test_a_database_from_a_newer_fintrack_is_refused(run: Run, db_path: Path) -> None:
+def test_a_database_from_a_newer_fintrack_is_refused(run: Run, db_url: str) -> None:
+    from sqlalchemy import text
+
     assert run("db", "upgrade").code == 0
-    with sqlite3.connect(db_path) as raw:
-        raw.execute("UPDATE alembic_version SET version_num = 'ffff'")
+    with Database(db_url).engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
     assert_error(run("pledge", "list"), "schema revision ffff", "upgrade fintrack")
 
 
@@ -115,6 +121,19 @@ def test_unreadable_database_is_one_error_line(run: Run, tmp_path: Path) -> None
 
 def test_unknown_driver_is_one_error_line(run: Run) -> None:
     assert_error(run("--db", "nosuchdb://user:secret@host/db", "pledge", "list"), "driver")
+
+
+def test_a_missing_postgresql_driver_says_how_to_install_it(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if psycopg were not installed
+    result = run("--db", "postgresql+psycopg://ana:s3cret@db.example/fin", "pledge", "list")
+    assert_error(
+        result,
+        "the driver 'psycopg' for 'postgresql+psycopg://ana:***@db.example/fin' is not installed",
+        "pip install 'fintrack[postgres]'",
+    )
+    assert "s3cret" not in result.err
 
 
 def test_mask_url_hides_the_password() -> None:
@@ -143,3 +162,9 @@ def test_shipped_resources_are_found() -> None:
         "pledges.toml",
         "sanctions.toml",
     ]
+
+
+def test_an_unreachable_server_is_one_error_line_without_its_password(run: Run) -> None:
+    result = run("--db", "postgresql+psycopg://ana:s3cret@127.0.0.1:1/fin", "pledge", "list")
+    assert_error(result, "cannot open the database postgresql+psycopg://ana:***@127.0.0.1:1/fin")
+    assert "s3cret" not in result.err

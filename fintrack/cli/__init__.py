@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
         if sqlalchemy_errors and isinstance(exc, sqlalchemy_errors.DBAPIError):
-            return _fail(f"database: {exc.orig}", 1)
+            from fintrack.store import default_url, hide_password
+
+            return _fail(hide_password(f"database: {exc.orig}", state.db_url or default_url()), 1)
         return _fail(
             f"unexpected {type(exc).__name__}: {exc} (set FINTRACK_DEBUG=1 for a traceback)", 70
         )

@@ -49,8 +49,7 @@ def seed(
     from fintrack.store import resource_dir
 
     db = database()
-    with db.session(write=True) as session:
-        result = load_seed(session, folder or resource_dir("seed"))
+    result = db.transaction(lambda session: load_seed(session, folder or resource_dir("seed")))
     note(
         f"Seeded {db.display}: {result.sanctions_added} sanction actions and "
         f"{result.pledges_added} pledges added, {result.already_present} already present"

@@ -3,7 +3,7 @@
 import json
 import sys
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,9 @@ from fintrack.cli.output import (
     write_json,
 )
 from fintrack.vocab import Period, PledgeStatus, choices
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     rich_markup_mode="markdown", help="Record, list and show aid pledges.", no_args_is_help=True
@@ -159,12 +162,13 @@ def pledge_add(
     )
     from fintrack.money import format_amount
 
-    with database().session(write=True) as session:
+    def record(session: "Session") -> tuple[int, int, str]:
         pledge = add_pledge(session, data)
-        pledge_id = pledge.id
-        count = len(pledge.installments)
         total = format_amount(pledge.amount_minor, pledge.currency)
         described = f"{pledge.donor} → {pledge.recipient}, {pledge.currency} {total}"
+        return pledge.id, len(pledge.installments), described
+
+    pledge_id, count, described = database().transaction(record)
     plural = "installment" if count == 1 else "installments"
     note(f"Added pledge {pledge_id}: {described} in {count} {plural}")
     print(pledge_id)
@@ -277,16 +281,19 @@ def pay(
     from fintrack.pledges import pay as record_payment
 
     paid_on = parse_date(on, "--on")
-    with database().session(write=True) as session:
+
+    def record(session: "Session") -> tuple[list[int], str, str]:
         written = record_payment(
             session, pledge_id, amount, paid_on, installment, force=force, source=source
         )
-        ids = [d.id for d in written]
         currency = written[0].pledge.currency
         pieces = ", ".join(
             f"installment {d.installment.seq}: {format_amount(d.amount_minor, currency)}"
             for d in written
         )
+        return [d.id for d in written], currency, pieces
+
+    ids, currency, pieces = database().transaction(record)
     note(f"Recorded payment on pledge {pledge_id} ({currency}): {pieces}")
     for disbursement_id in ids:
         print(disbursement_id)

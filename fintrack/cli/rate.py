@@ -1,11 +1,15 @@
 """`fintrack rate`: record exchange rates by date, list them, convert an amount."""
 
-from typing import Annotated
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fintrack.cli.common import FormatOption, database, note, optional_date
 from fintrack.cli.output import Column, OutputFormat, render
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -66,9 +70,12 @@ def rate_add(
     from fintrack.rates import add_rate
 
     day = parse_date(on, "--on")
-    with database().session(write=True) as session:
+
+    def record(session: "Session") -> tuple[str, Decimal, str]:
         row, outcome = add_rate(session, base, quote, rate, day, source, replace)
-        pair, value = f"{row.base}/{row.quote}", row.rate
+        return f"{row.base}/{row.quote}", row.rate, outcome
+
+    pair, value, outcome = database().transaction(record)
     if outcome == "unchanged":
         note(f"{pair} {value} on {day.isoformat()} is already recorded; nothing changed")
     else:

@@ -1,12 +1,15 @@
 """`fintrack sanction`: record, list and show sanction actions."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fintrack.cli.common import FormatOption, database, note, optional_date
 from fintrack.cli.output import Column, OutputFormat, render, render_one
 from fintrack.vocab import SanctionActionKind, SanctionStatus, choices
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -109,10 +112,12 @@ def sanction_add(
         source=source,
         ref=ref,
     )
-    with database().session(write=True) as session:
-        record = add_sanction(session, data)
-        record_id = record.id
-        described = f"{record.authority} {record.action} on {record.target}"
+
+    def record(session: "Session") -> tuple[int, str]:
+        added = add_sanction(session, data)
+        return added.id, f"{added.authority} {added.action} on {added.target}"
+
+    record_id, described = database().transaction(record)
     note(f"Added sanction action {record_id}: {described}")
     print(record_id)
 
