@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,22 @@ from hypothesis import strategies as st
 
 from fintrack.cli.output import Column, write_csv
 from fintrack.interchange import unneutralise
-from tests.conftest import QATAR, Result, Run, added, assert_error, row_counts
+from tests.conftest import QATAR, Result, Run, added, assert_error, row_counts, url_of
 
 KINDS = ("sanctions", "pledges", "installments", "disbursements", "rates")
 
 
 def rates_count(path: Path) -> int:
-    with sqlite3.connect(path) as connection:
-        count: int = connection.execute("SELECT count(*) FROM exchange_rates").fetchone()[0]
-    return count
+    """Exchange rates stored in the test's database, on either engine."""
+    from sqlalchemy import text
+
+    from fintrack.store import Database
+
+    engine = Database(url_of(path)).engine
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM exchange_rates")).scalar_one()
+    engine.dispose()
+    return int(count)
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
