@@ -449,6 +449,16 @@ def _rejected(source: CsvFile, record: Record, reason: str, options: Options) ->
         options.reject(source, record.raw, f"line {record.line}: {reason}")
 
 
+def _writing_pass(source: CsvFile, options: Options, problems: Problems) -> Iterator[Record]:
+    """The second reading of a file: its valid records; the invalid ones go to the rejects."""
+    for record in _pass(source, options, "Importing" if not options.dry_run else "Reading"):
+        reason = problems.reason(source, record.line)
+        if reason is None:
+            yield record
+        else:
+            _rejected(source, record, reason, options)
+
+
 # --- Sanctions --------------------------------------------------------------------------------
 
 
@@ -526,11 +536,7 @@ def import_sanctions(session: Session, source: CsvFile, options: Options) -> Imp
     actions = Batches(session, SanctionAction)
     measures = Batches(session, SanctionMeasure)
     now = _now()
-    for record in _pass(source, options, "Importing" if not options.dry_run else "Reading"):
-        reason = problems.reason(source, record.line)
-        if reason is not None:
-            _rejected(source, record, reason, options)
-            continue
+    for record in _writing_pass(source, options, problems):
         _, values, key = keyed(record)
         assert values is not None and key is not None
         seen.setdefault(key, record.line)
@@ -749,11 +755,7 @@ def import_pledges(
         rows = Batches(session, Pledge)
         numbering = KeyNumbering()
         lines.clear()
-        for record in _pass(pledges, options, verb):
-            reason = problems.reason(pledges, record.line)
-            if reason is not None:
-                _rejected(pledges, record, reason, options)
-                continue
+        for record in _writing_pass(pledges, options, problems):
             _, row, key = keyed(record, numbering)
             assert row is not None
             lines[key] = record.line
@@ -946,11 +948,7 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
     numbering = KeyNumbering()
     rows = Batches(session, Disbursement)
     now = _now()
-    for record in _pass(source, options, "Importing" if not options.dry_run else "Reading"):
-        reason = problems.reason(source, record.line)
-        if reason is not None:
-            _rejected(source, record, reason, options)
-            continue
+    for record in _writing_pass(source, options, problems):
         _, row, key = keyed(record, numbering)
         assert row is not None
         if key in present:
@@ -1019,11 +1017,7 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
     seen.clear()
     rows = Batches(session, ExchangeRate)
     now = _now()
-    for record in _pass(source, options, "Importing" if not options.dry_run else "Reading"):
-        reason = problems.reason(source, record.line)
-        if reason is not None:
-            _rejected(source, record, reason, options)
-            continue
+    for record in _writing_pass(source, options, problems):
         _, row, key = parsed(record)
         assert row is not None
         seen.setdefault(key, record.line)
