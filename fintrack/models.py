@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2 mapping of sanctions actions, pledges, installments and disbursements."""
+"""Typed SQLAlchemy 2 mapping of sanctions, pledges, payments, sources and their history."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -8,24 +8,28 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     ForeignKey,
+    Index,
+    Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from fintrack.money import plain_decimal
-from fintrack.vocab import PledgeStatus, SanctionActionKind, SanctionStatus
+from fintrack.vocab import Confidence, PledgeStatus, SanctionActionKind, SanctionStatus
 
 # The Alembic revision these models correspond to. A test checks it is the head of
 # migrations/, so that ordinary commands can tell an up-to-date database without importing Alembic.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,7 +66,35 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class SanctionAction(Base):
+class Change(Base):
+    """One write to the records: when, by whom, with which command and why.
+
+    Every version of a record names the change that made it, and every version a change
+    ended (by an edit, a void or a removal) is kept in the record's history table.
+    """
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # UTC, without a zone, like every timestamp fintrack stores.
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    analyst: Mapped[str] = mapped_column(String(200))
+    command: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Versioned:
+    """Columns of a record whose every version is kept: since when this version is known,
+    and the change that made it. Its earlier versions are rows of its `_history` table."""
+
+    known_from: Mapped[datetime] = mapped_column(DateTime)
+
+    @declared_attr
+    def change_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("changes.id"))
+
+
+class SanctionAction(Versioned, Base):
     """One act of an authority on a program: impose, suspend, lift, a licence, a waiver, ..."""
 
     __tablename__ = "sanction_actions"
@@ -86,8 +118,10 @@ class SanctionAction(Base):
     deadline_label: Mapped[str | None] = mapped_column(String(300))
     legal_ref: Mapped[str | None] = mapped_column(String(300))
     summary: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    # Set when the record is voided (entered in error, or withdrawn): it stays on record and in
+    # its history, but no listing or report counts it from then on.
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     measures: Mapped[list["SanctionMeasure"]] = relationship(
         back_populates="sanction",
@@ -96,7 +130,7 @@ class SanctionAction(Base):
     )
 
 
-class SanctionMeasure(Base):
+class SanctionMeasure(Versioned, Base):
     """A measure an action concerns: energy, transport, banking, asset freeze, ..."""
 
     __tablename__ = "sanction_measures"
@@ -112,7 +146,7 @@ class SanctionMeasure(Base):
     sanction: Mapped[SanctionAction] = relationship(back_populates="measures")
 
 
-class Pledge(Base):
+class Pledge(Versioned, Base):
     """A donor's promise of money to a recipient: the parent of its installments."""
 
     __tablename__ = "pledges"
@@ -133,8 +167,8 @@ class Pledge(Base):
     announced_on: Mapped[date | None] = mapped_column(Date)
     # True when the source gave no due dates and the schedule was inferred.
     schedule_assumed: Mapped[bool] = mapped_column(default=False)
-    source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The pledge this one replaces (a commitment that firms up an earlier pledge, say). A
     # replaced pledge stays on record but is no longer counted, so no money is counted twice.
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), unique=True)
@@ -151,7 +185,7 @@ class Pledge(Base):
     )
 
 
-class Installment(Base):
+class Installment(Versioned, Base):
     """One scheduled part of a pledge (IATI planned-disbursement); the parts add up to the total."""
 
     __tablename__ = "installments"
@@ -170,7 +204,7 @@ class Installment(Base):
     disbursements: Mapped[list["Disbursement"]] = relationship(back_populates="installment")
 
 
-class Disbursement(Base):
+class Disbursement(Versioned, Base):
     """Money actually transferred against one installment of a pledge (IATI transaction type 3)."""
 
     __tablename__ = "disbursements"
@@ -183,8 +217,8 @@ class Disbursement(Base):
     )
     paid_on: Mapped[date] = mapped_column(Date, index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     pledge: Mapped[Pledge] = relationship(back_populates="disbursements")
     installment: Mapped[Installment] = relationship(back_populates="disbursements")
@@ -208,13 +242,109 @@ class ExchangeRate(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
 
 
+class Claim(Versioned, Base):
+    """A statement that is neither a sanction action nor money, kept with its sources because
+    reports of it differ: a reported back channel that a government denies, say."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(200), unique=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    statement: Mapped[str] = mapped_column(Text)
+    stated_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Source(Base):
+    """Where a record comes from: an official act, a statement, a news report."""
+
+    __tablename__ = "sources"
+    __table_args__ = (CheckConstraint("url IS NOT NULL OR title IS NOT NULL", name="named"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str | None] = mapped_column(String(2000), unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    publisher: Mapped[str | None] = mapped_column(String(200))
+    published_on: Mapped[date | None] = mapped_column(Date)
+    retrieved_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"))
+
+
+# The columns of source_links that name the record a source speaks for; exactly one is set.
+LINK_TARGETS = ("sanction_id", "pledge_id", "disbursement_id", "claim_id")
+
+
+class SourceLink(Versioned, Base):
+    """A source speaking for one record, with how sure it makes the record (its confidence)."""
+
+    __tablename__ = "source_links"
+    __table_args__ = (
+        CheckConstraint(_one_of("confidence", Confidence), name="confidence"),
+        CheckConstraint(
+            " + ".join(f"(CASE WHEN {c} IS NULL THEN 0 ELSE 1 END)" for c in LINK_TARGETS) + " = 1",
+            name="one_record",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    sanction_id: Mapped[int | None] = mapped_column(ForeignKey("sanction_actions.id"), index=True)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
+    disbursement_id: Mapped[int | None] = mapped_column(ForeignKey("disbursements.id"), index=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    confidence: Mapped[str] = mapped_column(String(20))
+
+    source: Mapped[Source] = relationship()
+
+
+def _history_table(table: Table) -> Table:
+    """The table of a versioned table's past versions: its columns, without its constraints,
+    and when each version stopped being current and which change ended it."""
+    return Table(
+        f"{table.name}_history",
+        Base.metadata,
+        Column("history_id", Integer, primary_key=True),
+        *(Column(column.name, column.type, nullable=column.nullable) for column in table.columns),
+        Column("known_until", DateTime, nullable=False),
+        Column("ended_by", Integer, ForeignKey("changes.id"), nullable=False),
+        Index(f"ix_{table.name}_history_id", "id"),
+    )
+
+
+VERSIONED: tuple[type[Versioned], ...] = (
+    SanctionAction,
+    SanctionMeasure,
+    Pledge,
+    Installment,
+    Disbursement,
+    Claim,
+    SourceLink,
+)
+# The history table of each versioned table, by table name.
+HISTORY: dict[str, Table] = {
+    model.__table__.name: _history_table(model.__table__)  # type: ignore[attr-defined]
+    for model in VERSIONED
+}
+
+
 __all__ = [
+    "HISTORY",
+    "LINK_TARGETS",
     "SCHEMA_REVISION",
+    "VERSIONED",
     "Base",
+    "Change",
+    "Claim",
     "Disbursement",
     "ExchangeRate",
     "Installment",
     "Pledge",
     "SanctionAction",
     "SanctionMeasure",
+    "Source",
+    "SourceLink",
+    "Versioned",
 ]

@@ -1,15 +1,17 @@
 """Aid pledges: record a pledge and its installments, list and show them, record payments."""
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from fintrack.dates import schedule
 from fintrack.errors import InputError, NotFound, Refused
+from fintrack.history import refuse_void
+from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge
 from fintrack.money import (
     MAX_MINOR,
@@ -19,8 +21,9 @@ from fintrack.money import (
     percent,
     split_evenly,
 )
+from fintrack.sources import cite
 from fintrack.text import clean, required
-from fintrack.vocab import Period, PledgeStatus
+from fintrack.vocab import Confidence, Period, PledgeStatus
 
 
 @dataclass
@@ -38,7 +41,9 @@ class PledgeInput:
     announced_on: date | None = None
     status: PledgeStatus = PledgeStatus.PLEDGE
     purpose: str | None = None
-    source: str | None = None
+    # Source ids or URLs, linked with `confidence`.
+    sources: Sequence[str] = field(default_factory=tuple)
+    confidence: Confidence = Confidence.REPORTED
     ref: str | None = None
     # The id of an earlier pledge this one replaces (a commitment firming up a pledge).
     replaces: int | None = None
@@ -46,15 +51,15 @@ class PledgeInput:
     schedule_assumed: bool | None = None
 
 
-def _amounts(data: PledgeInput, currency: str, count: int) -> list[int]:
+def _amounts(amount: str | None, each_text: str | None, currency: str, count: int) -> list[int]:
     """The installment amounts in minor units, adding up exactly to the total."""
-    if data.amount is None and data.each is None:
+    if amount is None and each_text is None:
         raise InputError("--amount", "give --amount TOTAL or --each AMOUNT with --installments N")
-    total = parse_amount(data.amount, currency, "--amount") if data.amount is not None else None
-    if data.each is not None:
-        each = parse_amount(data.each, currency, "--each")
+    total = parse_amount(amount, currency, "--amount") if amount is not None else None
+    if each_text is not None:
+        each = parse_amount(each_text, currency, "--each")
         if each * count > MAX_MINOR:
-            raise InputError("--each", f"'{data.each}' times {count} is too large")
+            raise InputError("--each", f"'{each_text}' times {count} is too large")
         if total is not None and total != each * count:
             raise InputError(
                 "--amount",
@@ -85,7 +90,7 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
         raise InputError(
             "--every", f"is required with --installments {count}; use week, month, quarter or year"
         )
-    parts = _amounts(data, currency, count)
+    parts = _amounts(data.amount, data.each, currency, count)
     first_due = data.first_due or data.announced_on
     if first_due is None:
         raise InputError("--first-due", "give the first due date, or --on DATE for the pledge date")
@@ -108,7 +113,6 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
         status=data.status.value,
         announced_on=data.announced_on,
         schedule_assumed=assumed,
-        source=clean(data.source),
         installments=[
             Installment(seq=i + 1, due_on=due, amount_minor=amount)
             for i, (due, amount) in enumerate(zip(dates, parts, strict=True))
@@ -116,6 +120,7 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     )
     session.add(pledge)
     session.flush()
+    cite(session, Pledge, pledge.id, data.sources, data.confidence)
     return pledge
 
 
@@ -124,10 +129,11 @@ def _replaceable(session: Session, pledge_id: int) -> Pledge:
     old = session.get(Pledge, pledge_id)
     if old is None:
         raise NotFound("pledge", pledge_id)
-    newer = session.scalar(select(Pledge.id).where(Pledge.replaces_id == pledge_id))
+    refuse_void(old, "pledge", "be replaced")
+    newer = _replaced_by(session, pledge_id)
     if newer is not None:
         raise Refused(f"pledge {pledge_id} is already replaced by pledge {newer}")
-    if session.scalar(select(func.count(Disbursement.id)).where(Disbursement.pledge_id == old.id)):
+    if paid_by_installment(session, old.id):
         raise Refused(
             f"pledge {pledge_id} has payments recorded against it; a pledge that replaces it "
             "would count them twice or lose them, so record the change on pledge "
@@ -136,16 +142,170 @@ def _replaceable(session: Session, pledge_id: int) -> Pledge:
     return old
 
 
-def counted() -> ColumnElement[bool]:
-    """True for pledges that count in totals: those no later pledge or commitment replaces."""
-    newer = aliased(Pledge)
-    return ~exists().where(newer.replaces_id == Pledge.id)
+@dataclass
+class PledgeEdit:
+    """What `pledge edit` changes; None leaves a field as it is, "" clears optional text."""
+
+    donor: str | None = None
+    recipient: str | None = None
+    purpose: str | None = None
+    currency: str | None = None
+    amount: str | None = None
+    each: str | None = None
+    installments: int | None = None
+    every: Period | None = None
+    first_due: date | None = None
+    announced_on: date | None = None
+    status: PledgeStatus | None = None
+    schedule_assumed: bool | None = None
+    ref: str | None = None
+    sources: Sequence[str] = field(default_factory=tuple)
+    confidence: Confidence = Confidence.REPORTED
+
+    def reschedules(self) -> bool:
+        return any(
+            value is not None
+            for value in (
+                self.currency,
+                self.amount,
+                self.each,
+                self.installments,
+                self.every,
+                self.first_due,
+            )
+        )
 
 
-def pledge_summary(session: Session, pledge_id: int) -> dict[str, Any]:
-    """One pledge as `list_pledges` shows it, with its totals and next due date."""
-    rows = list_pledges(session, PledgeFilter(pledge_id=pledge_id))
+def period_of(dates: Sequence[date]) -> Period | None:
+    """The interval a schedule of two or more due dates steps by, if it is a regular one."""
+    if len(dates) < 2:
+        return None
+    for period in Period:
+        if schedule(dates[0], len(dates), period) == list(dates):
+            return period
+    return None
+
+
+def edit_pledge(session: Session, pledge_id: int, edit: PledgeEdit) -> Pledge:
+    """Change a pledge's fields or schedule in place; the history keeps what it was before.
+
+    A new schedule keeps installments by number: what was paid against installment 2 stays
+    on installment 2, which must remain and be at least what was paid on it.
+    """
+    pledge = get_pledge(session, pledge_id, lock=True)
+    refuse_void(pledge, "pledge", "be edited")
+    if edit.donor is not None:
+        pledge.donor = required(edit.donor, "--donor")
+    if edit.recipient is not None:
+        pledge.recipient = required(edit.recipient, "--recipient")
+    if edit.purpose is not None:
+        pledge.purpose = clean(edit.purpose)
+    if edit.ref is not None:
+        ref = clean(edit.ref)
+        if ref is not None and session.scalar(
+            select(Pledge.id).where(Pledge.ref == ref, Pledge.id != pledge.id)
+        ):
+            raise InputError("--ref", f"'{ref}' is already used by another pledge")
+        pledge.ref = ref
+    if edit.announced_on is not None:
+        pledge.announced_on = edit.announced_on
+    if edit.status is not None:
+        pledge.status = edit.status.value
+    if edit.reschedules():
+        _reschedule(session, pledge, edit)
+    if edit.schedule_assumed is not None:
+        pledge.schedule_assumed = edit.schedule_assumed
+    cite(session, Pledge, pledge.id, edit.sources, edit.confidence)
+    return pledge
+
+
+def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
+    old = list(pledge.installments)
+    paid = paid_by_installment(session, pledge.id)
+    currency = pledge.currency
+    if edit.currency is not None:
+        currency = normalize_currency(edit.currency, "--currency")
+        if currency != pledge.currency:
+            if paid:
+                raise Refused(
+                    f"pledge {pledge.id} has payments in {pledge.currency}; its currency "
+                    "cannot change (void the payments first, or record a new pledge)"
+                )
+            if edit.amount is None and edit.each is None:
+                raise InputError(
+                    "--currency", "give the amount in the new currency too: --amount or --each"
+                )
+    count = len(old) if edit.installments is None else edit.installments
+    if count < 1:
+        raise InputError("--installments", f"'{count}' must be at least 1")
+    if edit.amount is not None or edit.each is not None:
+        parts = _amounts(edit.amount, edit.each, currency, count)
+    elif count != len(old):
+        raise InputError(
+            "--installments",
+            f"changes the number of installments from {len(old)} to {count}: give "
+            "--amount TOTAL or --each AMOUNT too",
+        )
+    else:
+        parts = [installment.amount_minor for installment in old]
+    dates = [installment.due_on for installment in old]
+    if edit.first_due is not None or edit.every is not None or count != len(old):
+        every = edit.every or period_of(dates)
+        if every is None and count > 1:
+            raise InputError(
+                "--every", f"is required to lay out {count} installments: week, month, ..."
+            )
+        dates = schedule(edit.first_due or dates[0], count, every or Period.MONTH)
+    by_id = {installment.id: installment for installment in old}
+    for installment_id, amount in paid.items():
+        installment = by_id[installment_id]
+        if installment.seq > count or parts[installment.seq - 1] < amount:
+            money = pledge.currency
+            raise Refused(
+                f"installment {installment.seq} of pledge {pledge.id} has "
+                f"{money} {format_amount(amount, money)} paid against it; the new schedule "
+                "must keep it and keep it at least that large"
+            )
+    for seq, (due, amount) in enumerate(zip(dates, parts, strict=True), start=1):
+        if seq <= len(old):
+            installment = old[seq - 1]
+            if installment.due_on != due:
+                installment.due_on = due
+            if installment.amount_minor != amount:
+                installment.amount_minor = amount
+        else:
+            pledge.installments.append(Installment(seq=seq, due_on=due, amount_minor=amount))
+    for extra in old[count:]:
+        pledge.installments.remove(extra)
+        session.delete(extra)
+    pledge.currency = currency
+    pledge.amount_minor = sum(parts)
+    if edit.first_due is not None and edit.schedule_assumed is None:
+        pledge.schedule_assumed = False
+    if sum(paid.values()) >= pledge.amount_minor:
+        pledge.status = PledgeStatus.PAID.value
+
+
+def _replaced_by(session: Session, pledge_id: int) -> int | None:
+    """The pledge (not voided) that replaces this one, if any."""
+    newer = NOW.of(Pledge)
+    return session.scalar(select(newer.id).where(newer.replaces_id == pledge_id))
+
+
+def counted(pledge: Any = Pledge, known: Known = NOW) -> ColumnElement[bool]:
+    """True for pledges that count in totals: those no later pledge or commitment replaces
+    (a replacement that is voided, or not sure enough to count, does not)."""
+    newer = known.of(Pledge, name="newer")
+    return ~exists().where(newer.replaces_id == pledge.id)
+
+
+def pledge_summary(session: Session, pledge_id: int, known: Known = NOW) -> dict[str, Any]:
+    """One pledge as `list_pledges` shows it, with its totals and next due date; voided
+    pledges too, marked as such."""
+    rows = list_pledges(session, PledgeFilter(pledge_id=pledge_id), known, include_void=True)
     if not rows:
+        if known.before is not None and session.get(Pledge, pledge_id) is not None:
+            raise NotFound(f"pledge known on {known.day}, and so", pledge_id)
         raise NotFound("pledge", pledge_id)
     return rows[0]
 
@@ -164,7 +324,7 @@ def get_pledge(session: Session, pledge_id: int, lock: bool = False) -> Pledge:
 
 
 def paid_by_installment(session: Session, pledge_id: int) -> dict[int, int]:
-    """Minor units paid against each installment of a pledge, summed in SQL."""
+    """Minor units paid against each installment of a pledge (voided payments aside)."""
     paid = paid_per_installment(pledge_id)
     rows = session.execute(select(paid.c.installment_id, paid.c.paid))
     return {installment_id: int(amount) for installment_id, amount in rows}
@@ -177,7 +337,8 @@ def pay(
     paid_on: date,
     installment_seq: int | None = None,
     force: bool = False,
-    source: str | None = None,
+    sources: Sequence[str] = (),
+    confidence: Confidence = Confidence.REPORTED,
 ) -> list[Disbursement]:
     """Record a disbursement against a pledge; returns the disbursement rows written.
 
@@ -187,7 +348,8 @@ def pay(
     refused unless `force` is set.
     """
     pledge = get_pledge(session, pledge_id, lock=True)
-    newer = session.scalar(select(Pledge.id).where(Pledge.replaces_id == pledge.id))
+    refuse_void(pledge, "pledge", "take payments")
+    newer = _replaced_by(session, pledge.id)
     if newer is not None:
         raise Refused(
             f"pledge {pledge.id} was replaced by pledge {newer}; record payments against {newer}"
@@ -247,7 +409,6 @@ def pay(
             installment=by_seq[seq],
             paid_on=paid_on,
             amount_minor=share,
-            source=clean(source),
         )
         for seq, share in shares.items()
     ]
@@ -255,6 +416,8 @@ def pay(
     if outstanding - minor <= 0:
         pledge.status = PledgeStatus.PAID.value
     session.flush()
+    for disbursement in written:
+        cite(session, Disbursement, disbursement.id, sources, confidence)
     return written
 
 
@@ -267,71 +430,111 @@ class PledgeFilter:
     currency: str | None = None
 
 
-def paid_per_installment(pledge_id: int | None = None) -> Any:
-    """A subquery of the minor units paid against each installment (of one pledge, if given)."""
-    query = select(
-        Disbursement.installment_id.label("installment_id"),
-        func.sum(Disbursement.amount_minor).label("paid"),
-    )
+def paid_per_installment(
+    pledge_id: int | None = None, known: Known = NOW, unconfirmed: bool = False
+) -> Any:
+    """A subquery of the minor units paid against each installment (of one pledge, if given),
+    counting the payments known and sure enough; voided payments never count.
+
+    With `unconfirmed`, it also sums (as `unconfirmed`) what rests on payments whose sources
+    do not confirm them.
+    """
+    paid = known.of(Disbursement)
+    columns = [
+        paid.installment_id.label("installment_id"),
+        func.sum(paid.amount_minor).label("paid"),
+    ]
+    query = select(*columns)
+    if unconfirmed:
+        query = _with_unconfirmed(query, paid, Disbursement, known, paid.amount_minor)
     if pledge_id is not None:
-        query = query.where(Disbursement.pledge_id == pledge_id)
-    return query.group_by(Disbursement.installment_id).subquery("paid")
+        query = query.where(paid.pledge_id == pledge_id)
+    return query.group_by(paid.installment_id).subquery("paid")
+
+
+def _with_unconfirmed(query: Any, entity: Any, model: type[Any], known: Known, amount: Any) -> Any:
+    """`query` with an `unconfirmed` sum of `amount` over records that are not confirmed."""
+    from sqlalchemy import case
+
+    from fintrack.vocab import CONFIDENCE_RANK
+
+    standing = known.standing(model)
+    confirmed = CONFIDENCE_RANK[Confidence.CONFIRMED]
+    not_confirmed = func.coalesce(standing.c.rank, 0) != confirmed
+    return query.add_columns(
+        func.coalesce(func.sum(case((not_confirmed, amount), else_=0)), 0).label("unconfirmed")
+    ).outerjoin(standing, standing.c.record_id == entity.id)
 
 
 # Rows fetched from the database at a time when a listing is streamed (an export, say).
 YIELD_PER = 2_000
 
 
-def list_pledges(session: Session, where: PledgeFilter) -> list[dict[str, Any]]:
+def list_pledges(
+    session: Session, where: PledgeFilter, known: Known = NOW, include_void: bool = False
+) -> list[dict[str, Any]]:
     """Pledges with what was disbursed and what is outstanding, aggregated in SQL."""
-    return list(iter_pledges(session, where))
+    return list(iter_pledges(session, where, known, include_void))
 
 
-def iter_pledges(session: Session, where: PledgeFilter) -> Iterator[dict[str, Any]]:
-    """`list_pledges`, a row at a time, fetched from the database in batches."""
-    paid = paid_per_installment()
+def iter_pledges(
+    session: Session, where: PledgeFilter, known: Known = NOW, include_void: bool = False
+) -> Iterator[dict[str, Any]]:
+    """`list_pledges`, a row at a time, fetched from the database in batches.
+
+    The pledges are those `known` holds; each row carries its standing (the best confidence
+    among its sources) and, for a voided pledge, when it was voided.
+    """
+    pledges = known.of(Pledge, include_void=include_void, name="pledge")
+    installments = known.of(Installment, name="installment")
+    paid = paid_per_installment(known=known)
     per_pledge = (
         select(
-            Installment.pledge_id.label("pledge_id"),
-            func.count(Installment.id).label("installments"),
+            installments.pledge_id.label("pledge_id"),
+            func.count(installments.id).label("installments"),
             func.coalesce(func.sum(paid.c.paid), 0).label("disbursed"),
-            func.min(Installment.due_on)
-            .filter(Installment.amount_minor > func.coalesce(paid.c.paid, 0))
+            func.min(installments.due_on)
+            .filter(installments.amount_minor > func.coalesce(paid.c.paid, 0))
             .label("next_due"),
         )
-        .outerjoin(paid, paid.c.installment_id == Installment.id)
-        .group_by(Installment.pledge_id)
+        .outerjoin(paid, paid.c.installment_id == installments.id)
+        .group_by(installments.pledge_id)
         .subquery("per_pledge")
     )
-    newer = aliased(Pledge)
+    newer = known.of(Pledge, name="newer")
+    standing = known.standing(Pledge)
     query = (
         select(
-            Pledge,
+            pledges,
             per_pledge.c.installments,
             per_pledge.c.disbursed,
             per_pledge.c.next_due,
             newer.id,
+            standing.c.rank,
         )
-        .join(per_pledge, per_pledge.c.pledge_id == Pledge.id)
-        .outerjoin(newer, newer.replaces_id == Pledge.id)
+        .join(per_pledge, per_pledge.c.pledge_id == pledges.id)
+        .outerjoin(newer, newer.replaces_id == pledges.id)
+        .outerjoin(standing, standing.c.record_id == pledges.id)
     )
     if where.pledge_id is not None:
-        query = query.where(Pledge.id == where.pledge_id)
+        query = query.where(pledges.id == where.pledge_id)
     if where.donor:
-        query = query.where(func.lower(Pledge.donor) == where.donor.strip().lower())
+        query = query.where(func.lower(pledges.donor) == where.donor.strip().lower())
     if where.recipient:
-        query = query.where(func.lower(Pledge.recipient) == where.recipient.strip().lower())
+        query = query.where(func.lower(pledges.recipient) == where.recipient.strip().lower())
     if where.status:
-        query = query.where(Pledge.status == where.status.value)
+        query = query.where(pledges.status == where.status.value)
     if where.currency:
-        query = query.where(Pledge.currency == normalize_currency(where.currency, "--currency"))
-    query = query.order_by(Pledge.announced_on.is_(None), Pledge.announced_on, Pledge.id)
-    rows = session.execute(query.execution_options(yield_per=YIELD_PER))
-    for pledge, count, disbursed, next_due, replaced_by in rows:
+        query = query.where(pledges.currency == normalize_currency(where.currency, "--currency"))
+    query = query.order_by(pledges.announced_on.is_(None), pledges.announced_on, pledges.id)
+    options = {"yield_per": YIELD_PER, "populate_existing": True}
+    rows = session.execute(query.execution_options(**options))
+    for pledge, count, disbursed, next_due, replaced_by, rank in rows:
         row = pledge_row(pledge, int(disbursed))
         row["installments"] = int(count)
         row["next_due"] = next_due
         row["replaced_by"] = replaced_by
+        row["confidence"] = standing_label(rank)
         yield row
 
 
@@ -350,41 +553,46 @@ def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
         "status": pledge.status,
         "announced": pledge.announced_on,
         "schedule_assumed": pledge.schedule_assumed,
-        "source": pledge.source,
         "ref": pledge.ref,
         "replaces": pledge.replaces_id,
+        "voided": pledge.voided_at,
     }
 
 
 def installment_rows(
-    session: Session, today: date, pledge_id: int | None = None
+    session: Session, today: date, pledge_id: int | None = None, known: Known = NOW
 ) -> list[dict[str, Any]]:
     """Installments with what was paid against each and what is outstanding, summed in SQL."""
-    return list(iter_installment_rows(session, today, pledge_id))
+    return list(iter_installment_rows(session, today, pledge_id, known))
 
 
 def iter_installment_rows(
-    session: Session, today: date, pledge_id: int | None = None
+    session: Session, today: date, pledge_id: int | None = None, known: Known = NOW
 ) -> Iterator[dict[str, Any]]:
-    """`installment_rows`, a row at a time, fetched from the database in batches."""
-    paid = paid_per_installment()
+    """`installment_rows`, a row at a time, fetched from the database in batches.
+
+    Installments of a voided pledge are listed only when that pledge is asked for by id.
+    """
+    installments = known.of(Installment, name="installment")
+    pledges = known.of(Pledge, include_void=pledge_id is not None, name="pledge")
+    paid = paid_per_installment(known=known)
     got_column = func.coalesce(paid.c.paid, 0)
     query = (
         select(
-            Installment.pledge_id,
-            Installment.seq,
-            Installment.due_on,
-            Installment.amount_minor,
-            Pledge.currency,
+            installments.pledge_id,
+            installments.seq,
+            installments.due_on,
+            installments.amount_minor,
+            pledges.currency,
             got_column,
-            Pledge.ref,
+            pledges.ref,
         )
-        .join(Pledge, Pledge.id == Installment.pledge_id)
-        .outerjoin(paid, paid.c.installment_id == Installment.id)
-        .order_by(Installment.pledge_id, Installment.seq)
+        .join(pledges, pledges.id == installments.pledge_id)
+        .outerjoin(paid, paid.c.installment_id == installments.id)
+        .order_by(installments.pledge_id, installments.seq)
     )
     if pledge_id is not None:
-        query = query.where(Installment.pledge_id == pledge_id)
+        query = query.where(installments.pledge_id == pledge_id)
     rows = session.execute(query.execution_options(yield_per=YIELD_PER))
     for owner, seq, due_on, amount, currency, got, ref in rows:
         left = amount - int(got)
@@ -409,33 +617,40 @@ def iter_installment_rows(
         }
 
 
-def disbursement_rows(session: Session, pledge_id: int | None = None) -> list[dict[str, Any]]:
+def disbursement_rows(
+    session: Session, pledge_id: int | None = None, known: Known = NOW
+) -> list[dict[str, Any]]:
     """Disbursements with the installment each was paid against."""
-    return list(iter_disbursement_rows(session, pledge_id))
+    return list(iter_disbursement_rows(session, pledge_id, known))
 
 
 def iter_disbursement_rows(
-    session: Session, pledge_id: int | None = None
+    session: Session, pledge_id: int | None = None, known: Known = NOW
 ) -> Iterator[dict[str, Any]]:
     """`disbursement_rows`, a row at a time, fetched from the database in batches."""
+    paid = known.of(Disbursement, name="disbursement")
+    installments = known.of(Installment, name="installment")
+    pledges = known.of(Pledge, include_void=pledge_id is not None, name="pledge")
+    standing = known.standing(Disbursement)
     query = (
         select(
-            Disbursement.id,
-            Disbursement.pledge_id,
-            Installment.seq,
-            Disbursement.paid_on,
-            Pledge.currency,
-            Disbursement.amount_minor,
-            Disbursement.source,
-            Pledge.ref,
+            paid.id,
+            paid.pledge_id,
+            installments.seq,
+            paid.paid_on,
+            pledges.currency,
+            paid.amount_minor,
+            standing.c.rank,
+            pledges.ref,
         )
-        .join(Installment, Installment.id == Disbursement.installment_id)
-        .join(Pledge, Pledge.id == Disbursement.pledge_id)
-        .order_by(Disbursement.paid_on, Disbursement.id)
+        .join(installments, installments.id == paid.installment_id)
+        .join(pledges, pledges.id == paid.pledge_id)
+        .outerjoin(standing, standing.c.record_id == paid.id)
+        .order_by(paid.paid_on, paid.id)
     )
     if pledge_id is not None:
-        query = query.where(Disbursement.pledge_id == pledge_id)
-    for row_id, owner, seq, paid_on, currency, amount, source, ref in session.execute(
+        query = query.where(paid.pledge_id == pledge_id)
+    for row_id, owner, seq, paid_on, currency, amount, rank, ref in session.execute(
         query.execution_options(yield_per=YIELD_PER)
     ):
         yield {
@@ -445,6 +660,6 @@ def iter_disbursement_rows(
             "paid_on": paid_on,
             "currency": currency,
             "amount": amount,
-            "source": source,
+            "confidence": standing_label(rank),
             "pledge_ref": ref,
         }

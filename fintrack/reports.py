@@ -7,14 +7,15 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, extract, func, select
+from sqlalchemy import ColumnElement, Select, case, extract, func, select
 from sqlalchemy.orm import Session
 
+from fintrack.known import NOW, Known
 from fintrack.models import Disbursement, Installment, Pledge, SanctionAction
 from fintrack.money import normalize_currency, percent
 from fintrack.pledges import counted, paid_per_installment
 from fintrack.rates import RateBook, to_minor
-from fintrack.vocab import SanctionStatus
+from fintrack.vocab import CONFIDENCE_RANK, Confidence, SanctionStatus
 
 Q = TypeVar("Q", bound=Select[Any])
 
@@ -44,28 +45,45 @@ class TotalsFilter:
     donor: str | None = None
     recipient: str | None = None
     currency: str | None = None
+    # The records as known on a day, and only those sure enough (default: now, all).
+    known: Known = NOW
 
 
-def _group_columns(by: Grouping) -> list[ColumnElement[Any]]:
+class _Tables:
+    """The pledges, installments and payments a report reads: those `known` holds."""
+
+    def __init__(self, known: Known) -> None:
+        self.known = known
+        self.pledge = known.of(Pledge, name="pledge")
+        self.installment = known.of(Installment, name="installment")
+        self.disbursement = known.of(Disbursement, name="disbursement")
+
+
+def _group_columns(by: Grouping, t: _Tables) -> list[ColumnElement[Any]]:
     if by is Grouping.MONTH:
         return [
-            extract("year", Installment.due_on).label("year"),
-            extract("month", Installment.due_on).label("month"),
+            extract("year", t.installment.due_on).label("year"),
+            extract("month", t.installment.due_on).label("month"),
         ]
-    columns = {"donor": Pledge.donor, "recipient": Pledge.recipient}
+    columns = {"donor": t.pledge.donor, "recipient": t.pledge.recipient}
     return [columns[key].label(key) for key in GROUP_KEYS[by]]
 
 
-def _filtered(query: Q, where: TotalsFilter) -> Q:
+def _filtered(query: Q, where: TotalsFilter, t: _Tables) -> Q:
     """The query restricted to counted pledges (not replaced) matching the filter."""
-    query = query.where(counted())
+    pledge = t.pledge
+    query = query.where(counted(pledge, t.known))
     if where.donor:
-        query = query.where(func.lower(Pledge.donor) == where.donor.strip().lower())
+        query = query.where(func.lower(pledge.donor) == where.donor.strip().lower())
     if where.recipient:
-        query = query.where(func.lower(Pledge.recipient) == where.recipient.strip().lower())
+        query = query.where(func.lower(pledge.recipient) == where.recipient.strip().lower())
     if where.currency:
-        query = query.where(Pledge.currency == normalize_currency(where.currency, "--currency"))
+        query = query.where(pledge.currency == normalize_currency(where.currency, "--currency"))
     return query
+
+
+def _not_confirmed(rank: Any) -> ColumnElement[bool]:
+    return func.coalesce(rank, 0) != CONFIDENCE_RANK[Confidence.CONFIRMED]
 
 
 def _key_values(by: Grouping, record: Any) -> dict[str, Any]:
@@ -78,24 +96,32 @@ def _key_values(by: Grouping, record: Any) -> dict[str, Any]:
 
 
 def _sum_rows(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[str, Any]]:
-    paid = paid_per_installment()
-    keys = _group_columns(by)
+    t = _Tables(where.known)
+    paid = paid_per_installment(known=where.known, unconfirmed=True)
+    keys = _group_columns(by, t)
+    standing = where.known.standing(Pledge)
+    installment, pledge = t.installment, t.pledge
     query = (
         select(
             *keys,
-            Pledge.currency,
-            func.count(func.distinct(Pledge.id)).label("pledges"),
-            func.sum(Installment.amount_minor).label("pledged"),
+            pledge.currency,
+            func.count(func.distinct(pledge.id)).label("pledges"),
+            func.sum(installment.amount_minor).label("pledged"),
             func.coalesce(func.sum(paid.c.paid), 0).label("disbursed"),
+            func.sum(
+                case((_not_confirmed(standing.c.rank), installment.amount_minor), else_=0)
+            ).label("pledged_unconfirmed"),
+            func.coalesce(func.sum(paid.c.unconfirmed), 0).label("disbursed_unconfirmed"),
         )
-        .select_from(Installment)
-        .join(Pledge, Pledge.id == Installment.pledge_id)
-        .outerjoin(paid, paid.c.installment_id == Installment.id)
-        .group_by(*keys, Pledge.currency)
-        .order_by(Pledge.currency, *keys)
+        .select_from(installment)
+        .join(pledge, pledge.id == installment.pledge_id)
+        .outerjoin(paid, paid.c.installment_id == installment.id)
+        .outerjoin(standing, standing.c.record_id == pledge.id)
+        .group_by(*keys, pledge.currency)
+        .order_by(pledge.currency, *keys)
     )
     rows = []
-    for record in session.execute(_filtered(query, where)).mappings():
+    for record in session.execute(_filtered(query, where, t)).mappings():
         row = _key_values(by, record)
         pledged, disbursed = int(record["pledged"]), int(record["disbursed"])
         row.update(
@@ -105,6 +131,8 @@ def _sum_rows(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[
             disbursed=disbursed,
             outstanding=pledged - disbursed,
             fulfilled_pct=percent(disbursed, pledged),
+            pledged_unconfirmed=int(record["pledged_unconfirmed"]),
+            disbursed_unconfirmed=int(record["disbursed_unconfirmed"]),
             total=False,
         )
         rows.append(row)
@@ -140,7 +168,11 @@ def _state(days: int) -> str:
 
 
 def deadlines(
-    session: Session, as_of: date, within: int, book: RateBook | None = None
+    session: Session,
+    as_of: date,
+    within: int,
+    book: RateBook | None = None,
+    known: Known = NOW,
 ) -> list[dict[str, Any]]:
     """Everything due from `as_of` to `within` days later, and installments overdue before it.
 
@@ -150,28 +182,32 @@ def deadlines(
     `as_of` for one not yet due (no rate of a future day exists).
     """
     end = as_of + timedelta(days=within)
-    paid = paid_per_installment()
-    outstanding = Installment.amount_minor - func.coalesce(paid.c.paid, 0)
+    t = _Tables(known)
+    installment, pledge_entity = t.installment, t.pledge
+    paid = paid_per_installment(known=known)
+    outstanding = installment.amount_minor - func.coalesce(paid.c.paid, 0)
+    sizes = known.of(Installment, name="sizes")
     count = (
-        select(func.count(Installment.id))
-        .where(Installment.pledge_id == Pledge.id)
-        .correlate(Pledge)
-        .scalar_subquery()
+        select(sizes.pledge_id, func.count(sizes.id).label("of"))
+        .group_by(sizes.pledge_id)
+        .subquery("counts")
     )
     installments = (
         select(
-            Installment.due_on,
-            Installment.seq,
-            count.label("of"),
+            installment.due_on,
+            installment.seq,
+            count.c.of,
             outstanding.label("left"),
-            Pledge,
+            pledge_entity,
         )
-        .join(Pledge, Pledge.id == Installment.pledge_id)
-        .outerjoin(paid, paid.c.installment_id == Installment.id)
-        .where(Installment.due_on <= end, outstanding > 0, counted())
+        .join(pledge_entity, pledge_entity.id == installment.pledge_id)
+        .join(count, count.c.pledge_id == pledge_entity.id)
+        .outerjoin(paid, paid.c.installment_id == installment.id)
+        .where(installment.due_on <= end, outstanding > 0, counted(pledge_entity, known))
     )
     rows: list[dict[str, Any]] = []
-    for due_on, seq, of, left, pledge in session.execute(installments):
+    options = {"populate_existing": True}
+    for due_on, seq, of, left, pledge in session.execute(installments.execution_options(**options)):
         detail = f"installment {seq} of {of}"
         if pledge.schedule_assumed:
             detail += " (date assumed)"
@@ -188,7 +224,7 @@ def deadlines(
                 int(left),
             )
         )
-    rows.extend(_sanction_dates(session, as_of, end))
+    rows.extend(_sanction_dates(session, as_of, end, known))
     rows.sort(key=lambda row: (row["date"], row["kind"], row["record_id"]))
     if book is not None:
         for row in rows:
@@ -204,15 +240,16 @@ def deadlines(
     return rows
 
 
-def _sanction_dates(session: Session, as_of: date, end: date) -> list[dict[str, Any]]:
-    live = SanctionAction.status != SanctionStatus.REVOKED.value
+def _sanction_dates(session: Session, as_of: date, end: date, known: Known) -> list[dict[str, Any]]:
+    actions = known.of(SanctionAction, name="action")
+    live = actions.status != SanctionStatus.REVOKED.value
     rows = []
     for column, kind in (
-        (SanctionAction.deadline_on, "deadline"),
-        (SanctionAction.expires_on, "expiry"),
+        (actions.deadline_on, "deadline"),
+        (actions.expires_on, "expiry"),
     ):
-        query = select(SanctionAction).where(live, column >= as_of, column <= end)
-        for action in session.scalars(query):
+        query = select(actions).where(live, column >= as_of, column <= end)
+        for action in session.scalars(query.execution_options(populate_existing=True)):
             subject = " ".join(part for part in (action.authority, action.program) if part)
             if kind == "deadline":
                 detail = action.deadline_label or f"{action.action}: {action.target}"
@@ -255,6 +292,9 @@ def _deadline(
 
 # The three figures of a converted total, and the value date each is converted at.
 PLEDGED, DISBURSED, OUTSTANDING = "pledged", "disbursed", "outstanding"
+# The part of a figure that rests on sources that do not confirm it.
+UNCONFIRMED = {PLEDGED: "pledged_unconfirmed", DISBURSED: "disbursed_unconfirmed"}
+FIGURES = (PLEDGED, DISBURSED, OUTSTANDING, *UNCONFIRMED.values())
 
 
 def _group_key(by: Grouping, record: Any) -> tuple[Any, ...]:
@@ -265,60 +305,73 @@ def _group_key(by: Grouping, record: Any) -> tuple[Any, ...]:
 
 
 def _parts(session: Session, by: Grouping, where: TotalsFilter) -> list[tuple[Any, ...]]:
-    """(group, figure, currency, value date, minor units): the sums to convert, one per date.
+    """(group, figure, currency, value date, minor units, of which unconfirmed): the sums to
+    convert, one per date.
 
     Pledged amounts are dated by the pledge's date (its first due date when it has none),
     disbursements by the day they were paid, and what is outstanding on an installment by its
     due date. The sums are taken in SQL, so only distinct dates reach Python.
     """
-    keys = _group_columns(by)
+    t = _Tables(where.known)
+    installment, pledge, disbursement = t.installment, t.pledge, t.disbursement
+    keys = _group_columns(by, t)
+    sizes = where.known.of(Installment, name="sizes")
     firsts = (
         select(
-            Installment.pledge_id.label("pledge_id"),
-            func.min(Installment.due_on).label("first_due"),
+            sizes.pledge_id.label("pledge_id"),
+            func.min(sizes.due_on).label("first_due"),
         )
-        .group_by(Installment.pledge_id)
+        .group_by(sizes.pledge_id)
         .subquery("firsts")
     )
-    pledge_date = func.coalesce(Pledge.announced_on, firsts.c.first_due)
-    paid = paid_per_installment()
-    left = Installment.amount_minor - func.coalesce(paid.c.paid, 0)
-    figures: list[tuple[str, Any, Any, Select[Any]]] = [
+    pledge_date = func.coalesce(pledge.announced_on, firsts.c.first_due)
+    paid = paid_per_installment(known=where.known)
+    left = installment.amount_minor - func.coalesce(paid.c.paid, 0)
+    pledge_standing = where.known.standing(Pledge)
+    paid_standing = where.known.standing(Disbursement)
+    figures: list[tuple[str, Any, Any, Any, Select[Any]]] = [
         (
             PLEDGED,
             pledge_date,
-            Installment.amount_minor,
-            select(Installment)
-            .join(Pledge, Pledge.id == Installment.pledge_id)
-            .join(firsts, firsts.c.pledge_id == Pledge.id),
+            installment.amount_minor,
+            _not_confirmed(pledge_standing.c.rank),
+            select(installment)
+            .join(pledge, pledge.id == installment.pledge_id)
+            .join(firsts, firsts.c.pledge_id == pledge.id)
+            .outerjoin(pledge_standing, pledge_standing.c.record_id == pledge.id),
         ),
         (
             DISBURSED,
-            Disbursement.paid_on,
-            Disbursement.amount_minor,
-            select(Disbursement)
-            .join(Installment, Installment.id == Disbursement.installment_id)
-            .join(Pledge, Pledge.id == Installment.pledge_id),
+            disbursement.paid_on,
+            disbursement.amount_minor,
+            _not_confirmed(paid_standing.c.rank),
+            select(disbursement)
+            .join(installment, installment.id == disbursement.installment_id)
+            .join(pledge, pledge.id == installment.pledge_id)
+            .outerjoin(paid_standing, paid_standing.c.record_id == disbursement.id),
         ),
         (
             OUTSTANDING,
-            Installment.due_on,
+            installment.due_on,
             left,
-            select(Installment)
-            .join(Pledge, Pledge.id == Installment.pledge_id)
-            .outerjoin(paid, paid.c.installment_id == Installment.id),
+            None,
+            select(installment)
+            .join(pledge, pledge.id == installment.pledge_id)
+            .outerjoin(paid, paid.c.installment_id == installment.id),
         ),
     ]
     parts: list[tuple[Any, ...]] = []
-    for figure, value_date, amount, joined in figures:
+    for figure, value_date, amount, unsure, joined in figures:
+        unconfirmed = func.sum(case((unsure, amount), else_=0)) if unsure is not None else None
         query = joined.with_only_columns(
             *keys,
-            Pledge.currency.label("currency"),
+            pledge.currency.label("currency"),
             value_date.label("value_date"),
             func.sum(amount).label("minor"),
+            (unconfirmed if unconfirmed is not None else func.sum(0)).label("unconfirmed"),
             maintain_column_froms=True,
-        ).group_by(*keys, Pledge.currency, value_date)
-        for record in session.execute(_filtered(query, where)).mappings():
+        ).group_by(*keys, pledge.currency, value_date)
+        for record in session.execute(_filtered(query, where, t)).mappings():
             if int(record["minor"]) != 0:
                 parts.append(
                     (
@@ -327,6 +380,7 @@ def _parts(session: Session, by: Grouping, where: TotalsFilter) -> list[tuple[An
                         record["currency"],
                         record["value_date"],
                         int(record["minor"]),
+                        int(record["unconfirmed"] or 0),
                     )
                 )
     return parts
@@ -336,20 +390,21 @@ def _pledge_counts(
     session: Session, by: Grouping, where: TotalsFilter
 ) -> tuple[dict[tuple[Any, ...], int], int]:
     """How many pledges each group and the whole report count."""
-    keys = _group_columns(by)
-    extra = [Pledge.currency.label("currency")] if by is Grouping.CURRENCY else []
+    t = _Tables(where.known)
+    keys = _group_columns(by, t)
+    extra = [t.pledge.currency.label("currency")] if by is Grouping.CURRENCY else []
     query = (
-        select(*keys, *extra, func.count(func.distinct(Pledge.id)).label("pledges"))
-        .select_from(Installment)
-        .join(Pledge, Pledge.id == Installment.pledge_id)
+        select(*keys, *extra, func.count(func.distinct(t.pledge.id)).label("pledges"))
+        .select_from(t.installment)
+        .join(t.pledge, t.pledge.id == t.installment.pledge_id)
         .group_by(*keys, *extra)
     )
     groups = {
         _group_key(by, record): int(record["pledges"])
-        for record in session.execute(_filtered(query, where)).mappings()
+        for record in session.execute(_filtered(query, where, t)).mappings()
     }
-    everything = select(func.count(Pledge.id)).select_from(Pledge)
-    return groups, int(session.scalar(_filtered(everything, where)) or 0)
+    everything = select(func.count(t.pledge.id)).select_from(t.pledge)
+    return groups, int(session.scalar(_filtered(everything, where, t)) or 0)
 
 
 def converted_totals(
@@ -369,20 +424,24 @@ def converted_totals(
     of rounded rows.
     """
     exact: dict[tuple[Any, ...], dict[str, Fraction]] = defaultdict(
-        lambda: dict.fromkeys((PLEDGED, DISBURSED, OUTSTANDING), Fraction(0))
+        lambda: dict.fromkeys(FIGURES, Fraction(0))
     )
     currencies: dict[tuple[Any, ...], set[str]] = defaultdict(set)
-    merged: dict[tuple[Any, ...], int] = defaultdict(int)
-    for group, figure, currency, value_date, minor in _parts(session, by, where):
-        merged[group, figure, currency, min(value_date, rates_on)] += minor
+    merged: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for group, figure, currency, value_date, minor, unconfirmed in _parts(session, by, where):
+        sums = merged[group, figure, currency, min(value_date, rates_on)]
+        sums[0] += minor
+        sums[1] += unconfirmed
     working = []
     order = (PLEDGED, DISBURSED, OUTSTANDING)
-    for (group, figure, currency, value_date), minor in sorted(
+    for (group, figure, currency, value_date), (minor, unconfirmed) in sorted(
         merged.items(), key=lambda item: (*_sort_key(item[0]), order.index(item[0][1]))
     ):
         conversion = book.convert(currency, value_date)
         amount = conversion.exact(minor)
         exact[group][figure] += amount
+        if figure in UNCONFIRMED:
+            exact[group][UNCONFIRMED[figure]] += conversion.exact(unconfirmed)
         currencies[group].add(currency)
         working.append(
             {
@@ -406,7 +465,7 @@ def converted_totals(
     if rows:
         grand = {
             figure: sum((figures[figure] for figures in exact.values()), Fraction(0))
-            for figure in (PLEDGED, DISBURSED, OUTSTANDING)
+            for figure in FIGURES
         }
         every = sorted(set().union(*currencies.values()))
         rows.append({**_converted_row((None,) * 3, grand, every, all_pledges, book), "total": True})
@@ -437,5 +496,6 @@ def _converted_row(
         "disbursed": disbursed,
         "outstanding": outstanding,
         "fulfilled_pct": percent(disbursed, pledged),
+        **{name: to_minor(figures[name]) for name in UNCONFIRMED.values()},
         "total": False,
     }

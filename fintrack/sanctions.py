@@ -1,7 +1,8 @@
 """Sanction actions: record, list and show what authorities impose, suspend, ease or lift."""
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -9,9 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fintrack.errors import InputError, NotFound
+from fintrack.history import refuse_void
+from fintrack.known import NOW, Known
 from fintrack.models import SanctionAction, SanctionMeasure
+from fintrack.sources import cite, standings
 from fintrack.text import clean, required
-from fintrack.vocab import SanctionActionKind, SanctionStatus
+from fintrack.vocab import Confidence, SanctionActionKind, SanctionStatus
 
 
 @dataclass
@@ -31,7 +35,9 @@ class SanctionInput:
     deadline_label: str | None = None
     legal_ref: str | None = None
     summary: str | None = None
-    source: str | None = None
+    # Source ids or URLs, linked with `confidence`.
+    sources: Sequence[str] = field(default_factory=tuple)
+    confidence: Confidence = Confidence.REPORTED
     ref: str | None = None
 
 
@@ -73,7 +79,6 @@ def sanction_values(data: SanctionInput) -> SanctionValues:
         "deadline_label": clean(data.deadline_label),
         "legal_ref": clean(data.legal_ref),
         "summary": clean(data.summary),
-        "source": clean(data.source),
     }
     return SanctionValues(row, measures)
 
@@ -93,20 +98,116 @@ def add_sanction(session: Session, data: SanctionInput) -> SanctionAction:
     )
     session.add(record)
     session.flush()
+    cite(session, SanctionAction, record.id, data.sources, data.confidence)
     return record
 
 
-def get_sanction(session: Session, sanction_id: int) -> SanctionAction:
+# The fields of SanctionInput that `sanction edit` can change, and the column each is stored in.
+EDITABLE = {
+    "authority": "authority",
+    "target": "target",
+    "action": "action",
+    "status": "status",
+    "program": "program",
+    "announced_on": "announced_on",
+    "effective_on": "effective_on",
+    "expires_on": "expires_on",
+    "deadline_on": "deadline_on",
+    "deadline_label": "deadline_label",
+    "legal_ref": "legal_ref",
+    "summary": "summary",
+    "ref": "ref",
+}
+
+
+def edit_sanction(
+    session: Session,
+    sanction_id: int,
+    changes: dict[str, Any],
+    measures: Sequence[str] | None = None,
+    sources: Sequence[str] = (),
+    confidence: Confidence = Confidence.REPORTED,
+) -> SanctionAction:
+    """Change a sanction action in place, validated as a whole, as `sanction add` would.
+
+    `changes` maps fields of SanctionInput to new values (None clears an optional one);
+    `measures`, when given, replaces the list of measures.
+    """
+    record = get_sanction(session, sanction_id, lock=True)
+    refuse_void(record, "sanction", "be edited")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InputError(sorted(unknown)[0], "cannot be edited")
+    current = SanctionInput(
+        authority=record.authority,
+        target=record.target,
+        action=SanctionActionKind(record.action),
+        status=SanctionStatus(record.status),
+        measures=[m.measure for m in record.measures],
+        **{
+            name: getattr(record, column)
+            for name, column in EDITABLE.items()
+            if name not in ("authority", "target", "action", "status")
+        },
+    )
+    wanted = replace(current, **changes)
+    if measures is not None:
+        wanted.measures = list(measures)
+    values = sanction_values(wanted)
+    ref = values.row["ref"]
+    if ref is not None and session.scalar(
+        select(SanctionAction.id).where(SanctionAction.ref == ref, SanctionAction.id != record.id)
+    ):
+        raise InputError("--ref", f"'{ref}' is already used by another sanction action")
+    for column, value in values.row.items():
+        if getattr(record, column) != value:
+            setattr(record, column, value)
+    if measures is not None:
+        _set_measures(session, record, values.measures)
+    cite(session, SanctionAction, record.id, sources, confidence)
+    return record
+
+
+def _set_measures(session: Session, record: SanctionAction, measures: list[str]) -> None:
+    kept = {m.measure: m for m in record.measures}
+    for measure, row in kept.items():
+        if measure not in measures:
+            record.measures.remove(row)
+            session.delete(row)
+    session.flush()  # the removed rows go before any that comes back under its name
+    for position, measure in enumerate(measures):
+        existing = kept.get(measure)
+        if existing is None:
+            record.measures.append(SanctionMeasure(position=position, measure=measure))
+        elif existing.position != position:
+            existing.position = position
+
+
+def get_sanction(session: Session, sanction_id: int, lock: bool = False) -> SanctionAction:
     record = session.get(
-        SanctionAction, sanction_id, options=[selectinload(SanctionAction.measures)]
+        SanctionAction,
+        sanction_id,
+        options=[selectinload(SanctionAction.measures)],
+        with_for_update=lock,
     )
     if record is None:
         raise NotFound("sanction action", sanction_id)
     return record
 
 
+def known_sanction(session: Session, sanction_id: int, known: Known = NOW) -> dict[str, Any]:
+    """One sanction action as a row, as `known` holds it; voided ones too, marked as such."""
+    rows = list_sanctions(session, SanctionFilter(sanction_id=sanction_id), known, True)
+    if not rows:
+        if known.before is not None and session.get(SanctionAction, sanction_id) is not None:
+            raise NotFound(f"sanction action known on {known.day}, and so", sanction_id)
+        raise NotFound("sanction action", sanction_id)
+    return rows[0]
+
+
 @dataclass
 class SanctionFilter:
+    sanction_id: int | None = None
     authority: str | None = None
     program: str | None = None
     target: str | None = None
@@ -116,33 +217,61 @@ class SanctionFilter:
     until: date | None = None
 
 
-def list_sanctions(session: Session, where: SanctionFilter) -> list[SanctionAction]:
-    """Sanction actions matching every given filter, oldest first.
+def list_sanctions(
+    session: Session, where: SanctionFilter, known: Known = NOW, include_void: bool = False
+) -> list[dict[str, Any]]:
+    """Sanction actions matching every given filter, oldest first, as rows.
 
     The date range applies to the action's date: announced, or effective when no announcement
     date is known.
     """
-    when = func.coalesce(SanctionAction.announced_on, SanctionAction.effective_on)
-    query = select(SanctionAction).options(selectinload(SanctionAction.measures))
+    actions = known.of(SanctionAction, include_void=include_void, name="action")
+    when = func.coalesce(actions.announced_on, actions.effective_on)
+    query = select(actions)
+    if where.sanction_id is not None:
+        query = query.where(actions.id == where.sanction_id)
     if where.authority:
-        query = query.where(func.upper(SanctionAction.authority) == where.authority.upper())
+        query = query.where(func.upper(actions.authority) == where.authority.upper())
     if where.program:
-        query = query.where(func.upper(SanctionAction.program) == where.program.upper())
+        query = query.where(func.upper(actions.program) == where.program.upper())
     if where.target:
-        query = query.where(func.lower(SanctionAction.target).contains(where.target.lower()))
+        query = query.where(func.lower(actions.target).contains(where.target.lower()))
     if where.status:
-        query = query.where(SanctionAction.status == where.status.value)
+        query = query.where(actions.status == where.status.value)
     if where.action:
-        query = query.where(SanctionAction.action == where.action.value)
+        query = query.where(actions.action == where.action.value)
     if where.since:
         query = query.where(when >= where.since)
     if where.until:
         query = query.where(when <= where.until)
-    query = query.order_by(when.is_(None), when, SanctionAction.id)
-    return list(session.scalars(query))
+    query = query.order_by(when.is_(None), when, actions.id)
+    records = list(session.scalars(query.execution_options(populate_existing=True)))
+    ids = [record.id for record in records]
+    measures = _measures_of(session, ids, known)
+    standing = standings(session, SanctionAction, ids, known)
+    return [
+        {
+            **sanction_row(record, measures.get(record.id, [])),
+            "confidence": standing.get(record.id, Confidence.UNVERIFIED.value),
+        }
+        for record in records
+    ]
 
 
-def sanction_row(record: SanctionAction) -> dict[str, Any]:
+def _measures_of(session: Session, ids: list[int], known: Known) -> dict[int, list[str]]:
+    measures = known.of(SanctionMeasure)
+    found: dict[int, list[str]] = defaultdict(list)
+    query = (
+        select(measures.sanction_id, measures.measure)
+        .where(measures.sanction_id.in_(ids))
+        .order_by(measures.sanction_id, measures.position)
+    )
+    for sanction_id, measure in session.execute(query):
+        found[sanction_id].append(measure)
+    return found
+
+
+def sanction_row(record: SanctionAction, measures: list[str]) -> dict[str, Any]:
     """One sanction action as a flat row for tables, CSV and JSON."""
     return {
         "id": record.id,
@@ -150,7 +279,7 @@ def sanction_row(record: SanctionAction) -> dict[str, Any]:
         "program": record.program,
         "target": record.target,
         "action": record.action,
-        "measures": [m.measure for m in record.measures],
+        "measures": measures,
         "status": record.status,
         "announced": record.announced_on,
         "effective": record.effective_on,
@@ -159,6 +288,6 @@ def sanction_row(record: SanctionAction) -> dict[str, Any]:
         "deadline_label": record.deadline_label,
         "legal_ref": record.legal_ref,
         "summary": record.summary,
-        "source": record.source,
         "ref": record.ref,
+        "voided": record.voided_at,
     }

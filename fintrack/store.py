@@ -320,6 +320,8 @@ class Database:
         """
         from sqlalchemy.orm import Session
 
+        import fintrack.changes  # noqa: F401  (its flush hook keeps every version of a record)
+
         self.ensure_schema()
         bind = self.engine.execution_options(**{WRITE_OPTION: write})
         with Session(bind, expire_on_commit=False) as session, session.begin():

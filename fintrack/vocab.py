@@ -37,6 +37,25 @@ class PledgeStatus(StrEnum):
     PAID = "paid"
 
 
+class Confidence(StrEnum):
+    """How sure a source makes a record: its link to the record carries one of these."""
+
+    CONFIRMED = "confirmed"  # official: the act, the donor's or recipient's own statement
+    REPORTED = "reported"  # stated by a credible report, not confirmed by the parties
+    UNVERIFIED = "unverified"  # a claim nobody has checked yet
+    DENIED = "denied"  # a party concerned denies it
+
+
+# A record's standing is the strongest confidence among its sources, in this order: an official
+# confirmation outweighs a denial, and a denial outweighs reports that nobody confirmed.
+CONFIDENCE_RANK = {
+    Confidence.CONFIRMED: 4,
+    Confidence.DENIED: 3,
+    Confidence.REPORTED: 2,
+    Confidence.UNVERIFIED: 1,
+}
+
+
 class Period(StrEnum):
     WEEK = "week"
     MONTH = "month"

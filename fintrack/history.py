@@ -1,0 +1,278 @@
+"""A record's history, change by change, and voiding: records are corrected, never removed."""
+
+from collections import defaultdict
+from collections.abc import Callable
+from itertools import pairwise
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from fintrack.changes import current_change
+from fintrack.errors import InputError, NotFound, Refused
+from fintrack.models import (
+    HISTORY,
+    Change,
+    Claim,
+    Disbursement,
+    Installment,
+    Pledge,
+    SanctionAction,
+    SanctionMeasure,
+    Source,
+    SourceLink,
+)
+from fintrack.money import format_amount
+
+# The kinds of record a user names on the command line (void, history, source link).
+KINDS: dict[str, type[Any]] = {
+    "sanction": SanctionAction,
+    "pledge": Pledge,
+    "payment": Disbursement,
+    "claim": Claim,
+}
+KIND_NAMES = {
+    "sanction": "sanction action",
+    "pledge": "pledge",
+    "payment": "payment",
+    "claim": "claim",
+}
+KIND_OF_COLUMN = {
+    "sanction_id": "sanction",
+    "pledge_id": "pledge",
+    "disbursement_id": "payment",
+    "claim_id": "claim",
+}
+_KIND_ALIASES = {
+    "sanctions": "sanction",
+    "sanction-action": "sanction",
+    "pledges": "pledge",
+    "payments": "payment",
+    "disbursement": "payment",
+    "disbursements": "payment",
+    "claims": "claim",
+}
+# Bookkeeping columns that a history does not show as changes of their own.
+_QUIET = {"id", "known_from", "change_id", "created_at", "position"}
+
+
+def parse_kind(text: str) -> str:
+    key = text.strip().lower()
+    key = _KIND_ALIASES.get(key, key)
+    if key not in KINDS:
+        raise InputError("KIND", f"'{text}' is not one of {', '.join(KINDS)}")
+    return key
+
+
+def get_record(session: Session, kind: str, record_id: int, lock: bool = False) -> Any:
+    record = session.get(KINDS[kind], record_id, with_for_update=lock)
+    if record is None:
+        raise NotFound(KIND_NAMES[kind], record_id)
+    return record
+
+
+def refuse_void(record: Any, kind: str, doing: str) -> None:
+    """Refuse to change a voided record: it is kept as it was when voided."""
+    if record.voided_at is not None:
+        raise Refused(
+            f"{KIND_NAMES[kind]} {record.id} was voided on {record.voided_at:%Y-%m-%d}; "
+            f"a voided record cannot {doing} (see fintrack history {kind} {record.id})"
+        )
+
+
+def void(session: Session, kind: str, record_id: int) -> Any:
+    """Mark a record void as of this change; its versions and sources stay on record."""
+    record = get_record(session, kind, record_id, lock=True)
+    refuse_void(record, kind, "be voided again")
+    record.voided_at = current_change(session).at
+    session.flush()
+    return record
+
+
+@dataclass
+class _Part:
+    """A table whose versions belong to the record's history, and how to show its rows."""
+
+    table: Table
+    owner: str  # the column naming the record
+    key: Callable[[dict[str, Any]], Any]  # what identifies one thing across its versions
+    label: Callable[[dict[str, Any]], str]
+    summary: Callable[[dict[str, Any]], str]
+
+
+def _field(name: str) -> str:
+    if name == "amount_minor":
+        return "amount"
+    if name == "voided_at":
+        return "voided"
+    return name.removesuffix("_on").removesuffix("_id").replace("_", " ")
+
+
+class _Shown:
+    """Turns stored values into what a person reads: amounts in their currency, plain dates."""
+
+    def __init__(self, currency: str | None, sources: dict[int, Source]) -> None:
+        self.currency = currency
+        self.sources = sources
+
+    def value(self, name: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if name == "amount_minor" and self.currency:
+            return f"{self.currency} {format_amount(int(value), self.currency)}"
+        if isinstance(value, datetime):
+            return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
+
+    def source(self, source_id: int) -> str:
+        source = self.sources.get(source_id)
+        name = (source.url or source.title or "") if source else ""
+        return f"source {source_id}" + (f" ({name})" if name else "")
+
+
+def _parts(kind: str, shown: _Shown) -> list[_Part]:
+    def own(row: dict[str, Any]) -> str:
+        return f"{kind} {row['id']}"
+
+    def described(row: dict[str, Any]) -> str:
+        skip = _QUIET | {"voided_at"}
+        return ", ".join(
+            f"{_field(name)} {shown.value(name, value)}"
+            for name, value in row.items()
+            if name not in skip and value is not None and name in main_columns
+        )
+
+    main = KINDS[kind].__table__
+    main_columns = {column.name for column in main.columns}
+    parts = [_Part(main, "id", lambda row: row["id"], own, described)]
+    link_column = {v: k for k, v in KIND_OF_COLUMN.items()}[kind]
+    parts.append(
+        _Part(
+            SourceLink.__table__,  # type: ignore[arg-type]
+            link_column,
+            lambda row: row["source_id"],
+            lambda row: shown.source(row["source_id"]),
+            lambda row: str(row["confidence"]),
+        )
+    )
+    if kind == "sanction":
+        parts.append(
+            _Part(
+                SanctionMeasure.__table__,  # type: ignore[arg-type]
+                "sanction_id",
+                lambda row: row["measure"],
+                lambda row: "measure",
+                lambda row: str(row["measure"]),
+            )
+        )
+    if kind == "pledge":
+        parts.append(
+            _Part(
+                Installment.__table__,  # type: ignore[arg-type]
+                "pledge_id",
+                lambda row: row["seq"],
+                lambda row: f"installment {row['seq']}",
+                lambda row: (
+                    f"due {shown.value('due_on', row['due_on'])}, "
+                    f"{shown.value('amount_minor', row['amount_minor'])}"
+                ),
+            )
+        )
+        parts.append(
+            _Part(
+                Disbursement.__table__,  # type: ignore[arg-type]
+                "pledge_id",
+                lambda row: row["id"],
+                lambda row: f"payment {row['id']}",
+                lambda row: (
+                    f"paid {shown.value('paid_on', row['paid_on'])}, "
+                    f"{shown.value('amount_minor', row['amount_minor'])}"
+                ),
+            )
+        )
+    return parts
+
+
+def _versions(session: Session, part: _Part, record_id: int) -> list[dict[str, Any]]:
+    """Every version of the part's rows for the record, past and current, oldest first."""
+    table = part.table
+    history = HISTORY[table.name]
+    past = session.execute(select(history).where(history.c[part.owner] == record_id)).mappings()
+    now = session.execute(select(table).where(table.c[part.owner] == record_id)).mappings()
+    rows = [dict(row) for row in past]
+    rows += [{**row, "known_until": None, "ended_by": None} for row in now]
+    rows.sort(key=lambda row: (row["known_from"], row["known_until"] is None))
+    return rows
+
+
+def record_history(session: Session, kind: str, record_id: int) -> list[dict[str, Any]]:
+    """What changed on a record and its parts, change by change: when, who, what, why.
+
+    Built from the versions themselves, so it shows exactly what the database held.
+    """
+    record = get_record(session, kind, record_id)
+    currency = None
+    if kind == "pledge":
+        currency = record.currency
+    elif kind == "payment":
+        currency = record.pledge.currency
+    sources = {s.id: s for s in session.scalars(select(Source))}
+    shown = _Shown(currency, sources)
+    events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+
+    def add(change: int, what: str, field: str, old: str, new: str) -> None:
+        events[change].append({"what": what, "field": field, "from": old, "to": new})
+
+    for part in _parts(kind, shown):
+        by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for row in _versions(session, part, record_id):
+            by_key[part.key(row)].append(row)
+        for versions in by_key.values():
+            first = versions[0]
+            verb = "recorded" if part.owner == "id" else "added"
+            add(first["change_id"], part.label(first), verb, "", part.summary(first))
+            for before, after in pairwise(versions):
+                if before["ended_by"] != after["change_id"]:  # removed, then added again
+                    add(before["ended_by"], part.label(before), "removed", part.summary(before), "")
+                    add(after["change_id"], part.label(after), "added", "", part.summary(after))
+                    continue
+                for name, value in after.items():
+                    if name in _QUIET or name in ("known_until", "ended_by", "history_id"):
+                        continue
+                    if before.get(name) != value:
+                        add(
+                            after["change_id"],
+                            part.label(after),
+                            _field(name),
+                            shown.value(name, before.get(name)),
+                            shown.value(name, value),
+                        )
+            last = versions[-1]
+            if last["ended_by"] is not None:
+                add(last["ended_by"], part.label(last), "removed", part.summary(last), "")
+
+    changes = {
+        change.id: change
+        for change in session.scalars(select(Change).where(Change.id.in_(list(events))))
+    }
+    rows = []
+    for change_id in sorted(events, key=lambda c: (changes[c].at, c)):
+        change = changes[change_id]
+        for event in events[change_id]:
+            rows.append(
+                {
+                    "change": change.id,
+                    "at": change.at,
+                    "analyst": change.analyst,
+                    "command": change.command,
+                    **event,
+                    "reason": change.reason,
+                }
+            )
+    return rows
