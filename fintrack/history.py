@@ -2,9 +2,9 @@
 
 from collections import defaultdict
 from collections.abc import Callable
-from itertools import pairwise
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Table, select

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fintrack.cli import data, db, pledge, rate, report, sanction
+from fintrack.cli import claim, data, db, pledge, rate, record, report, sanction, source
 from fintrack.cli.common import state
 
 app = typer.Typer(
@@ -21,6 +21,10 @@ app = typer.Typer(
 app.add_typer(sanction.app, name="sanction")
 app.add_typer(pledge.app, name="pledge")
 app.command("pay")(pledge.pay)
+app.add_typer(source.app, name="source")
+app.add_typer(claim.app, name="claim")
+app.command("void")(record.void)
+app.command("history")(record.history)
 app.add_typer(rate.app, name="rate")
 app.command("totals")(report.totals_command)
 app.command("deadlines")(report.deadlines_command)
@@ -78,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from fintrack.errors import FintrackError
 
     state.db_url = None
+    state.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=argv, prog_name="fintrack", standalone_mode=False)
     except ClickException as exc:

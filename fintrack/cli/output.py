@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import IO, Any, Literal
 
 from fintrack.money import format_amount
 
-Kind = Literal["text", "int", "decimal", "date", "money", "percent", "list", "bool"]
+Kind = Literal["text", "int", "decimal", "date", "datetime", "money", "percent", "list", "bool"]
 
 
 class OutputFormat(StrEnum):
@@ -51,6 +51,8 @@ def _plain(value: Any, column: Column, row: dict[str, Any]) -> Any:
         return None
     if column.kind == "money":
         return format_amount(value, row[column.currency_key], grouping=False)
+    if isinstance(value, datetime):  # stored in UTC
+        return value.isoformat(timespec="seconds") + "Z"
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -105,6 +107,8 @@ def _table_cell(value: Any, column: Column, row: dict[str, Any]) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -251,7 +255,7 @@ def render(
         table.add_column(
             column.header,
             justify="right" if numeric else "left",
-            no_wrap=numeric or column.kind == "date" or not column.wrap,
+            no_wrap=numeric or column.kind in ("date", "datetime") or not column.wrap,
             min_width=max(len(column.header), column.min_width),
             overflow="fold",
         )

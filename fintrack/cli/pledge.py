@@ -7,7 +7,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fintrack.cli.common import FormatOption, database, note, optional_date
+from fintrack.cli.common import (
+    AnalystOption,
+    ConfidenceOption,
+    FormatOption,
+    KnownOnOption,
+    MinConfidenceOption,
+    ReasonOption,
+    SourceOption,
+    begin,
+    confidence,
+    database,
+    known,
+    note,
+    optional_date,
+)
 from fintrack.cli.output import (
     Column,
     OutputFormat,
@@ -17,6 +31,7 @@ from fintrack.cli.output import (
     write_csv,
     write_json,
 )
+from fintrack.cli.source import CITED_COLUMNS
 from fintrack.vocab import Period, PledgeStatus, choices
 
 if TYPE_CHECKING:
@@ -29,6 +44,8 @@ app = typer.Typer(
 
 def _status(row: dict[str, Any]) -> str:
     """The status, or which pledge replaced this one (it then no longer counts in totals)."""
+    if row.get("voided") is not None:
+        return "void"
     if row.get("replaced_by") is not None:
         return f"replaced by {row['replaced_by']}"
     return str(row["status"])
@@ -49,10 +66,11 @@ PLEDGE_COLUMNS = [
     Column("installments", "Inst.", "int"),
     Column("next_due", "Next due", "date"),
     Column("schedule_assumed", "Assumed", "bool"),
-    Column("source", "Source", in_table=False),
+    Column("confidence", "Confidence", wrap=False),
     Column("ref", "Ref", in_table=False),
     Column("replaces", "Replaces", "int", in_table=False),
     Column("replaced_by", "Replaced by", "int", in_table=False),
+    Column("voided", "Voided", "datetime", in_table=False),
 ]
 INSTALLMENT_COLUMNS = [
     Column("pledge_id", "Pledge", "int"),
@@ -71,7 +89,7 @@ DISBURSEMENT_COLUMNS = [
     Column("paid_on", "Paid on", "date"),
     Column("currency", "Cur", wrap=False),
     Column("amount", "Amount", "money"),
-    Column("source", "Source"),
+    Column("confidence", "Confidence", wrap=False),
 ]
 # The files of `fintrack export` and `fintrack import`: the listings, and the stable key of
 # the pledge each row belongs to (its ref, or a key derived from its content).
@@ -105,9 +123,10 @@ def pledge_add(
     on: Annotated[str | None, typer.Option("--on", help="Date the pledge was announced.")] = None,
     status: Annotated[str, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = "pledge",
     purpose: Annotated[str | None, typer.Option(help="What the money is for.")] = None,
-    source: Annotated[
-        str | None, typer.Option(help="Where this comes from: a URL or a citation.")
-    ] = None,
+    source: SourceOption = None,
+    confidence_: Annotated[
+        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
+    ] = "reported",
     ref: Annotated[
         str | None, typer.Option(help="Your own stable key for the record (must be unique).")
     ] = None,
@@ -127,6 +146,7 @@ def pledge_add(
             "(default: assumed when --first-due is left out).",
         ),
     ] = None,
+    analyst: AnalystOption = None,
 ) -> None:
     """Record a pledge with its schedule of installments and print its id.
 
@@ -155,7 +175,8 @@ def pledge_add(
         announced_on=optional_date(on, "--on"),
         status=parse_choice(PledgeStatus, status, "--status"),
         purpose=purpose,
-        source=source,
+        sources=source or (),
+        confidence=confidence(confidence_),
         ref=ref,
         replaces=replaces,
         schedule_assumed=assumed,
@@ -163,6 +184,7 @@ def pledge_add(
     from fintrack.money import format_amount
 
     def record(session: "Session") -> tuple[int, int, str]:
+        begin(session, analyst=analyst)
         pledge = add_pledge(session, data)
         total = format_amount(pledge.amount_minor, pledge.currency)
         described = f"{pledge.donor} → {pledge.recipient}, {pledge.currency} {total}"
@@ -174,12 +196,100 @@ def pledge_add(
     print(pledge_id)
 
 
+@app.command("edit")
+def pledge_edit(
+    pledge_id: Annotated[int, typer.Argument(metavar="ID", help="The pledge's id.")],
+    donor: Annotated[str | None, typer.Option(help="Who pledges.")] = None,
+    recipient: Annotated[str | None, typer.Option(help="Who receives.")] = None,
+    purpose: Annotated[
+        str | None, typer.Option(help='What the money is for; "" clears it.')
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="A new currency (needs --amount or --each).")
+    ] = None,
+    amount: Annotated[str | None, typer.Option(help="The new total, split evenly.")] = None,
+    each: Annotated[str | None, typer.Option(help="The new amount of each installment.")] = None,
+    installments: Annotated[
+        int | None, typer.Option(help="A new number of installments (needs --amount or --each).")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option(help=f"A new interval between installments: {choices(Period)}.")
+    ] = None,
+    first_due: Annotated[str | None, typer.Option(help="A new first due date.")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="The date announced.")] = None,
+    status: Annotated[str | None, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = None,
+    assumed: Annotated[
+        bool | None,
+        typer.Option("--assumed/--confirmed", help="Mark the due dates as assumed or given."),
+    ] = None,
+    ref: Annotated[str | None, typer.Option(help="Your own stable key.")] = None,
+    source: SourceOption = None,
+    confidence_: Annotated[
+        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
+    ] = "reported",
+    reason: ReasonOption = None,
+    analyst: AnalystOption = None,
+) -> None:
+    """Change a pledge: its amounts, dates, status or schedule. The history keeps the old.
+
+    Give only what changes. --amount or --each keeps the due dates; --first-due, --every
+    or --installments lays the schedule out again. Installments keep their numbers, so what
+    was paid against one stays on it: a new schedule must keep each paid installment, at
+    least as large as what was paid. Reports --known-on a date before the edit still show
+    the pledge as it was then.
+
+    Example (Qatar's monthly installments revised from USD 29M to 25M):
+
+        fintrack pledge edit 1 --each 25M --reason "finance ministry revised figure" \
+            --source https://example.org/revision --confidence reported
+    """
+    from fintrack.errors import InputError
+    from fintrack.pledges import PledgeEdit, edit_pledge
+    from fintrack.vocab import parse_choice
+
+    edit = PledgeEdit(
+        donor=donor,
+        recipient=recipient,
+        purpose=purpose,
+        currency=currency,
+        amount=amount,
+        each=each,
+        installments=installments,
+        every=parse_choice(Period, every, "--every") if every is not None else None,
+        first_due=optional_date(first_due, "--first-due"),
+        announced_on=optional_date(on, "--on"),
+        status=parse_choice(PledgeStatus, status, "--status") if status is not None else None,
+        schedule_assumed=assumed,
+        ref=ref,
+        sources=source or (),
+        confidence=confidence(confidence_),
+    )
+    if edit == PledgeEdit(confidence=edit.confidence):
+        raise InputError("edit", "give at least one field to change (see --help)")
+
+    def record(session: "Session") -> bool:
+        from fintrack.changes import wrote
+
+        begin(session, reason, analyst)
+        edit_pledge(session, pledge_id, edit)
+        return wrote(session)
+
+    changed = database().transaction(record)
+    note(
+        f"Changed pledge {pledge_id}; see fintrack history pledge {pledge_id}"
+        if changed
+        else f"Nothing to change: pledge {pledge_id} already has these values"
+    )
+
+
 @app.command("list")
 def pledge_list(
     donor: Annotated[str | None, typer.Option(help="Only this donor.")] = None,
     recipient: Annotated[str | None, typer.Option(help="Only this recipient.")] = None,
     status: Annotated[str | None, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = None,
     currency: Annotated[str | None, typer.Option(help="Only this currency.")] = None,
+    known_on: KnownOnOption = None,
+    min_confidence: MinConfidenceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List pledges with what was disbursed, what is outstanding and what falls due next.
@@ -197,17 +307,20 @@ def pledge_list(
         status=parse_choice(PledgeStatus, status, "--status") if status else None,
         currency=currency,
     )
+    view = known(known_on, min_confidence)
     with database().session() as session:
-        rows = list_pledges(session, where)
+        rows = list_pledges(session, where, view)
     render(rows, PLEDGE_COLUMNS, fmt, title="Pledges", empty="No pledges match.")
 
 
 @app.command("show")
 def pledge_show(
     pledge_id: Annotated[int, typer.Argument(metavar="ID", help="The pledge's id.")],
+    known_on: KnownOnOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Show a pledge: its installments, what was paid against each, what is outstanding.
+    """Show a pledge: its installments, what was paid against each, what is outstanding,
+    and its sources.
 
     With --format csv the installments are printed; --format json (or jsonl, on one line)
     gives the pledge with its installments and disbursements.
@@ -216,12 +329,17 @@ def pledge_show(
 
         fintrack pledge show 1
     """
+    from fintrack.models import Pledge
     from fintrack.pledges import disbursement_rows, installment_rows, pledge_summary
+    from fintrack.sources import sources_of
 
+    view = known(known_on)
+    today = view.day or date.today()
     with database().session() as session:
-        row = pledge_summary(session, pledge_id)
-        schedule = installment_rows(session, date.today(), pledge_id)
-        payments = disbursement_rows(session, pledge_id)
+        row = pledge_summary(session, pledge_id, view)
+        schedule = installment_rows(session, today, pledge_id, view)
+        payments = disbursement_rows(session, pledge_id, view)
+        cited = sources_of(session, Pledge, [pledge_id], view)[pledge_id]
     if fmt is OutputFormat.CSV:
         write_csv(schedule, INSTALLMENT_COLUMNS, sys.stdout)
         return
@@ -229,6 +347,7 @@ def pledge_show(
         data = plain_rows([row], PLEDGE_COLUMNS)[0]
         data["installments"] = plain_rows(schedule, INSTALLMENT_COLUMNS)
         data["disbursements"] = plain_rows(payments, DISBURSEMENT_COLUMNS)
+        data["sources"] = plain_rows(cited, CITED_COLUMNS)
         if fmt is OutputFormat.JSONL:
             print(json.dumps(data, ensure_ascii=False))
         else:
@@ -249,6 +368,7 @@ def pledge_show(
         title="Disbursements",
         empty="No disbursements yet.",
     )
+    render(cited, CITED_COLUMNS, fmt, title="Sources", empty="No sources: unverified.")
 
 
 def pay(
@@ -264,7 +384,11 @@ def pay(
     force: Annotated[
         bool, typer.Option("--force", help="Record a payment beyond the pledge's total.")
     ] = False,
-    source: Annotated[str | None, typer.Option(help="Where this comes from.")] = None,
+    source: SourceOption = None,
+    confidence_: Annotated[
+        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
+    ] = "reported",
+    analyst: AnalystOption = None,
 ) -> None:
     """Record a disbursement against a pledge and print the new disbursement ids.
 
@@ -281,10 +405,19 @@ def pay(
     from fintrack.pledges import pay as record_payment
 
     paid_on = parse_date(on, "--on")
+    level = confidence(confidence_)
 
     def record(session: "Session") -> tuple[list[int], str, str]:
+        begin(session, analyst=analyst)
         written = record_payment(
-            session, pledge_id, amount, paid_on, installment, force=force, source=source
+            session,
+            pledge_id,
+            amount,
+            paid_on,
+            installment,
+            force=force,
+            sources=source or (),
+            confidence=level,
         )
         currency = written[0].pledge.currency
         pieces = ", ".join(

@@ -5,11 +5,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fintrack.cli.common import FormatOption, database, optional_date
+from fintrack.cli.common import (
+    FormatOption,
+    KnownOnOption,
+    MinConfidenceOption,
+    database,
+    known,
+    optional_date,
+)
 from fintrack.cli.output import Column, OutputFormat, render
 from fintrack.cli.rate import MaxRateAge
 
 if TYPE_CHECKING:
+    from fintrack.known import Known
     from fintrack.reports import Grouping
 
 TOTALS_COLUMNS = [
@@ -22,6 +30,9 @@ TOTALS_COLUMNS = [
     Column("disbursed", "Disbursed", "money"),
     Column("outstanding", "Outstanding", "money"),
     Column("fulfilled_pct", "Fulfilled", "percent"),
+    # How much of each figure rests on sources that do not confirm it (or on none).
+    Column("pledged_unconfirmed", "Pledged, unconfirmed", "money"),
+    Column("disbursed_unconfirmed", "Disbursed, unconfirmed", "money"),
     Column("total", "Total row", "bool", in_table=False),
 ]
 
@@ -102,19 +113,22 @@ def totals_rows(
     target: str | None = None,
     max_rate_age: int = 7,
     rates_on: date | None = None,
+    view: "Known | None" = None,
 ) -> tuple["Grouping", list[dict[str, Any]], list[dict[str, Any]]]:
     """The totals rows, and with `target` the working: every conversion made."""
+    from fintrack.known import NOW
     from fintrack.rates import RateBook
     from fintrack.reports import Grouping, TotalsFilter, converted_totals, totals
     from fintrack.vocab import parse_choice
 
     grouping = parse_choice(Grouping, by, "--by")
-    where = TotalsFilter(donor, recipient, currency)
+    where = TotalsFilter(donor, recipient, currency, view or NOW)
     with database().session() as session:
         if target is None:
             return grouping, totals(session, grouping, where), []
         book = RateBook(session, target, max_rate_age)
-        rows, working = converted_totals(session, grouping, where, book, rates_on or date.today())
+        today = rates_on or (view.day if view is not None else None) or date.today()
+        rows, working = converted_totals(session, grouping, where, book, today)
         return grouping, rows, working
 
 
@@ -146,6 +160,8 @@ def totals_command(
             help="With --in: convert amounts due after this date at its rates (default: today).",
         ),
     ] = None,
+    known_on: KnownOnOption = None,
+    min_confidence: MinConfidenceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Show pledged, disbursed, outstanding and percent fulfilled, per currency.
@@ -161,19 +177,26 @@ def totals_command(
     installment's due date. A rate from up to --max-rate-age days before counts; a missing
     rate is an error. --working shows each conversion.
 
+    The unconfirmed columns show how much of what was pledged and disbursed rests on
+    sources that do not confirm it. --min-confidence leaves out what is not confirmed (or
+    at least reported); --known-on shows the totals as the database held them on a day.
+
     Examples:
 
         fintrack totals --by donor
 
         fintrack totals --in USD --working
+
+        fintrack totals --known-on 2025-05-31 --min-confidence reported
     """
     from fintrack.errors import InputError
     from fintrack.money import normalize_currency
 
     code = normalize_currency(target, "--in") if target is not None else None
     day = optional_date(rates_on, "--rates-on")
+    view = known(known_on, min_confidence)
     grouping, rows, conversions = totals_rows(
-        by, donor, recipient, currency, code, max_rate_age, day
+        by, donor, recipient, currency, code, max_rate_age, day, view
     )
     if working:
         if code is None:
@@ -197,7 +220,11 @@ def totals_command(
 
 
 def deadlines_rows(
-    as_of: str | None, within: int, target: str | None = None, max_rate_age: int = 7
+    as_of: str | None,
+    within: int,
+    target: str | None = None,
+    max_rate_age: int = 7,
+    view: "Known | None" = None,
 ) -> tuple[date, list[dict[str, Any]]]:
     from fintrack.errors import InputError
     from fintrack.rates import RateBook
@@ -205,10 +232,13 @@ def deadlines_rows(
 
     if not 0 <= within <= MAX_WITHIN_DAYS:
         raise InputError("--within", f"'{within}' must be from 0 to {MAX_WITHIN_DAYS} days")
-    day = optional_date(as_of, "--as-of") or date.today()
+    from fintrack.known import NOW
+
+    view = view or NOW
+    day = optional_date(as_of, "--as-of") or view.day or date.today()
     with database().session() as session:
         book = RateBook(session, target, max_rate_age) if target is not None else None
-        return day, deadlines(session, day, within, book)
+        return day, deadlines(session, day, within, book, view)
 
 
 def deadline_columns(target: str | None) -> list[Column]:
@@ -232,6 +262,8 @@ def deadlines_command(
         ),
     ] = None,
     max_rate_age: MaxRateAge = 7,
+    known_on: KnownOnOption = None,
+    min_confidence: MinConfidenceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List what falls due: installments (with overdue ones), sanction deadlines and expiries.
@@ -239,6 +271,7 @@ def deadlines_command(
     Sorted by date, with days left; overdue items are red, items due within 14 days yellow.
     With --in, each outstanding amount is shown beside its conversion, the rate and the
     rate's date: at the due date's rate, or at --as-of's for an installment not yet due.
+    With --known-on, days are counted from that date unless --as-of says otherwise.
 
     Example:
 
@@ -247,7 +280,8 @@ def deadlines_command(
     from fintrack.money import normalize_currency
 
     code = normalize_currency(target, "--in") if target is not None else None
-    day, rows = deadlines_rows(as_of, within, code, max_rate_age)
+    view = known(known_on, min_confidence)
+    day, rows = deadlines_rows(as_of, within, code, max_rate_age, view)
     render(
         rows,
         deadline_columns(code),

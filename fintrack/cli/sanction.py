@@ -4,8 +4,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fintrack.cli.common import FormatOption, database, note, optional_date
-from fintrack.cli.output import Column, OutputFormat, render, render_one
+from fintrack.cli.common import (
+    AnalystOption,
+    ConfidenceOption,
+    FormatOption,
+    KnownOnOption,
+    MinConfidenceOption,
+    ReasonOption,
+    SourceOption,
+    begin,
+    confidence,
+    database,
+    known,
+    note,
+    optional_date,
+)
+from fintrack.cli.output import Column, OutputFormat, render
 from fintrack.vocab import SanctionActionKind, SanctionStatus, choices
 
 if TYPE_CHECKING:
@@ -32,8 +46,9 @@ COLUMNS = [
     Column("deadline_label", "Deadline label", in_table=False),
     Column("legal_ref", "Legal reference", in_table=False),
     Column("summary", "Summary", in_table=False),
-    Column("source", "Source", in_table=False),
+    Column("confidence", "Confidence", wrap=False),
     Column("ref", "Ref", in_table=False),
+    Column("voided", "Voided", "datetime", in_table=False),
 ]
 
 
@@ -69,12 +84,14 @@ def sanction_add(
         str | None, typer.Option(help="Legal act, such as 'Regulation (EU) 2025/407'.")
     ] = None,
     summary: Annotated[str | None, typer.Option(help="What the action does.")] = None,
-    source: Annotated[
-        str | None, typer.Option(help="Where this comes from: a URL or a citation.")
-    ] = None,
+    source: SourceOption = None,
+    confidence_: Annotated[
+        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
+    ] = "reported",
     ref: Annotated[
         str | None, typer.Option(help="Your own stable key for the record (must be unique).")
     ] = None,
+    analyst: AnalystOption = None,
 ) -> None:
     """Record a sanction action and print its id.
 
@@ -109,17 +126,106 @@ def sanction_add(
         deadline_label=deadline_label,
         legal_ref=legal_ref,
         summary=summary,
-        source=source,
+        sources=source or (),
+        confidence=confidence(confidence_),
         ref=ref,
     )
 
     def record(session: "Session") -> tuple[int, str]:
+        begin(session, analyst=analyst)
         added = add_sanction(session, data)
         return added.id, f"{added.authority} {added.action} on {added.target}"
 
     record_id, described = database().transaction(record)
     note(f"Added sanction action {record_id}: {described}")
     print(record_id)
+
+
+@app.command("edit")
+def sanction_edit(
+    sanction_id: Annotated[int, typer.Argument(metavar="ID", help="The sanction action's id.")],
+    authority: Annotated[str | None, typer.Option(help="Who acts.")] = None,
+    target: Annotated[str | None, typer.Option(help="The target.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help=f"One of: {choices(SanctionActionKind)}.")
+    ] = None,
+    status: Annotated[str | None, typer.Option(help=f"One of: {choices(SanctionStatus)}.")] = None,
+    program: Annotated[str | None, typer.Option(help='Program key; "" clears it.')] = None,
+    measure: Annotated[
+        list[str] | None,
+        typer.Option("--measure", "-m", help="The measures concerned (repeat): replaces them."),
+    ] = None,
+    announced: Annotated[str | None, typer.Option(help="Date announced.")] = None,
+    effective: Annotated[str | None, typer.Option(help="Date it takes effect.")] = None,
+    expires: Annotated[str | None, typer.Option(help='Date it ends; "" clears it.')] = None,
+    deadline: Annotated[str | None, typer.Option(help='A date to watch; "" clears it.')] = None,
+    deadline_label: Annotated[str | None, typer.Option(help="What happens on --deadline.")] = None,
+    legal_ref: Annotated[str | None, typer.Option(help="Legal act.")] = None,
+    summary: Annotated[str | None, typer.Option(help="What the action does.")] = None,
+    ref: Annotated[str | None, typer.Option(help="Your own stable key.")] = None,
+    source: SourceOption = None,
+    confidence_: Annotated[
+        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
+    ] = "reported",
+    reason: ReasonOption = None,
+    analyst: AnalystOption = None,
+) -> None:
+    """Change a sanction action; what it was before is kept in its history.
+
+    Give only what changes. Text and dates given as "" are cleared; --measure replaces the
+    list of measures; --source adds a source (or, for one already linked, sets its
+    --confidence).
+
+    Example (the EU regime renewed to 1 June 2026):
+
+        fintrack sanction edit 4 --expires 2026-06-01 --status in-force \
+            --reason "renewed by Council Decision (CFSP) 2025/1098"
+    """
+    from fintrack.errors import InputError
+    from fintrack.vocab import parse_choice
+
+    changes: dict[str, object] = {}
+    texts = {
+        "authority": authority,
+        "target": target,
+        "program": program,
+        "deadline_label": deadline_label,
+        "legal_ref": legal_ref,
+        "summary": summary,
+        "ref": ref,
+    }
+    changes.update({name: value for name, value in texts.items() if value is not None})
+    dates = {
+        "announced_on": (announced, "--announced"),
+        "effective_on": (effective, "--effective"),
+        "expires_on": (expires, "--expires"),
+        "deadline_on": (deadline, "--deadline"),
+    }
+    for name, (value, option) in dates.items():
+        if value is not None:
+            changes[name] = optional_date(value, option) if value.strip() else None
+    if action is not None:
+        changes["action"] = parse_choice(SanctionActionKind, action, "--action")
+    if status is not None:
+        changes["status"] = parse_choice(SanctionStatus, status, "--status")
+    level = confidence(confidence_)
+    if not changes and measure is None and not source:
+        raise InputError("edit", "give at least one field to change (see --help)")
+
+    def record(session: "Session") -> bool:
+        from fintrack.changes import wrote
+        from fintrack.sanctions import edit_sanction
+
+        begin(session, reason, analyst)
+        edit_sanction(session, sanction_id, changes, measure, source or (), level)
+        return wrote(session)
+
+    changed = database().transaction(record)
+    note(
+        f"Changed sanction action {sanction_id}; see fintrack history sanction {sanction_id}"
+        if changed
+        else f"Nothing to change: sanction action {sanction_id} already has these values"
+    )
 
 
 @app.command("list")
@@ -135,6 +241,8 @@ def sanction_list(
         str | None, typer.Option(help="Announced (or else effective) on or after this date.")
     ] = None,
     until: Annotated[str | None, typer.Option(help="... on or before this date.")] = None,
+    known_on: KnownOnOption = None,
+    min_confidence: MinConfidenceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List sanction actions, oldest first.
@@ -143,7 +251,7 @@ def sanction_list(
 
         fintrack sanction list --authority EU --since 2025-01-01 --format csv
     """
-    from fintrack.sanctions import SanctionFilter, list_sanctions, sanction_row
+    from fintrack.sanctions import SanctionFilter, list_sanctions
     from fintrack.vocab import parse_choice
 
     where = SanctionFilter(
@@ -155,24 +263,29 @@ def sanction_list(
         since=optional_date(since, "--since"),
         until=optional_date(until, "--until"),
     )
+    view = known(known_on, min_confidence)
     with database().session() as session:
-        rows = [sanction_row(r) for r in list_sanctions(session, where)]
+        rows = list_sanctions(session, where, view)
     render(rows, COLUMNS, fmt, title="Sanction actions", empty="No sanction actions match.")
 
 
 @app.command("show")
 def sanction_show(
     sanction_id: Annotated[int, typer.Argument(metavar="ID", help="The sanction action's id.")],
+    known_on: KnownOnOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Show one sanction action in full.
+    """Show one sanction action in full, with its sources.
 
     Example:
 
         fintrack sanction show 2
     """
-    from fintrack.sanctions import get_sanction, sanction_row
+    from fintrack.cli.source import show_with_sources
+    from fintrack.models import SanctionAction
+    from fintrack.sanctions import known_sanction
 
+    view = known(known_on)
     with database().session() as session:
-        row = sanction_row(get_sanction(session, sanction_id))
-    render_one(row, COLUMNS, fmt, title=f"Sanction action {sanction_id}")
+        row = known_sanction(session, sanction_id, view)
+    show_with_sources(row, COLUMNS, fmt, f"Sanction action {sanction_id}", SanctionAction, view)
