@@ -54,7 +54,8 @@ def void(
 
     database().transaction(work)
     note(
-        f"Voided {KIND_NAMES[name]} {record_id}; its history keeps it (fintrack history {name} {record_id})"
+        f"Voided {KIND_NAMES[name]} {record_id}; its history keeps it "
+        f"(fintrack history {name} {record_id})"
     )
 
 
