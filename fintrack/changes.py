@@ -64,6 +64,23 @@ def wrote(session: Session) -> bool:
     return bool(session.info.get(WROTE_KEY, False))
 
 
+def mark_written(session: Session) -> None:
+    """Note a write that the versioning does not see (a new source)."""
+    session.info[WROTE_KEY] = True
+
+
+def finish_change(session: Session) -> bool:
+    """End the change: if it wrote nothing (an edit to the same values, a seed already
+    loaded), its row goes too, so the log holds only changes that changed something."""
+    if wrote(session):
+        return True
+    change = session.info.pop(CHANGE_KEY, None)
+    if change is not None:
+        session.delete(change)
+        session.flush()
+    return False
+
+
 def stamp(row: Mapping[str, Any], change: Change) -> dict[str, Any]:
     """A row for a bulk (Core) insert, as the first version of its record in `change`."""
     return {**row, "known_from": change.at, "change_id": change.id}

@@ -60,8 +60,9 @@ def add_source(session: Session, data: SourceInput) -> Source:
         existing = session.scalar(select(Source.id).where(Source.url == url))
         if existing is not None:
             raise InputError("--url", f"'{url}' is already source {existing}")
-    from fintrack.changes import current_change
+    from fintrack.changes import current_change, mark_written
 
+    mark_written(session)
     source = Source(
         url=url,
         title=title,

@@ -5,11 +5,11 @@ from contextlib import ExitStack
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fintrack.cli.common import database, note
+from fintrack.cli.common import AnalystOption, begin, database, note
 from fintrack.cli.output import (
     Column,
     OutputFormat,
@@ -17,6 +17,11 @@ from fintrack.cli.output import (
     stderr_console,
     write_rows,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from fintrack.seed import SeedResult
 
 
 class ExportKind(StrEnum):
@@ -36,23 +41,34 @@ def seed(
             help="A folder of .toml seed files (default: the founding case shipped with fintrack)."
         ),
     ] = None,
+    analyst: AnalystOption = None,
 ) -> None:
-    """Load the founding case: 2025 sanctions actions on Syria and Qatar's pledge, with sources.
+    """Load the founding case: 2025 sanctions actions on Syria, Qatar's pledge and a denied
+    claim, each linked to its sources with a confidence.
 
-    Every record has a stable ref, so running it twice adds nothing.
+    Every record has a stable ref and every source a URL or title, so running it twice
+    adds nothing.
 
     Example:
 
         fintrack seed && fintrack totals
     """
+    from fintrack.changes import finish_change
     from fintrack.seed import load_seed
     from fintrack.store import resource_dir
 
+    def work(session: "Session") -> "SeedResult":
+        begin(session, analyst=analyst)
+        result = load_seed(session, folder or resource_dir("seed"))
+        finish_change(session)
+        return result
+
     db = database()
-    result = db.transaction(lambda session: load_seed(session, folder or resource_dir("seed")))
+    result = db.transaction(work)
     note(
-        f"Seeded {db.display}: {result.sanctions_added} sanction actions and "
-        f"{result.pledges_added} pledges added, {result.already_present} already present"
+        f"Seeded {db.display}: {result.sanctions_added} sanction actions, "
+        f"{result.pledges_added} pledges, {result.claims_added} claims and "
+        f"{result.sources_added} sources added, {result.already_present} records already present"
     )
 
 

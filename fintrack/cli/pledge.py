@@ -268,11 +268,11 @@ def pledge_edit(
         raise InputError("edit", "give at least one field to change (see --help)")
 
     def record(session: "Session") -> bool:
-        from fintrack.changes import wrote
+        from fintrack.changes import finish_change
 
         begin(session, reason, analyst)
         edit_pledge(session, pledge_id, edit)
-        return wrote(session)
+        return finish_change(session)
 
     changed = database().transaction(record)
     note(

@@ -213,12 +213,12 @@ def sanction_edit(
         raise InputError("edit", "give at least one field to change (see --help)")
 
     def record(session: "Session") -> bool:
-        from fintrack.changes import wrote
+        from fintrack.changes import finish_change
         from fintrack.sanctions import edit_sanction
 
         begin(session, reason, analyst)
         edit_sanction(session, sanction_id, changes, measure, source or (), level)
-        return wrote(session)
+        return finish_change(session)
 
     changed = database().transaction(record)
     note(

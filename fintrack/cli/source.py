@@ -205,6 +205,7 @@ def source_link(
 
         fintrack source link claim 1 4 --confidence denied --reason "UAE statement"
     """
+    from fintrack.changes import finish_change
     from fintrack.history import KIND_NAMES, KINDS, get_record, parse_kind, refuse_void
     from fintrack.sources import link, resolve_source
 
@@ -215,7 +216,9 @@ def source_link(
         begin(session, reason, analyst)
         refuse_void(get_record(session, name, record_id), name, "take new sources")
         found = resolve_source(session, source, "SOURCE")
-        return found.id, link(session, KINDS[name], record_id, found, level)
+        done = link(session, KINDS[name], record_id, found, level)
+        finish_change(session)
+        return found.id, done
 
     source_id, done = database().transaction(record)
     what = f"{KIND_NAMES[name]} {record_id}"
