@@ -22,6 +22,13 @@ class NotFound(FintrackError):
         super().__init__(f"no {kind} with id {ident}")
 
 
+class NotYetKnown(FintrackError):
+    """A record asked for as known on a day before it was recorded."""
+
+    def __init__(self, kind: str, ident: object, day: object) -> None:
+        super().__init__(f"{kind} {ident} was not yet recorded on {day}")
+
+
 class Refused(FintrackError):
     """The operation would break a rule (such as paying past a pledge's total)."""
 

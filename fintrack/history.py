@@ -224,16 +224,19 @@ def record_history(session: Session, kind: str, record_id: int) -> list[dict[str
         currency = record.pledge.currency
     sources = {s.id: s for s in session.scalars(select(Source))}
     shown = _Shown(currency, sources)
-    events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    events: dict[int, list[tuple[Any, dict[str, Any]]]] = defaultdict(list)
+    order: tuple[Any, ...] = ()
 
     def add(change: int, what: str, field: str, old: str, new: str) -> None:
-        events[change].append({"what": what, "field": field, "from": old, "to": new})
+        event = {"what": what, "field": field, "from": old, "to": new}
+        events[change].append(((*order, len(events[change])), event))
 
-    for part in _parts(kind, shown):
+    for number, part in enumerate(_parts(kind, shown)):
         by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for row in _versions(session, part, record_id):
             by_key[part.key(row)].append(row)
-        for versions in by_key.values():
+        for key, versions in sorted(by_key.items(), key=lambda item: str(item[0]).zfill(12)):
+            order = (number, str(key).zfill(12))
             first = versions[0]
             verb = "recorded" if part.owner == "id" else "added"
             add(first["change_id"], part.label(first), verb, "", part.summary(first))
@@ -264,7 +267,7 @@ def record_history(session: Session, kind: str, record_id: int) -> list[dict[str
     rows = []
     for change_id in sorted(events, key=lambda c: (changes[c].at, c)):
         change = changes[change_id]
-        for event in events[change_id]:
+        for _, event in sorted(events[change_id], key=lambda item: item[0]):
             rows.append(
                 {
                     "change": change.id,
