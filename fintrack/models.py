@@ -224,7 +224,7 @@ class Disbursement(Versioned, Base):
     installment: Mapped[Installment] = relationship(back_populates="disbursements")
 
 
-class ExchangeRate(Base):
+class ExchangeRate(Versioned, Base):
     """One unit of `base` was worth `rate` units of `quote` on `rate_on` (EUR USD 1.1275)."""
 
     __tablename__ = "exchange_rates"
@@ -315,6 +315,7 @@ def _history_table(table: Table) -> Table:
 
 
 VERSIONED: tuple[type[Versioned], ...] = (
+    ExchangeRate,
     SanctionAction,
     SanctionMeasure,
     Pledge,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fintrack.errors import FintrackError, InputError, Refused
+from fintrack.known import NOW, Known
 from fintrack.models import ExchangeRate
 from fintrack.money import MAX_PRECISION, exponent, normalize_currency, plain_decimal
 from fintrack.text import clean
@@ -188,7 +189,13 @@ def to_minor(exact: Fraction) -> int:
 class RateBook:
     """The recorded rates, read once, answering "what converts X to Y on day D"."""
 
-    def __init__(self, session: Session, target: str, max_age: int = MAX_RATE_AGE_DAYS) -> None:
+    def __init__(
+        self,
+        session: Session,
+        target: str,
+        max_age: int = MAX_RATE_AGE_DAYS,
+        known: "Known | None" = None,
+    ) -> None:
         self.target = normalize_currency(target, "--in")
         if not 0 <= max_age <= MAX_RATE_AGE_LIMIT:
             raise InputError(
@@ -197,9 +204,8 @@ class RateBook:
         self.max_age = max_age
         dates: dict[tuple[str, str], list[date]] = defaultdict(list)
         values: dict[tuple[str, str], list[Fraction]] = defaultdict(list)
-        query = select(
-            ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on, ExchangeRate.rate
-        ).order_by(ExchangeRate.rate_on)
+        rates = (known or NOW).of(ExchangeRate)  # with --known-on, the rates known then
+        query = select(rates.base, rates.quote, rates.rate_on, rates.rate).order_by(rates.rate_on)
         for base, quote, on, rate in session.execute(query):
             dates[base, quote].append(on)
             values[base, quote].append(Fraction(rate))

@@ -455,3 +455,17 @@ def test_seeded_records_carry_sources_and_the_denied_claim(run: Run) -> None:
     [qatar] = totals(run)
     assert (qatar["pledged"], qatar["pledged_unconfirmed"]) == ("87000000.00", "87000000.00")
     assert totals(run, "--min-confidence", "confirmed") == []
+
+
+def test_converted_totals_known_on_a_day_use_the_rates_known_then(run: Run) -> None:
+    with at("2025-05-08"):
+        ok(run, "pledge", "add", "--donor", "EU", "--recipient", "Syria", "--currency", "EUR",
+           "--amount", "10M", "--on", "2025-05-08")  # fmt: skip
+        ok(run, "rate", "add", "EUR", "USD", "1.1275", "--on", "2025-05-08")
+    with at("2025-05-20"):
+        ok(run, "rate", "add", "EUR", "USD", "1.1300", "--on", "2025-05-07")
+        ok(run, "rate", "add", "EUR", "USD", "1.2000", "--on", "2025-05-08", "--replace")
+    [then] = totals(run, "--in", "USD", "--known-on", "2025-05-10")
+    assert then["pledged"] == "11275000.00"
+    [now] = totals(run, "--in", "USD")
+    assert now["pledged"] == "12000000.00"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fintrack.changes import begin_change
 from fintrack.errors import FintrackError
 from fintrack.rates import MissingRate, RateBook, add_rate, parse_rate, shown_rate
 from fintrack.store import Database
@@ -103,6 +104,7 @@ def db(empty_db: Path, db_url: str) -> Database:
 def book_with(db: Database, *entries: tuple[str, str, str, date], target: str = "USD",
               max_age: int = 7) -> RateBook:  # fmt: skip
     with db.session(write=True) as session:
+        begin_change(session, "test: rates")
         for base, quote, rate, on in entries:
             add_rate(session, base, quote, rate, on)
     with db.session() as session:

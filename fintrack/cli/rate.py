@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fintrack.cli.common import FormatOption, database, note, optional_date
+from fintrack.cli.common import AnalystOption, FormatOption, begin, database, note, optional_date
 from fintrack.cli.output import Column, OutputFormat, render
 
 if TYPE_CHECKING:
@@ -54,8 +54,13 @@ def rate_add(
         str | None, typer.Option(help="Where the rate comes from: ECB, a URL, ...")
     ] = None,
     replace: Annotated[
-        bool, typer.Option(help="Change the rate already recorded for this pair and date.")
+        bool,
+        typer.Option(
+            help="Change the rate already recorded for this pair and date (the old one is "
+            "kept in the history: totals --known-on an earlier day still use it)."
+        ),
     ] = False,
+    analyst: AnalystOption = None,
 ) -> None:
     """Record an exchange rate: one BASE was worth RATE QUOTE on a date.
 
@@ -66,13 +71,16 @@ def rate_add(
 
         fintrack rate add EUR USD 1.1275 --on 2025-05-08 --source ECB
     """
+    from fintrack.changes import finish_change
     from fintrack.dates import parse_date
     from fintrack.rates import add_rate
 
     day = parse_date(on, "--on")
 
     def record(session: "Session") -> tuple[str, Decimal, str]:
+        begin(session, analyst=analyst)
         row, outcome = add_rate(session, base, quote, rate, day, source, replace)
+        finish_change(session)
         return f"{row.base}/{row.quote}", row.rate, outcome
 
     pair, value, outcome = database().transaction(record)

@@ -126,7 +126,7 @@ def totals_rows(
     with database().session() as session:
         if target is None:
             return grouping, totals(session, grouping, where), []
-        book = RateBook(session, target, max_rate_age)
+        book = RateBook(session, target, max_rate_age, where.known)
         today = rates_on or (view.day if view is not None else None) or date.today()
         rows, working = converted_totals(session, grouping, where, book, today)
         return grouping, rows, working
@@ -237,7 +237,7 @@ def deadlines_rows(
     view = view or NOW
     day = optional_date(as_of, "--as-of") or view.day or date.today()
     with database().session() as session:
-        book = RateBook(session, target, max_rate_age) if target is not None else None
+        book = RateBook(session, target, max_rate_age, view) if target is not None else None
         return day, deadlines(session, day, within, book, view)
 
 

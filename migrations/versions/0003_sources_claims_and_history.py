@@ -23,6 +23,7 @@ depends_on: Union[str, Sequence[str], None] = None
 # The tables that become versioned, with the table whose created_at dates their records (a
 # measure or an installment is as old as its sanction action or pledge).
 VERSIONED = {
+    "exchange_rates": None,
     "sanction_actions": None,
     "sanction_measures": ("sanction_actions", "sanction_id"),
     "pledges": None,
@@ -167,6 +168,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('disbursements_history', schema=None) as batch_op:
         batch_op.create_index('ix_disbursements_history_id', ['id'], unique=False)
+
+    op.create_table('exchange_rates_history',
+    sa.Column('history_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('base', sa.String(length=3), nullable=False),
+    sa.Column('quote', sa.String(length=3), nullable=False),
+    sa.Column('rate_on', sa.Date(), nullable=False),
+    sa.Column('rate', sa.String(length=40), nullable=False),
+    sa.Column('source', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('known_from', sa.DateTime(), nullable=False),
+    sa.Column('change_id', sa.Integer(), nullable=False),
+    sa.Column('known_until', sa.DateTime(), nullable=False),
+    sa.Column('ended_by', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['ended_by'], ['changes.id'], name=op.f('fk_exchange_rates_history_ended_by_changes')),
+    sa.PrimaryKeyConstraint('history_id', name=op.f('pk_exchange_rates_history'))
+    )
+    with op.batch_alter_table('exchange_rates_history', schema=None) as batch_op:
+        batch_op.create_index('ix_exchange_rates_history_id', ['id'], unique=False)
 
     op.create_table('installments_history',
     sa.Column('history_id', sa.Integer(), nullable=False),
@@ -373,6 +393,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_disbursements_history_id')
 
     op.drop_table('disbursements_history')
+    with op.batch_alter_table('exchange_rates_history', schema=None) as batch_op:
+        batch_op.drop_index('ix_exchange_rates_history_id')
+
+    op.drop_table('exchange_rates_history')
     with op.batch_alter_table('claims_history', schema=None) as batch_op:
         batch_op.drop_index('ix_claims_history_id')
 
