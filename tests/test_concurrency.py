@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from fintrack.changes import begin_change
 from fintrack.errors import DatabaseError
 from fintrack.models import SCHEMA_REVISION
 from fintrack.pledges import pay
@@ -70,6 +71,11 @@ def _disbursements() -> dict[int, tuple[int, int]]:
     return found
 
 
+def _pay_in_a_change(session: Session, amount: str) -> int:
+    begin_change(session, "test")
+    return len(pay(session, 1, amount, date(2025, 6, 1)))
+
+
 def test_parallel_payments_are_all_kept_and_never_overpay_a_pledge(run: Run) -> None:
     for _ in range(2):
         added(run, "pledge", "add", "--donor", "Qatar", "--recipient", "Syria", "--currency",
@@ -119,10 +125,12 @@ def test_parallel_payments_are_all_kept_and_never_overpay_a_pledge(run: Run) -> 
 HOLDING_WRITER = """
 import os, sys
 from datetime import date
+from fintrack.changes import begin_change
 from fintrack.pledges import pay
 from fintrack.store import Database
 
 with Database(os.environ["FINTRACK_DATABASE_URL"]).session(write=True) as session:
+    begin_change(session, "test")
     pay(session, 1, "60M", date(2025, 6, 10))
     print("paid", flush=True)
     sys.stdin.readline()
@@ -165,10 +173,12 @@ def test_a_payment_waits_for_a_concurrent_one_and_cannot_overpay_with_it(run: Ru
 KILLED_WRITER = """
 import os, sys, time
 from datetime import date
+from fintrack.changes import begin_change
 from fintrack.pledges import pay
 from fintrack.store import Database
 
 with Database(os.environ["FINTRACK_DATABASE_URL"]).session(write=True) as session:
+    begin_change(session, "test")
     written = pay(session, 1, "87M", date(2025, 6, 10))
     print(len(written), flush=True)
     time.sleep(600)
@@ -220,6 +230,7 @@ def test_sqlite_busy_past_its_timeout_is_retried(run: Run, db_path: Path, db_url
 
     def work(session: Session) -> int:
         attempts.append(1)
+        begin_change(session, "test")
         return len(pay(session, 1, "1M", date(2025, 6, 1)))
 
     try:
@@ -243,7 +254,7 @@ def test_sqlite_busy_through_every_attempt_is_one_clear_error(
     blocker.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(DatabaseError, match="stayed busy through 3 attempts"):
-            db.transaction(lambda session: pay(session, 1, "1M", date(2025, 6, 1)))
+            db.transaction(lambda session: _pay_in_a_change(session, "1M"))
     finally:
         blocker.rollback()
         blocker.close()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from fintrack.changes import begin_change
 from fintrack.models import Base, Installment
 from fintrack.money import exponent, format_amount
 from fintrack.pledges import PledgeInput, add_pledge, pay
@@ -47,13 +48,18 @@ def money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+QATAR_PAID = "https://example.org/qatar-pays-first-installment"
+
+
 def founding_case(run: Run) -> None:
-    """Qatar's USD 87M (seeded) with an EU pledge of EUR 175M beside it, part of each paid."""
+    """Qatar's USD 87M (seeded, reported) with an EU pledge of EUR 175M beside it (no source),
+    part of each paid: the EU's payment without a source, Qatar's confirmed by one."""
     assert run("seed").code == 0
     added(run, "pledge", "add", "--donor", "EU", "--recipient", "Syria", "--currency", "EUR",
           "--amount", "175M", "--on", "2025-03-17", "--first-due", "2025-04-01")  # fmt: skip
     assert run("pay", "2", "50M", "--on", "2025-04-15").code == 0
-    assert run("pay", "1", "29M", "--on", "2025-06-02").code == 0
+    assert run("pay", "1", "29M", "--on", "2025-06-02", "--source", QATAR_PAID,
+               "--confidence", "confirmed").code == 0  # fmt: skip
     for day, rate in EUR_USD.items():
         assert run("rate", "add", "EUR", "USD", rate, "--on", day, "--source", "ECB").code == 0
 
@@ -69,6 +75,7 @@ def test_founding_case_in_usd(run: Run) -> None:
         "donor": "EU", "recipient": "Syria", "currencies": ["EUR"], "currency": "USD", "pledges": 2 - 1,
         "pledged": money(eu_pledged), "disbursed": money(eu_paid), "outstanding": money(eu_left),
         "fulfilled_pct": str((eu_paid * 100 / eu_pledged).quantize(Decimal("0.1"), ROUND_HALF_EVEN)),
+        "pledged_unconfirmed": money(eu_pledged), "disbursed_unconfirmed": money(eu_paid),
         "total": False,
     }  # fmt: skip
     assert (qatar["pledged"], qatar["disbursed"], qatar["outstanding"]) == (
@@ -77,12 +84,16 @@ def test_founding_case_in_usd(run: Run) -> None:
         "58000000.00",
     )
     assert (qatar["currencies"], qatar["fulfilled_pct"]) == (["USD"], "33.3")
+    # The pledge is only reported; its payment is confirmed.
+    assert (qatar["pledged_unconfirmed"], qatar["disbursed_unconfirmed"]) == ("87000000.00", "0.00")
     assert total["total"] is True
     assert total["currencies"] == ["EUR", "USD"]
     assert total["pledges"] == 2
     assert total["pledged"] == money(eu_pledged + 87_000_000)
     assert total["disbursed"] == money(eu_paid + 29_000_000)
     assert total["outstanding"] == money(eu_left + 58_000_000)
+    assert total["pledged_unconfirmed"] == money(eu_pledged + 87_000_000)
+    assert total["disbursed_unconfirmed"] == money(eu_paid)
 
 
 def test_founding_case_in_eur(run: Run) -> None:
@@ -112,6 +123,10 @@ def test_founding_case_in_eur(run: Run) -> None:
     assert total["pledged"] == money(q_pledged + 175_000_000)
     assert total["disbursed"] == money(q_paid + 50_000_000)
     assert total["outstanding"] == money(q_left + 125_000_000)
+    assert (total["pledged_unconfirmed"], total["disbursed_unconfirmed"]) == (
+        total["pledged"],
+        "50000000.00",  # the EU's payment; Qatar's is confirmed
+    )
 
 
 def test_working_shows_every_conversion_side_by_side(run: Run) -> None:
@@ -259,12 +274,14 @@ def test_replacing_is_refused_where_it_would_lose_or_double_money(run: Run) -> N
 
 @contextmanager
 def scratch_session() -> Iterator[Session]:
-    """A session on a new SQLite file with the current schema, for one hypothesis example."""
+    """A session on a new SQLite file with the current schema, for one hypothesis example,
+    inside a change, so that records can be written."""
     with tempfile.TemporaryDirectory() as folder:
         engine = create_engine(f"sqlite:///{Path(folder) / 'scratch.db'}")
         Base.metadata.create_all(engine)
         try:
             with Session(engine) as session, session.begin():
+                begin_change(session, "test")
                 yield session
         finally:
             engine.dispose()
@@ -383,3 +400,8 @@ def test_converted_totals_equal_a_decimal_reference(
     assert total["total"] is True
     for figure, value in expected.items():
         assert total[figure] == int(value.quantize(Decimal(1), ROUND_HALF_EVEN)), figure
+    # No record has a source, so all of it rests on sources that do not confirm it.
+    assert (total["pledged_unconfirmed"], total["disbursed_unconfirmed"]) == (
+        total["pledged"],
+        total["disbursed"],
+    )

@@ -27,8 +27,14 @@ def test_wheel_ships_migrations_and_seed(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "fintrack/migrations/env.py" in names
     assert "fintrack/migrations/script.py.mako" in names
-    assert "fintrack/migrations/versions/0001_initial_schema.py" in names
-    assert {"fintrack/seed/sanctions.toml", "fintrack/seed/pledges.toml"} <= names
+    migrations = {
+        f"fintrack/migrations/versions/{p.name}" for p in ROOT.glob("migrations/versions/*.py")
+    }
+    assert "fintrack/migrations/versions/0001_initial_schema.py" in migrations
+    assert len(migrations) >= 3 and migrations <= names
+    seeds = sorted(p.name for p in ROOT.glob("seed/*.toml"))
+    assert seeds == ["claims.toml", "pledges.toml", "sanctions.toml", "sources.toml"]
+    assert {f"fintrack/seed/{name}" for name in seeds} <= names
     assert not any(name.startswith(("tests/", "migrations/", "seed/")) for name in names)
 
 
@@ -53,4 +59,4 @@ def test_installed_wheel_migrates_and_seeds_a_new_database(wheel: Path, tmp_path
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == str(target / "fintrack" / "migrations")
-    assert "Qatar,Syria,USD,1,87000000.00,0.00,87000000.00,0.0,false" in lines
+    assert "Qatar,Syria,USD,1,87000000.00,0.00,87000000.00,0.0,87000000.00,0.00,false" in lines

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import QATAR, Run, as_json, assert_error, row_counts
+from tests.conftest import EMPTY, QATAR, Run, as_json, assert_error, row_counts
 
 M29 = "29000000.00"
 AB = ("--donor", "A", "--recipient", "B")
@@ -63,7 +63,7 @@ def test_pays_the_earliest_unpaid_installment(run: Run, qatar: int, db_path: Pat
             "paid_on": "2025-06-10",
             "currency": "USD",
             "amount": M29,
-            "source": None,
+            "confidence": "unverified",  # no source
         }
     ]
     assert [(i["seq"], i["paid"], i["outstanding"], i["state"]) for i in data["installments"]] == [
@@ -154,9 +154,18 @@ def test_status_turns_paid_only_with_the_last_payment(run: Run) -> None:
     assert shown(run)["status"] == "paid"
 
 
-def test_source_is_stored_on_every_row_of_a_spilled_payment(run: Run, qatar: int) -> None:
-    assert pay(run, "1", "30M", "--on", "2025-06-01", "--source", "https://sana.sy/x") == [1, 2]
-    assert [d["source"] for d in shown(run)["disbursements"]] == ["https://sana.sy/x"] * 2
+def test_source_is_linked_to_every_row_of_a_spilled_payment(run: Run, qatar: int) -> None:
+    assert pay(run, "1", "30M", "--on", "2025-06-01", "--source", "https://sana.sy/x",
+               "--confidence", "confirmed") == [1, 2]  # fmt: skip
+    assert [d["confidence"] for d in shown(run)["disbursements"]] == ["confirmed"] * 2
+    (source,) = as_json(run, "source", "list")
+    assert (source["id"], source["url"], source["links"]) == (1, "https://sana.sy/x", 2)
+    assert as_json(run, "source", "show", "1")["records"] == [
+        {"kind": "payment", "record_id": 1, "confidence": "confirmed"},
+        {"kind": "payment", "record_id": 2, "confidence": "confirmed"},
+    ]
+    # The pledge itself has no source: the payment's source does not speak for it.
+    assert (shown(run)["confidence"], shown(run)["sources"]) == ("unverified", [])
 
 
 @pytest.mark.parametrize(
@@ -328,4 +337,4 @@ def test_a_fraction_of_a_yen_is_refused(run: Run, db_path: Path) -> None:
 def test_pay_on_an_empty_database(run: Run, db_path: Path) -> None:
     assert run("db", "upgrade").code == 0
     assert_error(run("pay", "1", "5", *ON), "no pledge with id 1")
-    assert row_counts(db_path) == dict.fromkeys(row_counts(db_path), 0)
+    assert row_counts(db_path) == EMPTY

@@ -5,12 +5,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import QATAR, Run, added, as_json, assert_error, row_counts
+from tests.conftest import EMPTY, QATAR, Run, added, as_json, assert_error, row_counts
 
 PLEDGE_HEADER = (
     "id,donor,recipient,purpose,currency,pledged,disbursed,outstanding,fulfilled_pct,status,"
-    "announced,installments,next_due,schedule_assumed,source,ref,"
-    "replaces,replaced_by"
+    "announced,installments,next_due,schedule_assumed,confidence,ref,"
+    "replaces,replaced_by,voided"
 )
 INSTALLMENT_HEADER = "pledge_id,seq,due,currency,amount,paid,outstanding,state"
 AB = ("--donor", "A", "--recipient", "B")
@@ -69,10 +69,11 @@ def listed(**fields: Any) -> dict[str, Any]:
         "installments": 3,
         "next_due": "2025-05-08",
         "schedule_assumed": True,
-        "source": None,
+        "confidence": "unverified",  # no source
         "ref": None,
         "replaces": None,
         "replaced_by": None,
+        "voided": None,
     }
     assert set(fields) <= set(base), set(fields) - set(base)
     return {**base, **fields}
@@ -89,11 +90,10 @@ def test_qatar_prints_the_id_alone_and_a_message_on_stderr(run: Run, db_path: Pa
         result.err.strip() == "Added pledge 1: Qatar → Syria, USD 87,000,000.00 in 3 installments"
     )
     assert row_counts(db_path) == {
-        "sanction_actions": 0,
-        "sanction_measures": 0,
+        **EMPTY,
         "pledges": 1,
         "installments": 3,
-        "disbursements": 0,
+        "changes": EMPTY["changes"] + 1,  # the add, in one change
     }
     second = run("pledge", "add", *AB, "--currency", "EUR", "--amount", "5", "--on", "2025-01-01")
     assert second.out == "2\n"
@@ -110,6 +110,7 @@ def test_qatar_schedule_is_monthly_from_the_pledge_date_and_assumed(run: Run) ->
             installment(1, 3, "2025-07-08", "29000000.00"),
         ],
         "disbursements": [],
+        "sources": [],
     }
 
 
@@ -276,16 +277,27 @@ def test_status(run: Run, given: str, stored: str) -> None:
 def test_purpose_source_ref_and_cleaned_text(run: Run) -> None:
     add(run, "--donor", "  Saudi   Arabia ", "--recipient", " Syria", "--currency", " usd ",
         "--amount", "15M", "--on", "2025-04-28", "--purpose", "public-sector  salaries",
-        "--source", "https://example.org/a", "--ref", " sa-2025 ")  # fmt: skip
+        "--source", " https://example.org/a ", "--ref", " sa-2025 ")  # fmt: skip
     data = shown(run, 1)
-    assert {k: data[k] for k in ("donor", "recipient", "currency", "purpose", "source", "ref")} == {
+    fields = ("donor", "recipient", "currency", "purpose", "confidence", "ref")
+    assert {k: data[k] for k in fields} == {
         "donor": "Saudi Arabia",
         "recipient": "Syria",
         "currency": "USD",
         "purpose": "public-sector salaries",
-        "source": "https://example.org/a",
+        "confidence": "reported",  # the default --confidence
         "ref": "sa-2025",
     }
+    assert data["sources"] == [
+        {
+            "id": 1,
+            "confidence": "reported",
+            "publisher": None,
+            "title": None,
+            "url": "https://example.org/a",
+            "published": None,
+        }
+    ]
 
 
 # --- add: bad input ----------------------------------------------------------------------
@@ -339,7 +351,7 @@ def test_add_refuses_an_empty_donor_or_recipient(run: Run, empty_db: Path, optio
     args = [part for pair in values.items() for part in pair]
     result = run("pledge", "add", *args, "--currency", "USD", "--amount", "5", *ON)
     assert_error(result, option, "must not be empty")
-    assert row_counts(empty_db) == dict.fromkeys(row_counts(empty_db), 0)
+    assert row_counts(empty_db) == EMPTY
 
 
 @pytest.mark.parametrize("missing", ["--donor", "--recipient", "--currency"])
@@ -350,7 +362,7 @@ def test_add_refuses_a_missing_required_option(run: Run, empty_db: Path, missing
     result = run("pledge", "add", *args, "--amount", "5", *ON)
     assert_error(result, f"Missing option '{missing}'")
     assert result.code == 2
-    assert row_counts(empty_db) == dict.fromkeys(row_counts(empty_db), 0)
+    assert row_counts(empty_db) == EMPTY
 
 
 # --- list --------------------------------------------------------------------------------
@@ -381,7 +393,7 @@ SAUDI_ROW = listed(
 GERMANY_ROW = listed(
     id=3, donor="Germany", purpose="reconstruction", currency="EUR", pledged="300000000.00",
     outstanding="300000000.00", announced="2025-03-17", installments=1, next_due="2025-04-01",
-    schedule_assumed=False, source="https://example.org/de",
+    schedule_assumed=False, confidence="reported",
 )  # fmt: skip
 JAPAN_ROW = listed(
     id=4, donor="Japan", recipient="Ukraine", currency="JPY", pledged="100", disbursed="0",
@@ -403,12 +415,12 @@ def test_list_csv_is_exact(run: Run) -> None:
     assert result.out == (
         PLEDGE_HEADER + "\n"
         "3,Germany,Syria,reconstruction,EUR,300000000.00,0.00,300000000.00,0.0,pledge,"
-        "2025-03-17,1,2025-04-01,false,https://example.org/de,,,\n"
+        "2025-03-17,1,2025-04-01,false,reported,,,,\n"
         "2,Saudi Arabia,Syria,,USD,15000000.00,0.00,15000000.00,0.0,commitment,"
-        "2025-04-28,1,2025-04-28,true,,sa-2025,,\n"
+        "2025-04-28,1,2025-04-28,true,unverified,sa-2025,,,\n"
         "1,Qatar,Syria,,USD,87000000.00,0.00,87000000.00,0.0,pledge,"
-        "2025-05-08,3,2025-05-08,true,,,,\n"
-        "4,Japan,Ukraine,,JPY,100,0,100,0.0,pledge,,3,2025-01-15,false,,,,\n"
+        "2025-05-08,3,2025-05-08,true,unverified,,,,\n"
+        "4,Japan,Ukraine,,JPY,100,0,100,0.0,pledge,,3,2025-01-15,false,unverified,,,,\n"
     )
 
 
@@ -433,7 +445,7 @@ def test_list_after_payments_shows_disbursed_outstanding_and_next_due(run: Run) 
     result = run("pledge", "list", "--donor", "Qatar", "--format", "csv")
     assert result.out.splitlines()[1] == (
         "1,Qatar,Syria,,USD,87000000.00,30000000.00,57000000.00,34.5,pledge,"
-        "2025-05-08,3,2025-06-08,true,,,,"
+        "2025-05-08,3,2025-06-08,true,unverified,,,,"
     )
 
 
@@ -533,7 +545,8 @@ def test_show_csv_lists_the_installments(run: Run) -> None:
 
 def test_show_json_has_the_pledge_its_installments_and_disbursements(run: Run) -> None:
     add(run, *QATAR[2:], "--purpose", "public-sector salaries", "--ref", "qatar-2025")
-    assert run("pay", "1", "30M", "--on", "2025-06-01", "--source", "SANA").code == 0
+    assert added(run, "source", "add", "--title", "SANA", "--published", "2025-06-01") == 1
+    assert run("pay", "1", "30M", "--on", "2025-06-01", "--source", "1").code == 0
     assert run("pay", "1", "1.5M", "--on", "2025-05-20").code == 0
     assert shown(run, 1) == {
         "id": 1,
@@ -554,10 +567,12 @@ def test_show_json_has_the_pledge_its_installments_and_disbursements(run: Run) -
             installment(1, 3, "2025-07-08", "29000000.00"),
         ],
         "schedule_assumed": True,
-        "source": None,
+        "confidence": "unverified",  # the payments' source does not speak for the pledge
         "ref": "qatar-2025",
         "replaces": None,
         "replaced_by": None,
+        "voided": None,
+        "sources": [],
         "disbursements": [
             {
                 "id": 3,
@@ -566,7 +581,7 @@ def test_show_json_has_the_pledge_its_installments_and_disbursements(run: Run) -
                 "paid_on": "2025-05-20",
                 "currency": "USD",
                 "amount": "1500000.00",
-                "source": None,
+                "confidence": "unverified",
             },
             {
                 "id": 1,
@@ -575,7 +590,7 @@ def test_show_json_has_the_pledge_its_installments_and_disbursements(run: Run) -
                 "paid_on": "2025-06-01",
                 "currency": "USD",
                 "amount": "29000000.00",
-                "source": "SANA",
+                "confidence": "reported",
             },
             {
                 "id": 2,
@@ -584,7 +599,7 @@ def test_show_json_has_the_pledge_its_installments_and_disbursements(run: Run) -
                 "paid_on": "2025-06-01",
                 "currency": "USD",
                 "amount": "1000000.00",
-                "source": "SANA",
+                "confidence": "reported",
             },
         ],
     }
@@ -626,15 +641,24 @@ def test_show_table(run: Run) -> None:
         "overdue",
     ):
         assert text in result.out, text
-    assert result.err.strip() == "No disbursements yet."
+    assert "confirmed" not in result.out
+    assert result.err.strip().splitlines() == ["No disbursements yet.", "No sources: unverified."]
 
-    assert run("pay", "1", "29M", "--on", "2025-06-10", "--source", "SANA report").code == 0
+    assert run("pay", "1", "29M", "--on", "2025-06-10", "--source", "https://sana.sy/a",
+               "--confidence", "confirmed").code == 0  # fmt: skip
     paid = run("pledge", "show", "1")
     assert "Disbursements" in paid.out
     assert "2025-06-10" in paid.out
-    assert "SANA report" in paid.out
+    assert "confirmed" in paid.out  # the payment's confidence
     assert "paid" in paid.out
-    assert paid.err == ""
+    assert paid.err.strip() == "No sources: unverified."
+
+    assert added(run, "source", "add", "--title", "SANA report") == 2
+    assert run("source", "link", "pledge", "1", "2").code == 0
+    cited = run("pledge", "show", "1")
+    assert "Sources" in cited.out
+    assert "SANA report" in cited.out
+    assert cited.err == ""
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])

@@ -15,14 +15,18 @@ def sanction(run: Run, *args: str) -> int:
 
 
 def several_pledges(run: Run) -> None:
+    """Four pledges, two of them part paid; Germany's pledge to Syria and Qatar's payment are
+    confirmed by a source, nothing else has one (unconfirmed)."""
     pledge(run, *QATAR[2:])
     pledge(run, "--donor", "Saudi Arabia", "--recipient", "Syria", "--currency", "USD",
            "--amount", "15M", "--on", "2025-04-27")  # fmt: skip
     pledge(run, "--donor", "Germany", "--recipient", "Syria", "--currency", "EUR",
-           "--amount", "300M", "--on", "2025-03-17", "--installments", "2", "--every", "quarter")  # fmt: skip
+           "--amount", "300M", "--on", "2025-03-17", "--installments", "2", "--every", "quarter",
+           "--source", "https://example.org/de-sy", "--confidence", "confirmed")  # fmt: skip
     pledge(run, "--donor", "Germany", "--recipient", "Lebanon", "--currency", "EUR",
            "--amount", "0.10", "--on", "2025-03-17", "--installments", "3", "--every", "month")  # fmt: skip
-    assert run("pay", "1", "29M", "--on", "2025-05-20").code == 0
+    assert run("pay", "1", "29M", "--on", "2025-05-20", "--source", "https://example.org/qa-paid",
+               "--confidence", "confirmed").code == 0  # fmt: skip
     assert run("pay", "3", "100M", "--on", "2025-04-01").code == 0
 
 
@@ -30,13 +34,14 @@ def test_totals_per_donor_and_recipient_with_a_total_row_per_currency(run: Run) 
     several_pledges(run)
     result = run("totals", "--format", "csv")
     assert result.out == (
-        "donor,recipient,currency,pledges,pledged,disbursed,outstanding,fulfilled_pct,total\n"
-        "Germany,Lebanon,EUR,1,0.10,0.00,0.10,0.0,false\n"
-        "Germany,Syria,EUR,1,300000000.00,100000000.00,200000000.00,33.3,false\n"
-        ",,EUR,2,300000000.10,100000000.00,200000000.10,33.3,true\n"
-        "Qatar,Syria,USD,1,87000000.00,29000000.00,58000000.00,33.3,false\n"
-        "Saudi Arabia,Syria,USD,1,15000000.00,0.00,15000000.00,0.0,false\n"
-        ",,USD,2,102000000.00,29000000.00,73000000.00,28.4,true\n"
+        "donor,recipient,currency,pledges,pledged,disbursed,outstanding,fulfilled_pct,"
+        "pledged_unconfirmed,disbursed_unconfirmed,total\n"
+        "Germany,Lebanon,EUR,1,0.10,0.00,0.10,0.0,0.10,0.00,false\n"
+        "Germany,Syria,EUR,1,300000000.00,100000000.00,200000000.00,33.3,0.00,100000000.00,false\n"
+        ",,EUR,2,300000000.10,100000000.00,200000000.10,33.3,0.10,100000000.00,true\n"
+        "Qatar,Syria,USD,1,87000000.00,29000000.00,58000000.00,33.3,87000000.00,0.00,false\n"
+        "Saudi Arabia,Syria,USD,1,15000000.00,0.00,15000000.00,0.0,15000000.00,0.00,false\n"
+        ",,USD,2,102000000.00,29000000.00,73000000.00,28.4,102000000.00,0.00,true\n"
     )
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Run, added, as_json, assert_error, row_counts
+from tests.conftest import EMPTY, Run, added, as_json, assert_error, row_counts
 
 HEADER = (
     "id,authority,program,target,action,measures,status,announced,effective,expires,"
-    "deadline,deadline_label,legal_ref,summary,source,ref"
+    "deadline,deadline_label,legal_ref,summary,confidence,ref,voided"
 )
 KINDS = [
     "impose", "extend", "amend", "suspend", "ease", "licence", "waiver", "delist", "lift",
@@ -42,7 +42,8 @@ def listed_ids(run: Run, *filters: str) -> list[int]:
 
 
 def record(**fields: Any) -> dict[str, Any]:
-    """A sanction action as `show --format json` gives it: every key, None unless given."""
+    """A sanction action as `list --format json` gives it: every key, None unless given
+    (and unverified: no source). `show` adds its `sources`."""
     base: dict[str, Any] = {
         "id": 1,
         "authority": "US",
@@ -58,11 +59,24 @@ def record(**fields: Any) -> dict[str, Any]:
         "deadline_label": None,
         "legal_ref": None,
         "summary": None,
-        "source": None,
+        "confidence": "unverified",
         "ref": None,
+        "voided": None,
     }
     assert set(fields) <= set(base), set(fields) - set(base)
     return {**base, **fields}
+
+
+def cited(source_id: int, url: str, confidence: str = "reported") -> dict[str, Any]:
+    """A source in the `sources` list of `show --format json`, known by its URL alone."""
+    return {
+        "id": source_id,
+        "confidence": confidence,
+        "publisher": None,
+        "title": None,
+        "url": url,
+        "published": None,
+    }
 
 
 # --- add ---------------------------------------------------------------------------------
@@ -88,38 +102,46 @@ def test_add_stores_every_option(run: Run, db_path: Path) -> None:
         "--effective", "2025-02-24", "--expires", "2026-06-01", "--deadline", "2025-06-01",
         "--deadline-label", "regime lapses unless renewed", "--status", "in-force",
         "--legal-ref", "Regulation (EU) 2025/407", "--summary", "Suspends energy and transport",
-        "--source", "https://eur-lex.europa.eu/eli/reg/2025/407/oj", "--ref", "eu-2025-407",
+        "--source", "https://eur-lex.europa.eu/eli/reg/2025/407/oj", "--confidence", "confirmed",
+        "--source", "https://www.consilium.europa.eu/", "--ref", "eu-2025-407",
     )  # fmt: skip
     assert sanction_id == 1
-    assert shown(run, 1) == record(
-        authority="EU",
-        program="EU-SYR",
-        target="SY",
-        action="suspend",
-        measures=["energy", "transport"],
-        status="in-force",
-        announced="2025-02-20",
-        effective="2025-02-24",
-        expires="2026-06-01",
-        deadline="2025-06-01",
-        deadline_label="regime lapses unless renewed",
-        legal_ref="Regulation (EU) 2025/407",
-        summary="Suspends energy and transport",
-        source="https://eur-lex.europa.eu/eli/reg/2025/407/oj",
-        ref="eu-2025-407",
-    )
+    assert shown(run, 1) == {
+        **record(
+            authority="EU",
+            program="EU-SYR",
+            target="SY",
+            action="suspend",
+            measures=["energy", "transport"],
+            status="in-force",
+            announced="2025-02-20",
+            effective="2025-02-24",
+            expires="2026-06-01",
+            deadline="2025-06-01",
+            deadline_label="regime lapses unless renewed",
+            legal_ref="Regulation (EU) 2025/407",
+            summary="Suspends energy and transport",
+            confidence="confirmed",  # both sources take --confidence confirmed
+            ref="eu-2025-407",
+        ),
+        "sources": [
+            cited(1, "https://eur-lex.europa.eu/eli/reg/2025/407/oj", "confirmed"),
+            cited(2, "https://www.consilium.europa.eu/", "confirmed"),
+        ],
+    }
     assert row_counts(db_path) == {
+        **EMPTY,
         "sanction_actions": 1,
         "sanction_measures": 2,
-        "pledges": 0,
-        "installments": 0,
-        "disbursements": 0,
+        "sources": 2,
+        "source_links": 2,
+        "changes": EMPTY["changes"] + 1,  # the add, in one change
     }
 
 
 def test_add_with_only_the_required_options_leaves_the_rest_empty(run: Run) -> None:
     assert add(run, *MINIMAL) == 1
-    assert shown(run, 1) == record()
+    assert shown(run, 1) == {**record(), "sources": []}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -252,7 +274,7 @@ def test_add_refuses_an_empty_authority_or_target(
     args = [part for pair in values.items() for part in pair]
     result = run("sanction", "add", *args, "--action", "impose")
     assert_error(result, option, "must not be empty")
-    assert row_counts(empty_db) == dict.fromkeys(row_counts(empty_db), 0)
+    assert row_counts(empty_db) == EMPTY
 
 
 @pytest.mark.parametrize("missing", ["--authority", "--target", "--action"])
@@ -263,7 +285,7 @@ def test_add_refuses_a_missing_required_option(run: Run, empty_db: Path, missing
     result = run("sanction", "add", *args)
     assert_error(result, f"Missing option '{missing}'")
     assert result.code == 2
-    assert row_counts(empty_db) == dict.fromkeys(row_counts(empty_db), 0)
+    assert row_counts(empty_db) == EMPTY
 
 
 # --- list --------------------------------------------------------------------------------
@@ -299,14 +321,14 @@ def several(run: Run) -> None:
 EXPECTED_CSV = (
     HEADER + "\n"
     "2,US,US-SYR,Syria,licence,energy,in-force,2025-01-06,2025-01-06,2025-07-07,,,"
-    "General License 24,,,us-gl24\n"
+    "General License 24,,unverified,us-gl24,\n"
     "1,EU,EU-SYR,SY,suspend,energy; transport,in-force,,2025-02-24,,2025-06-01,"
-    "regime lapses unless renewed,Regulation (EU) 2025/407,,,eu-suspend\n"
+    "regime lapses unless renewed,Regulation (EU) 2025/407,,unverified,eu-suspend,\n"
     "3,UK,UK-SYR,Commercial Bank of Syria,delist,,announced,2025-03-06,,,,,,"
-    '"Delisted, with 23 others",,\n'
+    '"Delisted, with 23 others",unverified,,\n'
     "4,EU,EU-SYR,SY,lift,banking; asset freeze,planned,2025-05-20,2025-05-28,,,,,,"
-    "https://www.consilium.europa.eu/,\n"
-    "5,UN,,HTS,amend,,announced,,,,,,,,,\n"
+    "reported,,\n"
+    "5,UN,,HTS,amend,,announced,,,,,,,,unverified,,\n"
 )
 
 
@@ -342,7 +364,7 @@ def test_list_json_is_exact(run: Run) -> None:
         record(
             id=4, authority="EU", program="EU-SYR", target="SY", action="lift",
             measures=["banking", "asset freeze"], status="planned", announced="2025-05-20",
-            effective="2025-05-28", source="https://www.consilium.europa.eu/",
+            effective="2025-05-28", confidence="reported",
         ),
         record(id=5, authority="UN", target="HTS", action="amend"),
     ]  # fmt: skip
@@ -401,7 +423,7 @@ def test_list_filters(run: Run, filters: tuple[str, ...], ids: list[int]) -> Non
 @pytest.mark.usefixtures("several")
 def test_list_filter_csv_has_only_the_matching_rows(run: Run) -> None:
     result = run("sanction", "list", "--authority", "UN", "--format", "csv")
-    assert result.out == HEADER + "\n5,UN,,HTS,amend,,announced,,,,,,,,,\n"
+    assert result.out == HEADER + "\n5,UN,,HTS,amend,,announced,,,,,,,,unverified,,\n"
 
 
 @pytest.mark.usefixtures("several")
@@ -438,18 +460,21 @@ def test_list_refuses_bad_filters(
 
 @pytest.mark.usefixtures("several")
 def test_show_json(run: Run) -> None:
-    assert shown(run, 4) == record(
-        id=4,
-        authority="EU",
-        program="EU-SYR",
-        target="SY",
-        action="lift",
-        measures=["banking", "asset freeze"],
-        status="planned",
-        announced="2025-05-20",
-        effective="2025-05-28",
-        source="https://www.consilium.europa.eu/",
-    )
+    assert shown(run, 4) == {
+        **record(
+            id=4,
+            authority="EU",
+            program="EU-SYR",
+            target="SY",
+            action="lift",
+            measures=["banking", "asset freeze"],
+            status="planned",
+            announced="2025-05-20",
+            effective="2025-05-28",
+            confidence="reported",
+        ),
+        "sources": [cited(1, "https://www.consilium.europa.eu/")],
+    }
 
 
 @pytest.mark.usefixtures("several")
@@ -459,7 +484,7 @@ def test_show_csv_is_one_row(run: Run) -> None:
     assert result.out == (
         HEADER + "\n"
         "3,UK,UK-SYR,Commercial Bank of Syria,delist,,announced,2025-03-06,,,,,,"
-        '"Delisted, with 23 others",,\n'
+        '"Delisted, with 23 others",unverified,,\n'
     )
 
 
@@ -467,7 +492,7 @@ def test_show_csv_is_one_row(run: Run) -> None:
 def test_show_table_has_every_field(run: Run) -> None:
     result = run("sanction", "show", "1")
     assert result.code == 0
-    assert result.err == ""
+    assert result.err.strip() == "No sources: unverified."
     for text in (
         "Sanction action 1",
         "Authority",
@@ -481,8 +506,15 @@ def test_show_table_has_every_field(run: Run) -> None:
         "regime lapses unless renewed",
         "Regulation (EU) 2025/407",
         "eu-suspend",
+        "Confidence",
+        "unverified",
     ):
         assert text in result.out, text
+
+    sourced = run("sanction", "show", "4")
+    assert (sourced.code, sourced.err) == (0, "")
+    for text in ("Sanction action 4", "Sources", "https://www.consilium.europa.eu/", "reported"):
+        assert text in sourced.out, text
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "csv"])

@@ -2,6 +2,7 @@
 
 import sqlite3
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,9 @@ def test_default_database_is_created_in_the_user_data_directory(
     assert run(*QATAR).code == 0
     assert expected.exists()
     with sqlite3.connect(expected) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            SCHEMA_REVISION,
+        )
 
 
 def test_db_option_overrides_the_environment(run: Run, tmp_path: Path, db_url: str) -> None:
@@ -75,12 +78,13 @@ def test_db_option_overrides_the_environment(run: Run, tmp_path: Path, db_url: s
 
 
 def test_db_current_and_upgrade(run: Run) -> None:
-    assert run("db", "current").out == "none (empty database; newest is 0002)\n"
+    head = SCHEMA_REVISION
+    assert run("db", "current").out == f"none (empty database; newest is {head})\n"
     result = run("db", "upgrade")
     assert result.code == 0
-    assert "to revision 0002" in result.err
-    assert run("db", "upgrade").err.strip().endswith("is already at revision 0002")
-    assert run("db", "current").out == "0002 (head)\n"
+    assert f"to revision {head}" in result.err
+    assert run("db", "upgrade").err.strip().endswith(f"is already at revision {head}")
+    assert run("db", "current").out == f"{head} (head)\n"
 
 
 @pytest.mark.sqlite_only("SQLite pragmas")
@@ -97,11 +101,15 @@ def test_sqlite_runs_with_foreign_keys_wal_and_busy_timeout(tmp_path: Path) -> N
 def test_foreign_keys_are_enforced(db_url: str) -> None:
     from sqlalchemy.exc import IntegrityError
 
+    from fintrack.changes import begin_change
     from fintrack.models import Installment
 
     db = Database(db_url)
-    with pytest.raises(IntegrityError), db.session() as session:
-        session.add(Installment(pledge_id=999, seq=1, due_on=None, amount_minor=1))
+    # Every other column is valid, so only the missing pledge can be refused (the due date
+    # used to be None, and the NOT NULL constraint failed before the foreign key was checked).
+    with pytest.raises(IntegrityError, match=r"(?i)foreign key"), db.session() as session:
+        begin_change(session, "test")
+        session.add(Installment(pledge_id=999, seq=1, due_on=date(2025, 1, 1), amount_minor=1))
 
 
 def test_a_database_from_a_newer_fintrack_is_refused(run: Run, db_url: str) -> None:
@@ -159,8 +167,10 @@ def test_bad_urls_raise_database_errors() -> None:
 def test_shipped_resources_are_found() -> None:
     assert (resource_dir("migrations") / "env.py").is_file()
     assert sorted(p.name for p in resource_dir("seed").glob("*.toml")) == [
+        "claims.toml",
         "pledges.toml",
         "sanctions.toml",
+        "sources.toml",
     ]
 
 
