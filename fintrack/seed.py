@@ -126,6 +126,8 @@ def _source(session: Session, record: dict[str, Any], result: SeedResult) -> Sou
             unknown[0], f"is not a field of a source; use {', '.join(sorted(SOURCE_FIELDS))}"
         )
     url, title = _text(record, "url"), _text(record, "title")
+    if not url and not title:
+        raise InputError("url", "give the source's url, its title, or both")
     found = session.scalar(
         select(Source).where(Source.url == url if url else Source.title == title).limit(1)
     )

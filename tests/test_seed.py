@@ -3,8 +3,6 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Run, as_json, assert_error, row_counts
 
 SEEDED = "13 sanction actions, 1 pledges, 1 claims and 13 sources added, 0 records already present"
@@ -147,11 +145,6 @@ def test_seed_file_errors(run: Run, tmp_path: Path) -> None:
     assert_error(run("seed", "--folder", str(broken)), "needs a ref")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: fintrack/seed.py _source looks a source without url or title up by "
-    "title IS NULL, so it silently stands for any stored source that has only a URL",
-)
 def test_a_seed_source_without_url_or_title_is_refused(run: Run, tmp_path: Path) -> None:
     folder = tmp_path / "seed"
     folder.mkdir()
@@ -164,4 +157,4 @@ def test_a_seed_source_without_url_or_title_is_refused(run: Run, tmp_path: Path)
     )
     # As `fintrack source add` would: a source needs a URL, a title, or both. It must not
     # become https://example.org/a, which then "confirms" a pledge it never spoke for.
-    assert_error(run("seed", "--folder", str(folder)), "nameless", "--title")
+    assert_error(run("seed", "--folder", str(folder)), "nameless", "url, its title, or both")

@@ -47,11 +47,18 @@ def _version_existing_records() -> None:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     changes = sa.table("changes", sa.column("id"), sa.column("at"), sa.column("analyst"),
                        sa.column("command"), sa.column("reason"))
-    bind.execute(changes.insert().values(
-        at=now, analyst="fintrack", command="db upgrade 0003",
-        reason="history begins: each record as it stood before fintrack kept its history",
-    ))
-    change = bind.execute(sa.select(sa.func.max(changes.c.id))).scalar_one()
+    # A database with records gets the change that dates their first versions; a new, empty
+    # one gets none (a change that changes nothing is never kept).
+    stored = sum(
+        bind.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one() for name in VERSIONED
+    )
+    change = None
+    if stored:
+        bind.execute(changes.insert().values(
+            at=now, analyst="fintrack", command="db upgrade 0003",
+            reason="history begins: each record as it stood before fintrack kept its history",
+        ))
+        change = bind.execute(sa.select(sa.func.max(changes.c.id))).scalar_one()
 
     for name in VERSIONED:
         with op.batch_alter_table(name) as batch_op:
