@@ -171,12 +171,11 @@ class Pledge(Versioned, Base):
     voided_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The pledge this one replaces (a commitment that firms up an earlier pledge, say). A
     # replaced pledge stays on record but is no longer counted, so no money is counted twice.
-    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), unique=True)
+    # Only one pledge that is not voided may replace a given one (checked when recorded): a
+    # voided replacement stays on record, and the pledge can then be replaced again.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
 
-    replaces: Mapped["Pledge | None"] = relationship(
-        remote_side="Pledge.id", back_populates="replaced_by"
-    )
-    replaced_by: Mapped["Pledge | None"] = relationship(back_populates="replaces")
+    replaces: Mapped["Pledge | None"] = relationship(remote_side="Pledge.id")
     installments: Mapped[list["Installment"]] = relationship(
         back_populates="pledge", cascade="all, delete-orphan", order_by="Installment.seq"
     )

@@ -126,7 +126,7 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
 
 def _replaceable(session: Session, pledge_id: int) -> Pledge:
     """The pledge a new one replaces: it must exist, be replaced only once and have no payments."""
-    old = session.get(Pledge, pledge_id)
+    old = session.get(Pledge, pledge_id, with_for_update=True)
     if old is None:
         raise NotFound("pledge", pledge_id)
     refuse_void(old, "pledge", "be replaced")

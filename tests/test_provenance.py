@@ -251,8 +251,20 @@ def test_voiding_a_replacement_counts_the_replaced_pledge_again(run: Run) -> Non
     ok(run, "pledge", "add", "--donor", "Qatar", "--recipient", "Syria", "--currency", "USD",
        "--amount", "90M", "--on", "2025-05-09", "--replaces", "1")  # fmt: skip
     assert [t["pledged"] for t in totals(run)] == ["90000000.00"]
+    assert "already replaced by pledge 2" in error(
+        run, "pledge", "add", "--donor", "Qatar", "--recipient", "Syria", "--currency", "USD",
+        "--amount", "95M", "--on", "2025-05-10", "--replaces", "1",
+    )  # fmt: skip
     ok(run, "void", "pledge", "2", "--reason", "the commitment was never made")
     assert [t["pledged"] for t in totals(run)] == ["87000000.00"]
+    # With its replacement voided, the pledge can be replaced again.
+    ok(run, "pledge", "add", "--donor", "Qatar", "--recipient", "Syria", "--currency", "USD",
+       "--amount", "95M", "--on", "2025-05-10", "--replaces", "1")  # fmt: skip
+    assert [t["pledged"] for t in totals(run)] == ["95000000.00"]
+    assert [(p["id"], p["replaced_by"]) for p in as_json(run, "pledge", "list")] == [
+        (1, 3),
+        (3, None),
+    ]
 
 
 def test_sanction_edit_keeps_what_was_known_before(run: Run) -> None:
