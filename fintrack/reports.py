@@ -226,6 +226,7 @@ def deadlines(
         )
     rows.extend(_sanction_dates(session, as_of, end, known))
     rows.sort(key=lambda row: (row["date"], row["kind"], row["record_id"]))
+    _add_standing(session, rows, known)
     if book is not None:
         for row in rows:
             row["target"] = book.target
@@ -238,6 +239,18 @@ def deadlines(
                     converted=to_minor(conversion.exact(row["amount"])),
                 )
     return rows
+
+
+def _add_standing(session: Session, rows: list[dict[str, Any]], known: Known) -> None:
+    """Each deadline's record's standing: how sure its sources make it."""
+    from fintrack.sources import standings
+
+    for record, model in (("pledge", Pledge), ("sanction", SanctionAction)):
+        ids = sorted({row["record_id"] for row in rows if row["record"] == record})
+        found = standings(session, model, ids, known) if ids else {}
+        for row in rows:
+            if row["record"] == record:
+                row["confidence"] = found.get(row["record_id"], Confidence.UNVERIFIED.value)
 
 
 def _sanction_dates(session: Session, as_of: date, end: date, known: Known) -> list[dict[str, Any]]:

@@ -481,3 +481,17 @@ def test_converted_totals_known_on_a_day_use_the_rates_known_then(run: Run) -> N
     assert then["pledged"] == "11275000.00"
     [now] = totals(run, "--in", "USD")
     assert now["pledged"] == "12000000.00"
+
+
+def test_deadlines_say_how_sure_each_record_is(run: Run) -> None:
+    ok(run, "seed")
+    rows = as_json(run, "deadlines", "--as-of", "2025-05-08", "--within", "30")
+    assert [(r["date"], r["record"], r["confidence"]) for r in rows] == [
+        ("2025-05-08", "pledge", "reported"),
+        ("2025-06-01", "sanction", "confirmed"),  # the EU regime's renewal date (EUR-Lex)
+        ("2025-06-01", "sanction", "reported"),  # France's push, from the news report
+        ("2025-06-08", "pledge", "reported"),
+    ]
+    assert [r["date"] for r in as_json(
+        run, "deadlines", "--as-of", "2025-05-08", "--within", "30", "--min-confidence", "confirmed"
+    )] == ["2025-06-01"]  # fmt: skip

@@ -65,6 +65,7 @@ DEADLINE_COLUMNS = [
     Column("amount", "Outstanding", "money"),
     Column("record", "Record", table_text=lambda r: f"{r['record']} {r['record_id']}"),
     Column("record_id", "ID", "int", in_table=False),
+    Column("confidence", "Confidence", wrap=False, in_table=False),
 ]
 DEADLINE_STYLES = {"overdue": "bold red", "today": "bold yellow", "soon": "yellow"}
 
