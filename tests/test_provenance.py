@@ -485,7 +485,7 @@ def test_converted_totals_known_on_a_day_use_the_rates_known_then(run: Run) -> N
 
 def test_deadlines_say_how_sure_each_record_is(run: Run) -> None:
     ok(run, "seed")
-    rows = as_json(run, "deadlines", "--as-of", "2025-05-08", "--within", "30")
+    rows = as_json(run, "deadlines", "--as-of", "2025-05-08", "--within", "31")
     assert [(r["date"], r["record"], r["confidence"]) for r in rows] == [
         ("2025-05-08", "pledge", "reported"),
         ("2025-06-01", "sanction", "confirmed"),  # the EU regime's renewal date (EUR-Lex)
