@@ -11,22 +11,30 @@ from hypothesis import strategies as st
 
 from fintrack.cli.output import Column, write_csv
 from fintrack.interchange import unneutralise
+from tests.cases import founding_case, source
 from tests.conftest import QATAR, Result, Run, added, assert_error, row_counts, url_of
 
-KINDS = ("sanctions", "pledges", "installments", "disbursements", "rates")
+KINDS = (
+    "sanctions", "pledges", "installments", "disbursements", "rates", "sources", "links",
+)  # fmt: skip
 
 
-def rates_count(path: Path) -> int:
-    """Exchange rates stored in the test's database, on either engine."""
+def count(path: Path, table: str) -> int:
+    """The rows of a table in the test's database, on either engine."""
     from sqlalchemy import text
 
     from fintrack.store import Database
 
     engine = Database(url_of(path)).engine
     with engine.connect() as connection:
-        count = connection.execute(text("SELECT count(*) FROM exchange_rates")).scalar_one()
+        rows = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
     engine.dispose()
-    return int(count)
+    return int(rows)
+
+
+def rates_count(path: Path) -> int:
+    """Exchange rates stored in the test's database, on either engine."""
+    return count(path, "exchange_rates")
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -54,20 +62,23 @@ def import_all(run: Run, folder: Path, *extra: str) -> list[Result]:
         ),
         run("import", "disbursements", str(folder / "disbursements.csv"), *extra),
         run("import", "rates", str(folder / "rates.csv"), *extra),
+        run("import", "sources", str(folder / "sources.csv"), *extra),
+        run("import", "links", str(folder / "links.csv"), *extra),
     ]  # fmt: skip
 
 
 @pytest.fixture
 def recorded(run: Run) -> Run:
     """The founding case with payments, a hostile pledge, two identical pledges without a ref,
-    a pledge with a line break in its purpose, and exchange rates."""
-    assert run("seed").code == 0
-    assert (
-        run("pay", "1", "40M", "--on", "2025-06-10", "--source", '=HYPERLINK("http://x")').code == 0
-    )
+    a pledge with a line break in its purpose, exchange rates, sources with formula-like
+    titles, two sources without a URL that read the same, and a claim with its source."""
+    founding_case(run)
+    hyperlink = source(run, "--title", '=HYPERLINK("http://x")')
+    assert run("pay", "1", "40M", "--on", "2025-06-10", "--source", hyperlink).code == 0
+    formula = source(run, "--title", "=1+2", "--publisher", "@ministry")
     hostile = ("--donor", "@Saudi", "--recipient", "+Syria", "--currency", "SAR", "--amount", "100M",
                "--installments", "3", "--every", "quarter", "--first-due", "2025-07-01",
-               "--on", "2025-06-15", "--purpose", "-budget\nsupport", "--source", "=1+2")  # fmt: skip
+               "--on", "2025-06-15", "--purpose", "-budget\nsupport", "--source", formula)  # fmt: skip
     added(run, "pledge", "add", *hostile)
     added(
         run,
@@ -90,7 +101,10 @@ def recorded(run: Run) -> Run:
         "--ref",
         "sa-commitment",
     )
-    for _ in range(2):
+    for confidence in ("unverified", "reported"):
+        # Two press conferences that read the same, each the source of one of two pledges
+        # that read the same.
+        press = source(run, "--title", "Press conference", "--published", "2025-03-01")
         added(
             run,
             "pledge",
@@ -105,8 +119,16 @@ def recorded(run: Run) -> Run:
             "1.5M",
             "--on",
             "2025-03-01",
+            "--source",
+            press,
+            "--confidence",
+            confidence,
         )
     assert run("pay", "4", "500k", "--on", "2025-04-01").code == 0
+    added(
+        run, "claim", "add", "--subject", "UAE back channel", "--statement", "A back channel",
+        "--source", "https://example.org/report",
+    )  # fmt: skip
     added(
         run,
         "sanction",
@@ -130,7 +152,7 @@ def test_round_trip_into_an_empty_database_is_byte_identical_for_every_kind(
     recorded: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = export_all(recorded, tmp_path / "a")
-    assert b"'=HYPERLINK" in first["disbursements"]
+    assert b"'=HYPERLINK" in first["sources"]
     assert b",'@Saudi,'+Syria,\"'-budget\nsupport\"," in first["pledges"]
     other = tmp_path / "other.db"
     monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{other}")
@@ -155,12 +177,15 @@ def test_importing_the_same_files_twice_adds_nothing(
     recorded: Run, tmp_path: Path, db_path: Path
 ) -> None:
     export_all(recorded, tmp_path / "a")
-    before = row_counts(db_path), rates_count(db_path)
+    before = row_counts(db_path), rates_count(db_path), count(db_path, "changes")
     results = import_all(recorded, tmp_path / "a")
-    assert [r.code for r in results] == [0, 0, 0, 0]
-    assert (row_counts(db_path), rates_count(db_path)) == before
+    assert [r.code for r in results] == [0, 0, 0, 0, 0, 0]
+    # Nothing is written, not even a change for the history.
+    assert (row_counts(db_path), rates_count(db_path), count(db_path, "changes")) == before
     assert "no pledges added, 5 pledges, 9 installments already present" in results[1].err
     assert "no disbursements added, 3 disbursements already present" in results[2].err
+    assert "no sources added, 9 sources already present" in results[4].err
+    assert "no links added, 10 links already present" in results[5].err
 
 
 def test_records_without_a_ref_are_matched_by_their_content(
@@ -363,20 +388,22 @@ def test_hostile_cells_are_neutralised_on_export_and_restored_on_import(
 ) -> None:
     source = write(
         tmp_path / "hostile.csv",
-        "authority,target,action,summary,source,legal_ref,ref\n"
-        "EU,SY,ease,=cmd|' /C calc'!A0,'+1+2,@SUM(A1),h1\n"
-        "EU,SY,ease,-2+3,''=already quoted,plain 'quote',h2\n",
+        "authority,target,action,summary,legal_ref,ref\n"
+        "EU,'+1+2,ease,=cmd|' /C calc'!A0,@SUM(A1),h1\n"
+        "EU,''=already quoted,ease,-2+3,plain 'quote',h2\n",
     )
     result = run("import", "sanctions", str(source))
     assert result.code == 0, result.err
     rows = as_json_rows(run, "sanction", "list")
-    assert [(r["summary"], r["source"], r["legal_ref"]) for r in rows] == [
+    assert [(r["summary"], r["target"], r["legal_ref"]) for r in rows] == [
         ("=cmd|' /C calc'!A0", "+1+2", "@SUM(A1)"),
         ("-2+3", "'=already quoted", "plain 'quote'"),
     ]
-    exported = run("sanction", "list", "--format", "csv").out
-    assert ",'@SUM(A1),'=cmd|' /C calc'!A0,'+1+2,h1" in exported
-    assert ",plain 'quote','-2+3,''=already quoted,h2" in exported
+    exported = run("export", "sanctions", "-o", "-").out
+    assert ",'+1+2,ease,,announced," in exported
+    assert ",'@SUM(A1),'=cmd|' /C calc'!A0,h1" in exported
+    assert ",''=already quoted,ease," in exported
+    assert ",plain 'quote','-2+3,h2" in exported
     assert ",1,EU," not in exported and exported.splitlines()[1].startswith(
         "1,EU,"
     )  # numbers stay numbers
