@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from fintrack.changes import stamp
@@ -479,8 +479,10 @@ class Batches:
         if self.change is None and issubclass(model, Versioned) and not options.dry_run:
             raise RuntimeError(f"rows of {self.table.name} imported outside a change")
         self.rows: list[dict[str, Any]] = []
+        self.explicit_ids = False
 
     def add(self, row: dict[str, Any]) -> None:
+        self.explicit_ids = self.explicit_ids or "id" in row
         self.rows.append(row if self.change is None else stamp(row, self.change))
         if len(self.rows) >= BATCH_ROWS:
             self.flush()
@@ -489,6 +491,23 @@ class Batches:
         if self.rows:
             self.session.connection().execute(self.statement, self.rows)
             self.rows = []
+        if self.explicit_ids:
+            _advance_sequence(self.session, self.table.name)
+            self.explicit_ids = False
+
+
+def _advance_sequence(session: Session, table: str) -> None:
+    """On PostgreSQL, move the sequence of `table`'s ids past the ids an import chose, so
+    that the next record added with a command does not get one of them."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+        )
+    )
 
 
 def _pass(

@@ -529,3 +529,27 @@ def test_every_export_column_is_read_by_import() -> None:
         keys = {c.key for c in file_columns(kind.value)}
         assert set(REQUIRED[kind]) <= keys, kind
         assert set(DERIVED[kind]) <= keys, kind
+
+
+def test_records_added_after_an_import_get_new_ids(run: Run, tmp_path: Path) -> None:
+    """The import keeps the file's ids; the next record added with a command gets an id past
+    them (on PostgreSQL the import moves each table's sequence on)."""
+    pledges = write(
+        tmp_path / "p.csv",
+        "id,donor,recipient,currency,pledged,announced,ref\n2,Qatar,Syria,USD,87M,2025-05-08,q\n",
+    )
+    sanctions = write(tmp_path / "s.csv", "id,authority,target,action\n2,EU,SY,ease\n")
+    payments = write(
+        tmp_path / "d.csv",
+        "id,pledge_ref,installment,paid_on,amount\n2,q,1,2025-05-21,1M\n",
+    )
+    un = ("sanction", "add", "--authority", "UN", "--target", "SY", "--action")
+    assert added(run, *QATAR) == 1
+    assert added(run, *un, "ease") == 1
+    assert added(run, "pay", "1", "1M", "--on", "2025-05-20") == 1
+    for kind, path in (("pledges", pledges), ("sanctions", sanctions), ("disbursements", payments)):
+        result = run("import", kind, str(path))
+        assert result.code == 0, result.err
+    assert added(run, *QATAR) == 3
+    assert added(run, *un, "lift") == 3
+    assert added(run, "pay", "2", "1M", "--on", "2025-05-22") == 3
