@@ -22,7 +22,10 @@ from fintrack.cli import main
 ENGINE_VAR = "FINTRACK_TEST_DATABASE"
 PG_URL_VAR = "FINTRACK_TEST_PG_URL"
 ENGINES = ("sqlite", "postgresql")
-TABLES = ["sanction_actions", "sanction_measures", "pledges", "installments", "disbursements"]
+TABLES = [
+    "sanction_actions", "sanction_measures", "pledges", "installments", "disbursements",
+    "sources", "source_links",
+]  # fmt: skip
 
 
 def engine() -> str:
