@@ -722,14 +722,14 @@ def test_links_are_added_or_changed_once_and_the_history_keeps_the_old_confidenc
     result = run("import", "links", str(path), "--dry-run")
     assert result.code == 0, result.err
     assert (
-        "would add 2 links; 1 link already present; nothing written; "
-        "would change the confidence of 1 link" in result.err
+        "would add 2 links and change the confidence of 1 link; 1 link already present; "
+        "nothing written" in result.err
     )
     assert row_counts(db_path) == before
     changes = count(db_path, "changes")
     result = run("import", "links", str(path), "--analyst", "Lina")
     assert result.code == 0, result.err
-    assert "2 links added, 1 link already present; changed the confidence of 1 link" in result.err
+    assert "2 links added, the confidence of 1 link changed, 1 link already present" in result.err
     assert row_counts(db_path)["source_links"] == before["source_links"] + 2
     assert count(db_path, "changes") == changes + 1
     assert count(db_path, "source_links_history") == 1  # the confirmed link, as it was

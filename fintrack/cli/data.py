@@ -343,15 +343,18 @@ def import_(
         return
     added = _counted(result.added) or f"no {kind.value}"
     present = _counted(result.present) or "nothing"
+    changed = _counted(result.changed)
     if dry_run:
+        change = f" and change the confidence of {changed}" if changed else ""
         message = (
-            f"Dry run of {file}: would add {added}; {present} already present; nothing written"
+            f"Dry run of {file}: would add {added}{change}; {present} already present; "
+            "nothing written"
         )
     else:
-        message = f"Imported {file} into {db.display}: {added} added, {present} already present"
-    if result.changed:
-        would = "would change" if dry_run else "changed"
-        message += f"; {would} the confidence of {_counted(result.changed)}"
+        change = f", the confidence of {changed} changed" if changed else ""
+        message = (
+            f"Imported {file} into {db.display}: {added} added{change}, {present} already present"
+        )
     if result.voided:
         message += f"; {_counted(result.voided)} voided in this database left out"
     if result.rejected:
