@@ -716,9 +716,10 @@ def import_pledges(
     """
     result = ImportResult()
     problems = Problems(pledges, installments)
-    # Every pledge stored, voided ones too (they are not brought back), and the live ones.
+    # Every pledge stored, voided ones too (they are not brought back), and the live ones. A
+    # key names a live pledge first: the keys of the two sets are counted apart.
     stored = {key: pledge_id for pledge_id, key in pledge_keys(session, include_void=True).items()}
-    live = set(pledge_keys(session).values())
+    live = {key: pledge_id for pledge_id, key in pledge_keys(session).items()}
     ids = IdPlan(set(stored.values()))
     new: dict[str, PledgeCheck] = {}
     lines: dict[str, int] = {}  # key -> line in the pledges file, for every readable pledge
@@ -827,10 +828,10 @@ def import_pledges(
             message = None
             if target is None or target == key:
                 message = f"'{wanted}' is not the id of another pledge in {pledges.label}"
-            elif target in targets or stored.get(target) in taken:
-                message = f"'{wanted}': that pledge is already replaced by another"
             elif target in stored and target not in live:
                 message = f"'{wanted}': that pledge is voided in the database"
+            elif target in targets or live.get(target) in taken:
+                message = f"'{wanted}': that pledge is already replaced by another"
             if message is not None:
                 problems.add(pledges, new[key].line, [("replaces", message)])
             else:
@@ -865,7 +866,7 @@ def import_pledges(
                 rows.add({"id": ids.ids[key], **row, "created_at": now})
         rows.flush()
         links = [
-            {"pledge": ids.ids[key], "replaced": ids.ids.get(target) or stored[target]}
+            {"pledge": ids.ids[key], "replaced": ids.ids.get(target) or live[target]}
             for key, target in replaced.items()
             if key not in rejected and target not in rejected
         ]

@@ -837,6 +837,17 @@ def test_export_leaves_voided_records_out_and_import_leaves_them_void(
     assert "4 links voided in this database left out" in results[5].err
     assert (row_counts(db_path), count(db_path, "changes")) == counts
     assert export_all(run, tmp_path / "again") == after
+    # A new pledge cannot replace a pledge voided here.
+    pledges = write(
+        tmp_path / "replacing.csv",
+        "id,donor,recipient,currency,pledged,announced,replaces,ref\n"
+        "2,Oman,Syria,USD,5M,2025-05-10,,\n"
+        "9,Oman,Syria,USD,6M,2025-06-10,2,om-2\n",
+    )
+    assert run("void", "pledge", "3", "--reason", "the commitment was never made").code == 0
+    assert run("import", "pledges", str(pledges)).err.splitlines()[0] == (
+        f"{pledges}:3: column replaces: '2': that pledge is voided in the database"
+    )
 
 
 def test_a_file_with_the_old_source_column_is_refused_with_a_hint(run: Run, tmp_path: Path) -> None:
