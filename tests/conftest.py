@@ -22,10 +22,7 @@ from fintrack.cli import main
 ENGINE_VAR = "FINTRACK_TEST_DATABASE"
 PG_URL_VAR = "FINTRACK_TEST_PG_URL"
 ENGINES = ("sqlite", "postgresql")
-TABLES = [
-    "sanction_actions", "sanction_measures", "pledges", "installments", "disbursements",
-    "sources", "source_links",
-]  # fmt: skip
+TABLES = ["sanction_actions", "sanction_measures", "pledges", "installments", "disbursements"]
 
 
 def engine() -> str:

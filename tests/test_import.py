@@ -39,6 +39,12 @@ def rates_count(path: Path) -> int:
     return count(path, "exchange_rates")
 
 
+def stored(path: Path) -> dict[str, int]:
+    """`row_counts`, with the sources, their links, and the changes of the history."""
+    tables = ("sources", "source_links", "changes")
+    return {**row_counts(path), **{table: count(path, table) for table in tables}}
+
+
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path
@@ -179,11 +185,11 @@ def test_importing_the_same_files_twice_adds_nothing(
     recorded: Run, tmp_path: Path, db_path: Path
 ) -> None:
     export_all(recorded, tmp_path / "a")
-    before = row_counts(db_path), rates_count(db_path), count(db_path, "changes")
+    before = stored(db_path), rates_count(db_path)
     results = import_all(recorded, tmp_path / "a")
     assert [r.code for r in results] == [0, 0, 0, 0, 0, 0]
     # Nothing is written, not even a change for the history.
-    assert (row_counts(db_path), rates_count(db_path), count(db_path, "changes")) == before
+    assert (stored(db_path), rates_count(db_path)) == before
     assert "no pledges added, 5 pledges, 9 installments already present" in results[1].err
     assert "no disbursements added, 3 disbursements already present" in results[2].err
     assert "no sources added, 9 sources already present" in results[4].err
@@ -626,7 +632,7 @@ def test_a_bad_source_row_is_an_error_and_nothing_is_stored(
     changes = count(empty_db, "changes")
     path = write(tmp_path / "sources.csv", f"{SOURCE_HEADER}\n{row}\n")
     one_row_error(run("import", "sources", str(path)), f"{path}:2: column {column}: {message}")
-    assert row_counts(empty_db)["sources"] == 0
+    assert count(empty_db, "sources") == 0
     assert count(empty_db, "changes") == changes
 
 
@@ -655,7 +661,7 @@ def test_sources_are_matched_by_url_or_content_and_a_stored_one_is_left_as_it_is
     )
     assert result.code == 0, result.err
     assert "would add 4 sources; 1 source already present; nothing written" in result.err
-    assert row_counts(db_path)["sources"] == 4 and not rejects.exists()
+    assert count(db_path, "sources") == 4 and not rejects.exists()
     result = run("import", "sources", str(path), "--on-error", "skip", "--rejects", str(rejects))
     assert result.code == 0, result.err
     assert "4 sources added, 1 source already present; 1 bad rows rejected" in result.err
@@ -700,10 +706,10 @@ def test_a_bad_link_row_is_an_error_and_nothing_is_stored(
     run: Run, tmp_path: Path, db_path: Path, row: str, column: str, message: str
 ) -> None:
     founding_case(run)
-    before = row_counts(db_path), count(db_path, "changes")
+    before = stored(db_path)
     path = write(tmp_path / "links.csv", f"{LINK_HEADER}\n{row}\n")
     one_row_error(run("import", "links", str(path)), f"{path}:2: column {column}: {message}")
-    assert (row_counts(db_path), count(db_path, "changes")) == before
+    assert stored(db_path) == before
 
 
 def test_links_are_added_or_changed_once_and_the_history_keeps_the_old_confidence(
@@ -718,19 +724,19 @@ def test_links_are_added_or_changed_once_and_the_history_keeps_the_old_confidenc
         f"sanction,eu-2025-406-suspension,{OFAC_URL},reported\n"
         f"Pledge,{QATAR_REF},{EU_URL},Unverified\n",
     )
-    before = row_counts(db_path)
+    before = stored(db_path)
     result = run("import", "links", str(path), "--dry-run")
     assert result.code == 0, result.err
     assert (
         "would add 2 links and change the confidence of 1 link; 1 link already present; "
         "nothing written" in result.err
     )
-    assert row_counts(db_path) == before
+    assert stored(db_path) == before
     changes = count(db_path, "changes")
     result = run("import", "links", str(path), "--analyst", "Lina")
     assert result.code == 0, result.err
     assert "2 links added, the confidence of 1 link changed, 1 link already present" in result.err
-    assert row_counts(db_path)["source_links"] == before["source_links"] + 2
+    assert count(db_path, "source_links") == before["source_links"] + 2
     assert count(db_path, "changes") == changes + 1
     assert count(db_path, "source_links_history") == 1  # the confirmed link, as it was
     pledge = as_json_rows(run, "history", "pledge", "1")
@@ -828,25 +834,25 @@ def test_export_leaves_voided_records_out_and_import_leaves_them_void(
     assert after["sources"] == before["sources"]  # sources are never voided
 
     # The older files name the voided records: they are left void, not brought back.
-    counts = row_counts(db_path), count(db_path, "changes")
+    counts = stored(db_path)
     results = import_all(run, tmp_path / "before")
     assert [r.code for r in results] == [0] * 6, [r.err for r in results]
     assert "1 sanction voided in this database left out" in results[0].err
     assert "1 pledge, 1 installment voided in this database left out" in results[1].err
     assert "1 disbursement voided in this database left out" in results[2].err
     assert "4 links voided in this database left out" in results[5].err
-    assert (row_counts(db_path), count(db_path, "changes")) == counts
+    assert stored(db_path) == counts
     assert export_all(run, tmp_path / "again") == after
     # A new pledge cannot replace a pledge voided here.
-    pledges = write(
+    replacing = write(
         tmp_path / "replacing.csv",
         "id,donor,recipient,currency,pledged,announced,replaces,ref\n"
         "2,Oman,Syria,USD,5M,2025-05-10,,\n"
         "9,Oman,Syria,USD,6M,2025-06-10,2,om-2\n",
     )
     assert run("void", "pledge", "3", "--reason", "the commitment was never made").code == 0
-    assert run("import", "pledges", str(pledges)).err.splitlines()[0] == (
-        f"{pledges}:3: column replaces: '2': that pledge is voided in the database"
+    assert run("import", "pledges", str(replacing)).err.splitlines()[0] == (
+        f"{replacing}:3: column replaces: '2': that pledge is voided in the database"
     )
 
 
