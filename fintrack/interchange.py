@@ -10,9 +10,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from fintrack.changes import stamp
 from fintrack.dates import parse_date
 from fintrack.errors import FintrackError, InputError
 from fintrack.keys import (
@@ -23,19 +24,32 @@ from fintrack.keys import (
     pledge_keys,
     sanction_content,
     sanction_keys,
+    source_key,
+    source_keys,
 )
 from fintrack.models import (
+    Change,
     Disbursement,
     ExchangeRate,
     Installment,
     Pledge,
     SanctionAction,
     SanctionMeasure,
+    Source,
+    SourceLink,
+    Versioned,
 )
 from fintrack.money import format_amount, normalize_currency, parse_amount
 from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
+from fintrack.sources import MAX_URL, is_url
 from fintrack.text import clean, required
-from fintrack.vocab import PledgeStatus, SanctionActionKind, SanctionStatus, parse_choice
+from fintrack.vocab import (
+    Confidence,
+    PledgeStatus,
+    SanctionActionKind,
+    SanctionStatus,
+    parse_choice,
+)
 
 T = TypeVar("T")
 
@@ -43,6 +57,8 @@ T = TypeVar("T")
 MAX_LISTED = 20
 # Rows written to the database per statement.
 BATCH_ROWS = 5_000
+# Rows fetched from the database at a time by an export.
+YIELD_PER = 2_000
 # A column of rejects files; ignored on import, so a corrected rejects file imports as it is.
 REASON = "reason"
 # What a spreadsheet may put before a formula-like text cell; the import removes it again.
@@ -57,6 +73,8 @@ class Kind(StrEnum):
     INSTALLMENTS = "installments"
     DISBURSEMENTS = "disbursements"
     RATES = "rates"
+    SOURCES = "sources"
+    LINKS = "links"
 
 
 # Columns an import needs; the others of the export are optional, and these are derived
@@ -67,14 +85,25 @@ REQUIRED = {
     Kind.INSTALLMENTS: ("pledge_ref", "seq", "due", "amount"),
     Kind.DISBURSEMENTS: ("pledge_ref", "installment", "paid_on", "amount"),
     Kind.RATES: ("base", "quote", "on", "rate"),
+    Kind.SOURCES: (),  # but a url or a title column: see ONE_OF
+    Kind.LINKS: ("kind", "record", "source", "confidence"),
 }
+# Kinds whose files need at least one of these columns.
+ONE_OF = {Kind.SOURCES: ("url", "title")}
 DERIVED = {
     Kind.SANCTIONS: ("id",),
     Kind.PLEDGES: ("id", "disbursed", "outstanding", "fulfilled_pct", "replaced_by"),
     Kind.INSTALLMENTS: ("pledge_id", "paid", "outstanding", "state"),
     Kind.DISBURSEMENTS: ("id", "pledge_id"),
     Kind.RATES: (),
+    Kind.SOURCES: (),
+    Kind.LINKS: (),
 }
+# The kinds of record a links file names, and the column of source_links naming each.
+# Claims have no file of their own yet, so their links are neither exported nor imported.
+LINK_KINDS = {"sanction": "sanction_id", "pledge": "pledge_id", "payment": "disbursement_id"}
+# Kinds whose files had a `source` text column before sources became records (schema 0003).
+_HAD_SOURCE = (Kind.SANCTIONS, Kind.PLEDGES, Kind.DISBURSEMENTS)
 
 
 def unneutralise(text: str) -> str:
@@ -184,6 +213,12 @@ class CsvFile:
         self.header = [cell.strip().lower() for cell in header]
         known = set(self.columns) | {REASON}
         for name in self.header:
+            if name == "source" and self.kind in _HAD_SOURCE:
+                raise self.fail(
+                    f"line 1: 'source' is no longer a column of {self.kind.value}: sources are "
+                    "records of their own, in the files of `fintrack export sources` and "
+                    "`fintrack export links`; export the file again with this version"
+                )
             if name not in known:
                 raise self.fail(
                     f"line 1: '{name}' is not a column of {self.kind.value}; "
@@ -196,6 +231,11 @@ class CsvFile:
             raise self.fail(
                 f"line 1: no column {', '.join(missing)}; "
                 f"{self.kind.value} need {', '.join(REQUIRED[self.kind])}"
+            )
+        either = ONE_OF.get(self.kind, ())
+        if either and not any(name in self.header for name in either):
+            raise self.fail(
+                f"line 1: no column {' or '.join(either)}; {self.kind.value} need one of them"
             )
 
     def _listed(self) -> str:
@@ -360,12 +400,23 @@ class Problems:
 class ImportResult:
     added: dict[str, int] = field(default_factory=dict)
     present: dict[str, int] = field(default_factory=dict)
+    # Links stored with another confidence, changed to the file's.
+    changed: dict[str, int] = field(default_factory=dict)
+    # Records voided in this database: counted as present, and left void.
+    voided: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
     rows: int = 0
 
     def count(self, kind: Kind, added: bool) -> None:
-        counts = self.added if added else self.present
+        self.tally(self.added if added else self.present, kind)
+
+    @staticmethod
+    def tally(counts: dict[str, int], kind: Kind) -> None:
         counts[kind.value] = counts.get(kind.value, 0) + 1
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.added or self.changed)
 
 
 Reject = Callable[[CsvFile, list[str], str], None]
@@ -376,6 +427,12 @@ class Options:
     dry_run: bool = False
     reject: Reject | None = None  # given: bad rows go there, the good ones are imported
     progress: Callable[[str, int], Progress] | None = None  # (description, total) -> advance
+    # The change the import's rows belong to (begin_change); None only for a dry run.
+    change: Change | None = None
+
+    def now(self) -> datetime:
+        """When the records are stored: the time of the import's change."""
+        return self.change.at if self.change is not None else _now()
 
 
 class IdPlan:
@@ -408,15 +465,25 @@ def _now() -> datetime:
 
 
 class Batches:
-    """Rows for one table, written with one executemany statement per batch."""
+    """Rows for one table, written with one executemany statement per batch.
 
-    def __init__(self, session: Session, model: Any) -> None:
+    Rows of a versioned table are stamped as the first version of their record, made by the
+    import's change (`stamp`); a Core insert bypasses the ORM's flush hook that would.
+    """
+
+    def __init__(self, session: Session, model: Any, options: Options) -> None:
         self.session = session
-        self.statement = insert(model.__table__)
+        self.table = model.__table__
+        self.statement = insert(self.table)
+        self.change = options.change if issubclass(model, Versioned) else None
+        if self.change is None and issubclass(model, Versioned) and not options.dry_run:
+            raise RuntimeError(f"rows of {self.table.name} imported outside a change")
         self.rows: list[dict[str, Any]] = []
+        self.explicit_ids = False
 
     def add(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
+        self.explicit_ids = self.explicit_ids or "id" in row
+        self.rows.append(row if self.change is None else stamp(row, self.change))
         if len(self.rows) >= BATCH_ROWS:
             self.flush()
 
@@ -424,6 +491,23 @@ class Batches:
         if self.rows:
             self.session.connection().execute(self.statement, self.rows)
             self.rows = []
+        if self.explicit_ids:
+            _advance_sequence(self.session, self.table.name)
+            self.explicit_ids = False
+
+
+def _advance_sequence(session: Session, table: str) -> None:
+    """On PostgreSQL, move the sequence of `table`'s ids past the ids an import chose, so
+    that the next record added with a command does not get one of them."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+        )
+    )
 
 
 def _pass(
@@ -459,6 +543,14 @@ def _writing_pass(source: CsvFile, options: Options, problems: Problems) -> Iter
             _rejected(source, record, reason, options)
 
 
+def _stored(result: ImportResult, kind: Kind, live: bool) -> None:
+    """Count a row whose record is stored already: present, or voided in this database."""
+    if live:
+        result.count(kind, added=False)
+    else:
+        result.tally(result.voided, kind)
+
+
 # --- Sanctions --------------------------------------------------------------------------------
 
 
@@ -485,7 +577,6 @@ def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
         deadline_label=cells.text("deadline_label"),
         legal_ref=cells.text("legal_ref"),
         summary=cells.text("summary"),
-        source=cells.text("source"),
         ref=cells.text("ref"),
     )
     try:
@@ -501,7 +592,9 @@ def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
 def import_sanctions(session: Session, source: CsvFile, options: Options) -> ImportResult:
     result = ImportResult()
     problems = Problems()
-    present = sanction_keys(session)
+    # Keys of every record, voided ones too (they are not brought back), and of live ones.
+    present = set(sanction_keys(session, include_void=True).values())
+    live = set(sanction_keys(session).values())
     ids = IdPlan(set(session.scalars(select(SanctionAction.id))))
     seen: dict[str, int] = {}
 
@@ -533,15 +626,15 @@ def import_sanctions(session: Session, source: CsvFile, options: Options) -> Imp
 
     numbering = KeyNumbering()
     seen.clear()
-    actions = Batches(session, SanctionAction)
-    measures = Batches(session, SanctionMeasure)
-    now = _now()
+    actions = Batches(session, SanctionAction, options)
+    measures = Batches(session, SanctionMeasure, options)
+    now = options.now()
     for record in _writing_pass(source, options, problems):
         _, values, key = keyed(record)
         assert values is not None and key is not None
         seen.setdefault(key, record.line)
         if key in present:
-            result.count(Kind.SANCTIONS, added=False)
+            _stored(result, Kind.SANCTIONS, key in live)
             continue
         present.add(key)
         result.count(Kind.SANCTIONS, added=True)
@@ -590,7 +683,6 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
     assert donor and recipient and currency and pledged
     ref = cells.text("ref")
     purpose = cells.text("purpose")
-    source = cells.text("source")
     row: dict[str, Any] = {
         "ref": ref,
         "donor": donor,
@@ -601,13 +693,12 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
         "status": status.value,
         "announced_on": announced,
         "schedule_assumed": bool(assumed),
-        "source": source,
         # Not columns of a pledge: checked against its installments, then dropped.
         "count": count,
         "due": next_due or announced,
         "replaces": replaces,
     }
-    content = pledge_content(donor, recipient, purpose, currency, pledged, announced, source)
+    content = pledge_content(donor, recipient, purpose, currency, pledged, announced)
     return row, ref if ref is not None else content
 
 
@@ -625,7 +716,10 @@ def import_pledges(
     """
     result = ImportResult()
     problems = Problems(pledges, installments)
-    stored = {key: pledge_id for pledge_id, key in pledge_keys(session).items()}
+    # Every pledge stored, voided ones too (they are not brought back), and the live ones. A
+    # key names a live pledge first: the keys of the two sets are counted apart.
+    stored = {key: pledge_id for pledge_id, key in pledge_keys(session, include_void=True).items()}
+    live = {key: pledge_id for pledge_id, key in pledge_keys(session).items()}
     ids = IdPlan(set(stored.values()))
     new: dict[str, PledgeCheck] = {}
     lines: dict[str, int] = {}  # key -> line in the pledges file, for every readable pledge
@@ -734,7 +828,9 @@ def import_pledges(
             message = None
             if target is None or target == key:
                 message = f"'{wanted}' is not the id of another pledge in {pledges.label}"
-            elif target in targets or stored.get(target) in taken:
+            elif target in stored and target not in live:
+                message = f"'{wanted}': that pledge is voided in the database"
+            elif target in targets or live.get(target) in taken:
                 message = f"'{wanted}': that pledge is already replaced by another"
             if message is not None:
                 problems.add(pledges, new[key].line, [("replaces", message)])
@@ -749,10 +845,10 @@ def import_pledges(
         else set()
     )
 
-    now = _now()
+    now = options.now()
     verb = "Importing" if not options.dry_run else "Reading"
     if pledges is not None:
-        rows = Batches(session, Pledge)
+        rows = Batches(session, Pledge, options)
         numbering = KeyNumbering()
         lines.clear()
         for record in _writing_pass(pledges, options, problems):
@@ -760,7 +856,7 @@ def import_pledges(
             assert row is not None
             lines[key] = record.line
             if key not in new:
-                result.count(Kind.PLEDGES, added=False)
+                _stored(result, Kind.PLEDGES, key in live)
                 continue
             result.count(Kind.PLEDGES, added=True)
             row.pop("count")
@@ -770,11 +866,13 @@ def import_pledges(
                 rows.add({"id": ids.ids[key], **row, "created_at": now})
         rows.flush()
         links = [
-            {"pledge": ids.ids[key], "replaced": ids.ids.get(target) or stored[target]}
+            {"pledge": ids.ids[key], "replaced": ids.ids.get(target) or live[target]}
             for key, target in replaced.items()
             if key not in rejected and target not in rejected
         ]
         if links and not options.dry_run:
+            # Only pledges this change has just added are updated: they have no earlier
+            # version for the history to keep.
             session.connection().execute(
                 update(Pledge)
                 .where(Pledge.id == bindparam("pledge"))
@@ -783,7 +881,7 @@ def import_pledges(
             )
 
     if installments is not None:
-        rows = Batches(session, Installment)
+        rows = Batches(session, Installment, options)
         for record in _pass(installments, options, verb):
             reason = problems.reason(installments, record.line)
             owner, row = installment(record)[1:] if reason is None else (None, None)
@@ -792,8 +890,8 @@ def import_pledges(
             if reason is not None:
                 _rejected(installments, record, reason, options)
                 continue
-            if row is None or key is None:
-                result.count(Kind.INSTALLMENTS, added=False)
+            if row is None or owner is None:  # the installment of a pledge stored already
+                _stored(result, Kind.INSTALLMENTS, owner in live)
                 continue
             result.count(Kind.INSTALLMENTS, added=True)
             if not options.dry_run:
@@ -801,7 +899,7 @@ def import_pledges(
         rows.flush()
 
     if pledges is not None:
-        rows = Batches(session, Installment)
+        rows = Batches(session, Installment, options)
         for key, check in new.items():
             if check.installments or key in rejected:
                 continue
@@ -879,15 +977,20 @@ def _schedule_errors(
 
 
 def import_disbursements(session: Session, source: CsvFile, options: Options) -> ImportResult:
-    """Disbursements against pledges already stored, matched by pledge key and installment."""
+    """Disbursements against pledges already stored, matched by pledge key and installment.
+
+    Payments of a pledge voided in this database, and payments voided in it, are left out.
+    """
     result = ImportResult()
     problems = Problems()
     keys = pledge_keys(session)
     pledges = {key: pledge_id for pledge_id, key in keys.items()}
+    voided_pledges = set(pledge_keys(session, include_void=True).values()) - set(pledges)
     currencies = {
         pledge_id: code for pledge_id, code in session.execute(select(Pledge.id, Pledge.currency))
     }
-    present = disbursement_keys(session, keys)
+    present = set(disbursement_keys(session, keys, include_void=True).values())
+    live = set(disbursement_keys(session, keys).values())
     ids = IdPlan(set(session.scalars(select(Disbursement.id))))
     schedules: dict[int, dict[int, int]] = {}
 
@@ -899,7 +1002,10 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
             schedules[pledge_id] = {seq: row_id for seq, row_id in session.execute(query)}
         return schedules[pledge_id]
 
-    def keyed(record: Record, numbering: KeyNumbering) -> tuple[Cells, dict[str, Any] | None, str]:
+    def keyed(
+        record: Record, numbering: KeyNumbering
+    ) -> tuple[Cells, dict[str, Any] | None, str | None]:
+        """The row's cells, its disbursement and key; no key for a payment of a voided pledge."""
         cells = Cells(record)
         key = cells.parse("pledge_ref", _required, need=True)
         seq = cells.parse("installment", _integer, need=True)
@@ -907,6 +1013,8 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
         currency = cells.parse("currency", _currency)
         pledge_id = pledges.get(key) if key is not None else None
         if key is not None and pledge_id is None:
+            if key in voided_pledges and not cells.errors:
+                return cells, None, None
             cells.fail("pledge_ref", f"no pledge '{key}' in the database; import pledges first")
         if pledge_id is None or seq is None:
             return cells, None, ""
@@ -923,37 +1031,35 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
         amount = cells.parse("amount", amount_parser(money), need=True)
         if cells.errors or paid_on is None or amount is None or installment_id is None:
             return cells, None, ""
-        source_text = cells.text("source")
         row = {
             "pledge_id": pledge_id,
             "installment_id": installment_id,
             "paid_on": paid_on,
             "amount_minor": amount,
-            "source": source_text,
         }
         assert key is not None
-        return cells, row, numbering(disbursement_content(key, seq, paid_on, amount, source_text))
+        return cells, row, numbering(disbursement_content(key, seq, paid_on, amount))
 
     numbering = KeyNumbering()
     for record in _pass(source, options, "Checking"):
         result.rows += 1
         cells, row, key = keyed(record, numbering)
-        if row is None:
+        if row is None and key is not None:
             problems.add(source, record.line, cells.errors)
-        elif key not in present:
+        elif key is not None and key not in present:
             ids.claim(key, cells.get("id"))
     ids.finish()
     _finish(problems, result, options)
 
     numbering = KeyNumbering()
-    rows = Batches(session, Disbursement)
-    now = _now()
+    rows = Batches(session, Disbursement, options)
+    now = options.now()
     for record in _writing_pass(source, options, problems):
         _, row, key = keyed(record, numbering)
-        assert row is not None
-        if key in present:
-            result.count(Kind.DISBURSEMENTS, added=False)
+        if key is None or key in present:  # its pledge, or the payment, is stored already
+            _stored(result, Kind.DISBURSEMENTS, key in live)
             continue
+        assert row is not None
         result.count(Kind.DISBURSEMENTS, added=True)
         if not options.dry_run:
             rows.add({"id": ids.ids[key], **row, "created_at": now})
@@ -1015,8 +1121,8 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
     _finish(problems, result, options)
 
     seen.clear()
-    rows = Batches(session, ExchangeRate)
-    now = _now()
+    rows = Batches(session, ExchangeRate, options)
+    now = options.now()
     for record in _writing_pass(source, options, problems):
         _, row, key = parsed(record)
         assert row is not None
@@ -1031,11 +1137,237 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
     return result
 
 
+# --- Sources and their links -----------------------------------------------------------------
+
+
+def _url(text: str, column: str) -> str:
+    value = text.strip()
+    if not is_url(value):
+        raise InputError(column, f"'{text}' is not a web address (http:// or https://)")
+    if len(value) > MAX_URL:
+        raise InputError(column, f"must be at most {MAX_URL} characters")
+    return value
+
+
+def _publisher(text: str, column: str) -> str:
+    value = required(text, column)
+    if len(value) > 200:
+        raise InputError(column, "must be at most 200 characters")
+    return value
+
+
+def import_sources(session: Session, source: CsvFile, options: Options) -> ImportResult:
+    """Sources, matched by their key: the URL, or one derived from title, publisher and date.
+
+    A source whose key is stored already is left as it is, like a record whose ref is.
+    """
+    result = ImportResult()
+    problems = Problems()
+    present = set(source_keys(session).values())
+    urls: dict[str, int] = {}  # URL -> the line it is first on
+
+    def keyed(record: Record, numbering: KeyNumbering) -> tuple[Cells, dict[str, Any] | None, str]:
+        cells = Cells(record)
+        url = cells.parse("url", _url)
+        title = cells.text("title")
+        publisher = cells.parse("publisher", _publisher)
+        published = cells.parse("published", parse_date)
+        retrieved = cells.parse("retrieved", parse_date)
+        if url is None and title is None and cells.get("url") is None:
+            cells.fail("title", "is empty, and so is url; a source needs a url, a title or both")
+        if published and retrieved and retrieved < published:
+            cells.fail("retrieved", f"'{retrieved}' is before published {published}")
+        if url is not None and urls.get(url, record.line) != record.line:
+            cells.fail("url", f"'{url}' is also on line {urls[url]}")
+        if cells.errors:
+            return cells, None, ""
+        key = source_key(url, title, publisher, published)
+        if url is None:
+            key = numbering(key)
+        given = cells.get("key")
+        if given is not None and given.strip() != key:
+            derived = "its url" if url is not None else "derived from title, publisher, published"
+            cells.fail("key", f"'{given}' is not this source's key {key} ({derived})")
+            return cells, None, ""
+        row = {
+            "url": url,
+            "title": title,
+            "publisher": publisher,
+            "published_on": published,
+            "retrieved_on": retrieved,
+        }
+        return cells, row, key
+
+    numbering = KeyNumbering()
+    for record in _pass(source, options, "Checking"):
+        result.rows += 1
+        cells, row, _ = keyed(record, numbering)
+        if row is None:
+            problems.add(source, record.line, cells.errors)
+        elif row["url"] is not None:
+            urls.setdefault(row["url"], record.line)
+    _finish(problems, result, options)
+
+    # Every row is keyed again, rejected ones too, so that sources with the same content are
+    # numbered as in the first pass.
+    numbering = KeyNumbering()
+    rows = Batches(session, Source, options)
+    for record in _pass(source, options, "Importing" if not options.dry_run else "Reading"):
+        _, row, key = keyed(record, numbering)
+        reason = problems.reason(source, record.line)
+        if reason is not None:
+            _rejected(source, record, reason, options)
+            continue
+        assert row is not None
+        if key in present:
+            result.count(Kind.SOURCES, added=False)
+            continue
+        present.add(key)
+        result.count(Kind.SOURCES, added=True)
+        if not options.dry_run:
+            assert options.change is not None
+            rows.add({**row, "created_at": options.change.at, "change_id": options.change.id})
+    rows.flush()
+    return result
+
+
+@dataclass(frozen=True)
+class _LinkRow:
+    kind: str
+    record_id: int
+    source_id: int
+    confidence: str
+
+
+def import_links(session: Session, source: CsvFile, options: Options) -> ImportResult:
+    """Links between sources and records already stored, each named by its stable key.
+
+    A link stored with the same confidence is left as it is; one stored with another is
+    changed to the file's, through the ORM, so the record's history keeps the old one. Links
+    of records voided in this database are left out.
+    """
+    result = ImportResult()
+    problems = Problems()
+    pledges = pledge_keys(session)
+    live = {
+        "sanction": sanction_keys(session),
+        "pledge": pledges,
+        "payment": disbursement_keys(session, pledges),
+    }
+    records = {
+        kind: {key: record_id for record_id, key in keys.items()} for kind, keys in live.items()
+    }
+    every_pledge = pledge_keys(session, include_void=True)
+    voided = {
+        "sanction": set(sanction_keys(session, include_void=True).values()),
+        "pledge": set(every_pledge.values()),
+        "payment": set(disbursement_keys(session, pledges, include_void=True).values())
+        # Payments of a pledge voided here, named by that pledge's key.
+        | set(disbursement_keys(session, every_pledge, include_void=True).values()),
+    }
+    for kind, keys in voided.items():
+        keys -= set(records[kind])
+    sources = {key: source_id for source_id, key in source_keys(session).items()}
+    stored: dict[tuple[str, int, int], tuple[int, str]] = {}
+    query = select(
+        SourceLink.id,
+        SourceLink.source_id,
+        SourceLink.confidence,
+        *(getattr(SourceLink, column) for column in LINK_KINDS.values()),
+    )
+    for link_id, source_id, confidence, *targets in session.execute(query):
+        for kind, record_id in zip(LINK_KINDS, targets, strict=True):
+            if record_id is not None:
+                stored[(kind, record_id, source_id)] = (link_id, confidence)
+    seen: dict[tuple[str, int, int], int] = {}
+
+    def parsed(record: Record) -> tuple[Cells, _LinkRow | None, bool]:
+        """The row's cells and link; True for the link of a record voided here."""
+        cells = Cells(record)
+        kind = cells.parse("kind", _link_kind, need=True)
+        key = cells.parse("record", _required, need=True)
+        source_key_ = cells.parse("source", _required, need=True)
+        confidence = cells.parse("confidence", _choice(Confidence), need=True)
+        record_id = None
+        if kind is not None and key is not None:
+            record_id = records[kind].get(key)
+            if record_id is None and key in voided[kind]:
+                return cells, None, not cells.errors
+            if record_id is None:
+                files = "pledges" if kind == "pledge" else f"{kind}s"
+                files = "disbursements" if kind == "payment" else files
+                cells.fail("record", f"no {kind} '{key}' in the database; import {files} first")
+        source_id = sources.get(source_key_) if source_key_ is not None else None
+        if source_key_ is not None and source_id is None:
+            cells.fail("source", f"no source '{source_key_}' in the database; import sources first")
+        if cells.errors or kind is None or record_id is None or source_id is None:
+            return cells, None, False
+        assert confidence is not None
+        link = _LinkRow(kind, record_id, source_id, confidence.value)
+        where = (kind, record_id, source_id)
+        if seen.get(where, record.line) != record.line:
+            cells.fail(
+                None, f"source '{source_key_}' of {kind} '{key}' is also on line {seen[where]}"
+            )
+            return cells, None, False
+        return cells, link, False
+
+    for record in _pass(source, options, "Checking"):
+        result.rows += 1
+        cells, link, void = parsed(record)
+        if link is not None:
+            seen.setdefault((link.kind, link.record_id, link.source_id), record.line)
+        elif not void:
+            problems.add(source, record.line, cells.errors)
+    _finish(problems, result, options)
+
+    rows = Batches(session, SourceLink, options)
+    for record in _writing_pass(source, options, problems):
+        _, link, void = parsed(record)
+        if link is None:
+            assert void
+            result.tally(result.voided, Kind.LINKS)
+            continue
+        existing = stored.get((link.kind, link.record_id, link.source_id))
+        if existing is None:
+            result.count(Kind.LINKS, added=True)
+            if not options.dry_run:
+                columns: dict[str, int | None] = dict.fromkeys(LINK_KINDS.values())
+                columns[LINK_KINDS[link.kind]] = link.record_id
+                rows.add({"source_id": link.source_id, **columns, "confidence": link.confidence})
+            continue
+        link_id, confidence = existing
+        if confidence == link.confidence:
+            result.count(Kind.LINKS, added=False)
+            continue
+        result.tally(result.changed, Kind.LINKS)
+        if not options.dry_run:
+            stored_link = session.get(SourceLink, link_id)
+            assert stored_link is not None
+            stored_link.confidence = link.confidence
+    rows.flush()
+    session.flush()
+    return result
+
+
+def _link_kind(text: str, column: str) -> str:
+    value = text.strip().lower()
+    if value == "claim":
+        raise InputError(column, "claims are not imported yet, and neither are their links")
+    if value not in LINK_KINDS:
+        raise InputError(column, f"'{text}' is not one of {', '.join(LINK_KINDS)}")
+    return value
+
+
 # --- Export -----------------------------------------------------------------------------------
 
 
 def export_rows(session: Session, kind: Kind, today: date) -> Iterator[dict[str, Any]]:
-    """The rows `fintrack export KIND` writes, streamed from the database."""
+    """The rows `fintrack export KIND` writes, streamed from the database.
+
+    Only live records are written: voided ones, and the installments, payments and links of
+    voided records, are left out.
+    """
     from fintrack.pledges import (
         PledgeFilter,
         iter_disbursement_rows,
@@ -1044,16 +1376,25 @@ def export_rows(session: Session, kind: Kind, today: date) -> Iterator[dict[str,
     )
 
     if kind is Kind.SANCTIONS:
-        from fintrack.sanctions import SanctionFilter, list_sanctions, sanction_row
+        from fintrack.sanctions import SanctionFilter, list_sanctions
 
-        for record in list_sanctions(session, SanctionFilter()):
-            yield sanction_row(record)
+        yield from list_sanctions(session, SanctionFilter())
     elif kind is Kind.PLEDGES:
-        yield from iter_pledges(session, PledgeFilter())
+        # A pledge that replaces a voided one is written as replacing none: the voided one is
+        # not in the file for `replaces` to name.
+        voided = set(session.scalars(select(Pledge.id).where(Pledge.voided_at.is_not(None))))
+        for row in iter_pledges(session, PledgeFilter()):
+            if row["replaces"] in voided:
+                row["replaces"] = None
+            yield row
     elif kind is Kind.RATES:
         from fintrack.rates import RateFilter, list_rates
 
         yield from list_rates(session, RateFilter())
+    elif kind is Kind.SOURCES:
+        yield from _source_rows(session)
+    elif kind is Kind.LINKS:
+        yield from _link_rows(session)
     else:
         # Rows carry their pledge's ref; only pledges without one need their key derived.
         derived = pledge_keys(session, derived_only=True)
@@ -1068,13 +1409,64 @@ def export_rows(session: Session, kind: Kind, today: date) -> Iterator[dict[str,
             yield row
 
 
+def _source_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """Every source, in the order stored, with its key."""
+    keys = source_keys(session)
+    query = select(Source).order_by(Source.id).execution_options(yield_per=YIELD_PER)
+    for source in session.scalars(query):
+        yield {
+            "key": keys[source.id],
+            "url": source.url,
+            "title": source.title,
+            "publisher": source.publisher,
+            "published": source.published_on,
+            "retrieved": source.retrieved_on,
+        }
+
+
+def _link_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """The links of live sanctions, pledges and payments, in the order made, each naming its
+    record and source by their keys. Links of claims are left out (claims have no file)."""
+    pledges = pledge_keys(session)
+    records = {
+        "sanction": sanction_keys(session),
+        "pledge": pledges,
+        "payment": disbursement_keys(session, pledges),
+    }
+    sources = source_keys(session)
+    query = (
+        select(
+            SourceLink.source_id,
+            SourceLink.confidence,
+            *(getattr(SourceLink, column) for column in LINK_KINDS.values()),
+        )
+        .order_by(SourceLink.id)
+        .execution_options(yield_per=YIELD_PER)
+    )
+    for source_id, confidence, *targets in session.execute(query):
+        for kind, record_id in zip(LINK_KINDS, targets, strict=True):
+            key = records[kind].get(record_id) if record_id is not None else None
+            if key is not None:
+                yield {
+                    "kind": kind,
+                    "record": key,
+                    "source": sources[source_id],
+                    "confidence": confidence,
+                }
+
+
 def count_rows(session: Session, kind: Kind) -> int:
-    """How many rows `export_rows` gives, for a progress bar."""
-    model = {
+    """About how many rows `export_rows` gives, for a progress bar."""
+    model: Any = {
         Kind.SANCTIONS: SanctionAction,
         Kind.PLEDGES: Pledge,
         Kind.INSTALLMENTS: Installment,
         Kind.DISBURSEMENTS: Disbursement,
         Kind.RATES: ExchangeRate,
+        Kind.SOURCES: Source,
+        Kind.LINKS: SourceLink,
     }[kind]
-    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+    query = select(func.count()).select_from(model)
+    if hasattr(model, "voided_at"):
+        query = query.where(model.voided_at.is_(None))
+    return int(session.scalar(query) or 0)

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fintrack.models import Disbursement, Installment, Pledge, SanctionAction, SanctionMeasure
+from fintrack.models import (
+    Disbursement,
+    Installment,
+    Pledge,
+    SanctionAction,
+    SanctionMeasure,
+    Source,
+)
+from fintrack.text import clean
 
 # Derived keys start with this character, so they never look like a ref a person chose.
 DERIVED_PREFIX = "~"
@@ -54,33 +62,42 @@ def pledge_content(
     currency: str,
     amount_minor: int,
     announced_on: date | None,
-    source: str | None,
 ) -> str:
     """What a pledge without a ref is known by (its status is left out: payments change it)."""
-    return content_key(
-        "pledge", (donor, recipient, purpose, currency, amount_minor, announced_on, source)
-    )
+    return content_key("pledge", (donor, recipient, purpose, currency, amount_minor, announced_on))
 
 
 def sanction_content(row: dict[str, Any], measures: list[str]) -> str:
     """What a sanction action without a ref is known by (its status is left out)."""
     fields = (
         "authority", "program", "target", "action", "announced_on", "effective_on",
-        "expires_on", "deadline_on", "deadline_label", "legal_ref", "summary", "source",
+        "expires_on", "deadline_on", "deadline_label", "legal_ref", "summary",
     )  # fmt: skip
     return content_key("sanction", [*(row[f] for f in fields), measures])
 
 
-def disbursement_content(
-    pledge_key: str, seq: int, paid_on: date, amount_minor: int, source: str | None
+def disbursement_content(pledge_key: str, seq: int, paid_on: date, amount_minor: int) -> str:
+    return content_key("disbursement", (pledge_key, seq, paid_on, amount_minor))
+
+
+def source_key(
+    url: str | None, title: str | None, publisher: str | None, published_on: date | None
 ) -> str:
-    return content_key("disbursement", (pledge_key, seq, paid_on, amount_minor, source))
+    """What a source is known by: its URL, or (without one) a key derived from its title,
+    publisher and date of publication, with runs of spaces folded as an import folds them."""
+    if url is not None:
+        return url
+    return content_key("source", (clean(title), clean(publisher), published_on))
 
 
-def pledge_keys(session: Session, derived_only: bool = False) -> dict[int, str]:
-    """Every pledge's id and stable key: its ref, or the key derived from its content.
+def pledge_keys(
+    session: Session, derived_only: bool = False, include_void: bool = False
+) -> dict[int, str]:
+    """Every live pledge's id and stable key: its ref, or the key derived from its content.
 
-    With `derived_only`, only the pledges without a ref (whose key a row cannot carry).
+    Pledges with the same content are numbered in id order among the live ones, as an export
+    lists them. With `derived_only`, only the pledges without a ref (whose key a row cannot
+    carry); with `include_void`, voided pledges too, numbered among all pledges.
     """
     numbering = KeyNumbering()
     query = select(
@@ -92,10 +109,11 @@ def pledge_keys(session: Session, derived_only: bool = False) -> dict[int, str]:
         Pledge.currency,
         Pledge.amount_minor,
         Pledge.announced_on,
-        Pledge.source,
     ).order_by(Pledge.id)
     if derived_only:
         query = query.where(Pledge.ref.is_(None))
+    if not include_void:
+        query = query.where(Pledge.voided_at.is_(None))
     keys = {}
     for row in session.execute(query.execution_options(yield_per=5_000)):
         pledge_id, ref, *_ = row
@@ -109,14 +127,13 @@ def pledge_keys(session: Session, derived_only: bool = False) -> dict[int, str]:
             row.currency,
             row.amount_minor,
             row.announced_on,
-            row.source,
         )
         keys[pledge_id] = numbering(content)
     return keys
 
 
-def sanction_keys(session: Session) -> set[str]:
-    """The stable keys of the sanction actions stored."""
+def sanction_keys(session: Session, include_void: bool = False) -> dict[int, str]:
+    """The id and stable key of each live sanction action (with `include_void`, of each one)."""
     measures: dict[int, list[str]] = {}
     for sanction_id, measure in session.execute(
         select(SanctionMeasure.sanction_id, SanctionMeasure.measure).order_by(
@@ -125,31 +142,54 @@ def sanction_keys(session: Session) -> set[str]:
     ):
         measures.setdefault(sanction_id, []).append(measure)
     numbering = KeyNumbering()
-    keys = set()
-    for record in session.scalars(select(SanctionAction).order_by(SanctionAction.id)):
+    keys = {}
+    query = select(SanctionAction).order_by(SanctionAction.id)
+    if not include_void:
+        query = query.where(SanctionAction.voided_at.is_(None))
+    for record in session.scalars(query):
         if record.ref is not None:
-            keys.add(record.ref)
+            keys[record.id] = record.ref
             continue
         row = {c.key: getattr(record, c.key) for c in SanctionAction.__table__.columns}
-        keys.add(numbering(sanction_content(row, measures.get(record.id, []))))
+        keys[record.id] = numbering(sanction_content(row, measures.get(record.id, [])))
     return keys
 
 
-def disbursement_keys(session: Session, pledges: dict[int, str]) -> set[str]:
-    """The stable keys of the disbursements stored (derived from their content)."""
+def disbursement_keys(
+    session: Session, pledges: dict[int, str], include_void: bool = False
+) -> dict[int, str]:
+    """The id and stable key (derived from its content) of each live disbursement of the
+    pledges in `pledges` (id -> key); with `include_void`, voided disbursements too."""
     numbering = KeyNumbering()
     query = (
         select(
+            Disbursement.id,
             Disbursement.pledge_id,
             Installment.seq,
             Disbursement.paid_on,
             Disbursement.amount_minor,
-            Disbursement.source,
         )
         .join(Installment, Installment.id == Disbursement.installment_id)
         .order_by(Disbursement.id)
     )
+    if not include_void:
+        query = query.where(Disbursement.voided_at.is_(None))
     return {
-        numbering(disbursement_content(pledges[pledge_id], seq, paid_on, amount, source))
-        for pledge_id, seq, paid_on, amount, source in session.execute(query)
+        row_id: numbering(disbursement_content(pledges[pledge_id], seq, paid_on, amount))
+        for row_id, pledge_id, seq, paid_on, amount in session.execute(query)
+        if pledge_id in pledges
     }
+
+
+def source_keys(session: Session) -> dict[int, str]:
+    """Every source's id and stable key: its URL, or a key derived from its content
+    (sources with the same content numbered in id order)."""
+    numbering = KeyNumbering()
+    query = select(
+        Source.id, Source.url, Source.title, Source.publisher, Source.published_on
+    ).order_by(Source.id)
+    keys = {}
+    for source_id, url, title, publisher, published_on in session.execute(query):
+        key = source_key(url, title, publisher, published_on)
+        keys[source_id] = key if url is not None else numbering(key)
+    return keys

@@ -3,7 +3,9 @@
 import csv
 import io
 import json
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,22 +13,36 @@ from hypothesis import strategies as st
 
 from fintrack.cli.output import Column, write_csv
 from fintrack.interchange import unneutralise
+from tests.cases import EU_URL, OFAC_URL, QATAR_REF, QATAR_URL, founding_case, source
 from tests.conftest import QATAR, Result, Run, added, assert_error, row_counts, url_of
 
-KINDS = ("sanctions", "pledges", "installments", "disbursements", "rates")
+KINDS = (
+    "sanctions", "pledges", "installments", "disbursements", "rates", "sources", "links",
+)  # fmt: skip
 
 
-def rates_count(path: Path) -> int:
-    """Exchange rates stored in the test's database, on either engine."""
+def count(path: Path, table: str) -> int:
+    """The rows of a table in the test's database, on either engine."""
     from sqlalchemy import text
 
     from fintrack.store import Database
 
     engine = Database(url_of(path)).engine
     with engine.connect() as connection:
-        count = connection.execute(text("SELECT count(*) FROM exchange_rates")).scalar_one()
+        rows = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
     engine.dispose()
-    return int(count)
+    return int(rows)
+
+
+def rates_count(path: Path) -> int:
+    """Exchange rates stored in the test's database, on either engine."""
+    return count(path, "exchange_rates")
+
+
+def stored(path: Path) -> dict[str, int]:
+    """`row_counts`, with the sources, their links, and the changes of the history."""
+    tables = ("sources", "source_links", "changes")
+    return {**row_counts(path), **{table: count(path, table) for table in tables}}
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -54,20 +70,23 @@ def import_all(run: Run, folder: Path, *extra: str) -> list[Result]:
         ),
         run("import", "disbursements", str(folder / "disbursements.csv"), *extra),
         run("import", "rates", str(folder / "rates.csv"), *extra),
+        run("import", "sources", str(folder / "sources.csv"), *extra),
+        run("import", "links", str(folder / "links.csv"), *extra),
     ]  # fmt: skip
 
 
 @pytest.fixture
 def recorded(run: Run) -> Run:
     """The founding case with payments, a hostile pledge, two identical pledges without a ref,
-    a pledge with a line break in its purpose, and exchange rates."""
-    assert run("seed").code == 0
-    assert (
-        run("pay", "1", "40M", "--on", "2025-06-10", "--source", '=HYPERLINK("http://x")').code == 0
-    )
+    a pledge with a line break in its purpose, exchange rates, sources with formula-like
+    titles, two sources without a URL that read the same, and a claim with its source."""
+    founding_case(run)
+    hyperlink = source(run, "--title", '=HYPERLINK("http://x")')
+    assert run("pay", "1", "40M", "--on", "2025-06-10", "--source", hyperlink).code == 0
+    formula = source(run, "--title", "=1+2", "--publisher", "@ministry")
     hostile = ("--donor", "@Saudi", "--recipient", "+Syria", "--currency", "SAR", "--amount", "100M",
                "--installments", "3", "--every", "quarter", "--first-due", "2025-07-01",
-               "--on", "2025-06-15", "--purpose", "-budget\nsupport", "--source", "=1+2")  # fmt: skip
+               "--on", "2025-06-15", "--purpose", "-budget\nsupport", "--source", formula)  # fmt: skip
     added(run, "pledge", "add", *hostile)
     added(
         run,
@@ -90,7 +109,10 @@ def recorded(run: Run) -> Run:
         "--ref",
         "sa-commitment",
     )
-    for _ in range(2):
+    for confidence in ("unverified", "reported"):
+        # Two press conferences that read the same, each the source of one of two pledges
+        # that read the same.
+        press = source(run, "--title", "Press conference", "--published", "2025-03-01")
         added(
             run,
             "pledge",
@@ -105,8 +127,16 @@ def recorded(run: Run) -> Run:
             "1.5M",
             "--on",
             "2025-03-01",
+            "--source",
+            press,
+            "--confidence",
+            confidence,
         )
     assert run("pay", "4", "500k", "--on", "2025-04-01").code == 0
+    added(
+        run, "claim", "add", "--subject", "UAE back channel", "--statement", "A back channel",
+        "--source", "https://example.org/report",
+    )  # fmt: skip
     added(
         run,
         "sanction",
@@ -130,7 +160,7 @@ def test_round_trip_into_an_empty_database_is_byte_identical_for_every_kind(
     recorded: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = export_all(recorded, tmp_path / "a")
-    assert b"'=HYPERLINK" in first["disbursements"]
+    assert b"'=HYPERLINK" in first["sources"]
     assert b",'@Saudi,'+Syria,\"'-budget\nsupport\"," in first["pledges"]
     other = tmp_path / "other.db"
     monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{other}")
@@ -144,10 +174,10 @@ def test_round_trip_into_an_empty_database_is_byte_identical_for_every_kind(
     assert "@Saudi" in donors
 
 
-def as_json_rows(run: Run, *args: str) -> list[dict[str, str]]:
+def as_json_rows(run: Run, *args: str) -> list[dict[str, Any]]:
     result = run(*args, "--format", "json")
     assert result.code == 0, result.err
-    rows: list[dict[str, str]] = json.loads(result.out)
+    rows: list[dict[str, Any]] = json.loads(result.out)
     return rows
 
 
@@ -155,12 +185,15 @@ def test_importing_the_same_files_twice_adds_nothing(
     recorded: Run, tmp_path: Path, db_path: Path
 ) -> None:
     export_all(recorded, tmp_path / "a")
-    before = row_counts(db_path), rates_count(db_path)
+    before = stored(db_path), rates_count(db_path)
     results = import_all(recorded, tmp_path / "a")
-    assert [r.code for r in results] == [0, 0, 0, 0]
-    assert (row_counts(db_path), rates_count(db_path)) == before
+    assert [r.code for r in results] == [0, 0, 0, 0, 0, 0]
+    # Nothing is written, not even a change for the history.
+    assert (stored(db_path), rates_count(db_path)) == before
     assert "no pledges added, 5 pledges, 9 installments already present" in results[1].err
     assert "no disbursements added, 3 disbursements already present" in results[2].err
+    assert "no sources added, 9 sources already present" in results[4].err
+    assert "no links added, 10 links already present" in results[5].err
 
 
 def test_records_without_a_ref_are_matched_by_their_content(
@@ -363,20 +396,22 @@ def test_hostile_cells_are_neutralised_on_export_and_restored_on_import(
 ) -> None:
     source = write(
         tmp_path / "hostile.csv",
-        "authority,target,action,summary,source,legal_ref,ref\n"
-        "EU,SY,ease,=cmd|' /C calc'!A0,'+1+2,@SUM(A1),h1\n"
-        "EU,SY,ease,-2+3,''=already quoted,plain 'quote',h2\n",
+        "authority,target,action,summary,legal_ref,ref\n"
+        "EU,'+1+2,ease,=cmd|' /C calc'!A0,@SUM(A1),h1\n"
+        "EU,''=already quoted,ease,-2+3,plain 'quote',h2\n",
     )
     result = run("import", "sanctions", str(source))
     assert result.code == 0, result.err
     rows = as_json_rows(run, "sanction", "list")
-    assert [(r["summary"], r["source"], r["legal_ref"]) for r in rows] == [
+    assert [(r["summary"], r["target"], r["legal_ref"]) for r in rows] == [
         ("=cmd|' /C calc'!A0", "+1+2", "@SUM(A1)"),
         ("-2+3", "'=already quoted", "plain 'quote'"),
     ]
-    exported = run("sanction", "list", "--format", "csv").out
-    assert ",'@SUM(A1),'=cmd|' /C calc'!A0,'+1+2,h1" in exported
-    assert ",plain 'quote','-2+3,''=already quoted,h2" in exported
+    exported = run("export", "sanctions", "-o", "-").out
+    assert ",'+1+2,ease,,announced," in exported
+    assert ",'@SUM(A1),'=cmd|' /C calc'!A0,h1" in exported
+    assert ",''=already quoted,ease," in exported
+    assert ",plain 'quote','-2+3,h2" in exported
     assert ",1,EU," not in exported and exported.splitlines()[1].startswith(
         "1,EU,"
     )  # numbers stay numbers
@@ -502,3 +537,335 @@ def test_every_export_column_is_read_by_import() -> None:
         keys = {c.key for c in file_columns(kind.value)}
         assert set(REQUIRED[kind]) <= keys, kind
         assert set(DERIVED[kind]) <= keys, kind
+
+
+def test_records_added_after_an_import_get_new_ids(run: Run, tmp_path: Path) -> None:
+    """The import keeps the file's ids; the next record added with a command gets an id past
+    them (on PostgreSQL the import moves each table's sequence on)."""
+    pledges = write(
+        tmp_path / "p.csv",
+        "id,donor,recipient,currency,pledged,announced,ref\n2,Qatar,Syria,USD,87M,2025-05-08,q\n",
+    )
+    sanctions = write(tmp_path / "s.csv", "id,authority,target,action\n2,EU,SY,ease\n")
+    payments = write(
+        tmp_path / "d.csv",
+        "id,pledge_ref,installment,paid_on,amount\n2,q,1,2025-05-21,1M\n",
+    )
+    un = ("sanction", "add", "--authority", "UN", "--target", "SY", "--action")
+    assert added(run, *QATAR) == 1
+    assert added(run, *un, "ease") == 1
+    assert added(run, "pay", "1", "1M", "--on", "2025-05-20") == 1
+    for kind, path in (("pledges", pledges), ("sanctions", sanctions), ("disbursements", payments)):
+        result = run("import", kind, str(path))
+        assert result.code == 0, result.err
+    assert added(run, *QATAR) == 3
+    assert added(run, *un, "lift") == 3
+    assert added(run, "pay", "2", "1M", "--on", "2025-05-22") == 3
+
+
+# --- Sources and links ------------------------------------------------------------------------
+
+SOURCE_HEADER = "key,url,title,publisher,published,retrieved"
+LINK_HEADER = "kind,record,source,confidence"
+
+
+def test_sources_and_links_files_name_every_record_by_its_key(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    founding_case(run)
+    files = export_all(run, tmp_path / "a")
+    sources = files["sources"].decode().splitlines()
+    assert sources[0] == SOURCE_HEADER
+    assert sources[1] == f"{QATAR_URL},{QATAR_URL},,,,{date.today()}"
+    statement = sources[4].split(",")[0]
+    assert statement.startswith("~") and len(statement) == 17
+    assert sources[4].endswith(
+        ",,Statement of the Syrian finance minister on salaries,SANA,2025-05-08,2025-05-09"
+    )
+    uk = files["sanctions"].decode().splitlines()[3]
+    assert uk.startswith("3,UK,") and uk.endswith(",")  # no ref: its key is derived
+    links = files["links"].decode().splitlines()
+    assert links[0] == LINK_HEADER
+    assert links[1] == f"pledge,{QATAR_REF},{QATAR_URL},confirmed"
+    assert links[2] == f"sanction,eu-2025-406-suspension,{EU_URL},confirmed"
+    assert links[3] == f"sanction,us-ofac-gl24-2025-01-06,{OFAC_URL},reported"
+    uk_key = links[4].split(",")[1]
+    assert uk_key.startswith("~") and links[4] == f"sanction,{uk_key},{OFAC_URL},confirmed"
+    assert links[5] == f"sanction,{uk_key},{statement},denied"
+    assert len(links) == 6
+
+    # Into an empty database: the records, then their sources and links, give each record
+    # its standing back.
+    monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    results = import_all(run, tmp_path / "a")
+    assert [r.code for r in results] == [0] * 6, [r.err for r in results]
+    assert "4 sources added" in results[4].err and "5 links added" in results[5].err
+    standing = {r["id"]: r["confidence"] for r in as_json_rows(run, "sanction", "list")}
+    assert standing == {1: "confirmed", 2: "reported", 3: "confirmed"}
+    assert export_all(run, tmp_path / "b") == files
+
+
+def one_row_error(result: Result, message: str) -> None:
+    """A file with one bad row: its error, then the one `Error:` line, and nothing stored."""
+    assert result.code == 1 and result.out == "", result
+    assert result.err.splitlines() == [
+        message,
+        "Error: 1 of 1 rows are invalid; nothing was imported",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (",ftp://example.org/a,,,,", "url", "'ftp://example.org/a' is not a web address (http:// or https://)"),
+        (",https://example .org,,,,", "url", "'https://example .org' is not a web address (http:// or https://)"),
+        (",,,SANA,2025-05-08,", "title", "is empty, and so is url; a source needs a url, a title or both"),
+        (",,Statement,,2025-05-08,2025-05-01", "retrieved", "'2025-05-01' is before published 2025-05-08"),
+        (",,Statement,,2025-13-08,", "published", "'2025-13-08' is not a date; use YYYY-MM-DD, such as 2025-06-01"),
+        (",,Statement," + "P" * 201 + ",,", "publisher", "must be at most 200 characters"),
+        ("https://example.org/b,https://example.org/a,,,,", "key", "'https://example.org/b' is not this source's key https://example.org/a (its url)"),
+    ],
+)  # fmt: skip
+def test_a_bad_source_row_is_an_error_and_nothing_is_stored(
+    run: Run, tmp_path: Path, empty_db: Path, row: str, column: str, message: str
+) -> None:
+    changes = count(empty_db, "changes")
+    path = write(tmp_path / "sources.csv", f"{SOURCE_HEADER}\n{row}\n")
+    one_row_error(run("import", "sources", str(path)), f"{path}:2: column {column}: {message}")
+    assert count(empty_db, "sources") == 0
+    assert count(empty_db, "changes") == changes
+
+
+def test_sources_are_matched_by_url_or_content_and_a_stored_one_is_left_as_it_is(
+    run: Run, tmp_path: Path, db_path: Path
+) -> None:
+    founding_case(run)
+    path = write(
+        tmp_path / "sources.csv",
+        f"{SOURCE_HEADER}\n"
+        f",{QATAR_URL},A title the stored source does not have,Reuters,,\n"
+        ",,Press conference,,2025-03-01,\n"
+        ",,Press conference,,2025-03-01,\n"
+        ",,=1+2,@ministry,,\n"
+        ",https://example.org/a,,,,\n"
+        ",https://example.org/a,,,,\n",
+    )
+    result = run("import", "sources", str(path))
+    assert result.err.splitlines() == [
+        f"{path}:7: column url: 'https://example.org/a' is also on line 6",
+        "Error: 1 of 6 rows are invalid; nothing was imported",
+    ]
+    rejects = tmp_path / "rejects.csv"
+    result = run(
+        "import", "sources", str(path), "--on-error", "skip", "--rejects", str(rejects), "--dry-run"
+    )
+    assert result.code == 0, result.err
+    assert "would add 4 sources; 1 source already present; nothing written" in result.err
+    assert count(db_path, "sources") == 4 and not rejects.exists()
+    result = run("import", "sources", str(path), "--on-error", "skip", "--rejects", str(rejects))
+    assert result.code == 0, result.err
+    assert "4 sources added, 1 source already present; 1 bad rows rejected" in result.err
+    assert (
+        rejects.read_text(encoding="utf-8")
+        .splitlines()[1]
+        .endswith("line 7: column url: 'https://example.org/a' is also on line 6")
+    )
+    listed = as_json_rows(run, "source", "list")
+    assert listed[0]["url"] == QATAR_URL and listed[0]["title"] is None  # left as it was
+    assert [r["title"] for r in listed[4:]] == [
+        "Press conference",
+        "Press conference",
+        "=1+2",
+        None,
+    ]
+    assert listed[6]["publisher"] == "@ministry" and listed[5]["retrieved"] is None
+    # The two press conferences are two sources: the file names them ~key and ~key-2.
+    exported = run("export", "sources", "-o", "-").out.splitlines()
+    press = [line.split(",")[0] for line in exported if "Press conference" in line]
+    assert press[1] == f"{press[0]}-2"
+    # Corrected or not, the rejected row names a source stored by now.
+    assert "1 source already present" in run("import", "sources", str(rejects)).err
+    again = run("import", "sources", str(path), "--on-error", "skip", "--rejects", str(rejects))
+    assert "no sources added, 5 sources already present" in again.err
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (f"pledge,{QATAR_REF},{QATAR_URL},sure", "confidence", "'sure' is not one of confirmed, reported, unverified, denied"),
+        (f"pledge,{QATAR_REF},{QATAR_URL},", "confidence", "is empty; a value is required"),
+        (f"pledge,{QATAR_REF},https://example.org/unknown,reported", "source", "no source 'https://example.org/unknown' in the database; import sources first"),
+        (f"pledge,~0123456789abcdef,{QATAR_URL},reported", "record", "no pledge '~0123456789abcdef' in the database; import pledges first"),
+        (f"sanction,{QATAR_REF},{QATAR_URL},reported", "record", f"no sanction '{QATAR_REF}' in the database; import sanctions first"),
+        (f"payment,{QATAR_REF},{QATAR_URL},reported", "record", f"no payment '{QATAR_REF}' in the database; import disbursements first"),
+        (f"claim,c1,{QATAR_URL},reported", "kind", "claims are not imported yet, and neither are their links"),
+        (f"grant,{QATAR_REF},{QATAR_URL},reported", "kind", "'grant' is not one of sanction, pledge, payment"),
+    ],
+)  # fmt: skip
+def test_a_bad_link_row_is_an_error_and_nothing_is_stored(
+    run: Run, tmp_path: Path, db_path: Path, row: str, column: str, message: str
+) -> None:
+    founding_case(run)
+    before = stored(db_path)
+    path = write(tmp_path / "links.csv", f"{LINK_HEADER}\n{row}\n")
+    one_row_error(run("import", "links", str(path)), f"{path}:2: column {column}: {message}")
+    assert stored(db_path) == before
+
+
+def test_links_are_added_or_changed_once_and_the_history_keeps_the_old_confidence(
+    run: Run, tmp_path: Path, db_path: Path
+) -> None:
+    founding_case(run)
+    path = write(
+        tmp_path / "links.csv",
+        f"{LINK_HEADER}\n"
+        f"pledge,{QATAR_REF},{QATAR_URL},denied\n"
+        f"sanction,eu-2025-406-suspension,{EU_URL},confirmed\n"
+        f"sanction,eu-2025-406-suspension,{OFAC_URL},reported\n"
+        f"Pledge,{QATAR_REF},{EU_URL},Unverified\n",
+    )
+    before = stored(db_path)
+    result = run("import", "links", str(path), "--dry-run")
+    assert result.code == 0, result.err
+    assert (
+        "would add 2 links and change the confidence of 1 link; 1 link already present; "
+        "nothing written" in result.err
+    )
+    assert stored(db_path) == before
+    changes = count(db_path, "changes")
+    result = run("import", "links", str(path), "--analyst", "Lina")
+    assert result.code == 0, result.err
+    assert "2 links added, the confidence of 1 link changed, 1 link already present" in result.err
+    assert count(db_path, "source_links") == before["source_links"] + 2
+    assert count(db_path, "changes") == changes + 1
+    assert count(db_path, "source_links_history") == 1  # the confirmed link, as it was
+    pledge = as_json_rows(run, "history", "pledge", "1")
+    changed = [r for r in pledge if r["analyst"] == "Lina"]
+    assert [(r["field"], r["from"], r["to"]) for r in changed] == [
+        ("confidence", "confirmed", "denied"),
+        ("added", "", "unverified"),
+    ]
+    assert changed[0]["command"].startswith("fintrack import links ")
+    duplicate = write(
+        tmp_path / "twice.csv", f"{LINK_HEADER}\n" + 2 * f"pledge,{QATAR_REF},{QATAR_URL},denied\n"
+    )
+    assert run("import", "links", str(duplicate)).err.splitlines()[0] == (
+        f"{duplicate}:3: source '{QATAR_URL}' of pledge '{QATAR_REF}' is also on line 2"
+    )
+    again = run("import", "links", str(path))
+    assert "no links added, 4 links already present" in again.err
+    assert count(db_path, "changes") == changes + 1
+
+
+def test_an_import_is_one_change_made_by_the_analyst(
+    run: Run, tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    founding_case(run)
+    export_all(run, tmp_path / "a")
+    monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    monkeypatch.setenv("FINTRACK_ANALYST", "Omar")
+    folder = tmp_path / "a"
+    for result in (
+        run("import", "sanctions", str(folder / "sanctions.csv"), "--analyst", "Lina"),
+        run(
+            "import", "pledges", str(folder / "pledges.csv"),
+            "--installments", str(folder / "installments.csv"), "--analyst", "Lina",
+        ),
+    ):  # fmt: skip
+        assert result.code == 0, result.err
+    assert run("import", "sources", str(tmp_path / "a" / "sources.csv")).code == 0
+    from sqlalchemy import text
+
+    from fintrack.store import Database
+
+    engine = Database(f"sqlite:///{tmp_path / 'other.db'}").engine
+    with engine.connect() as connection:
+        changes = connection.execute(
+            text("SELECT id, analyst, command FROM changes WHERE id > 1 ORDER BY id")
+        ).all()  # change 1 is the migration's
+        stamped = {
+            table: set(connection.execute(text(f"SELECT change_id FROM {table}")).scalars())
+            for table in (
+                "sanction_actions",
+                "sanction_measures",
+                "pledges",
+                "installments",
+                "sources",
+            )
+        }
+    engine.dispose()
+    assert [(analyst, command.split(" ")[:3]) for _, analyst, command in changes] == [
+        ("Lina", ["fintrack", "import", "sanctions"]),
+        ("Lina", ["fintrack", "import", "pledges"]),
+        ("Omar", ["fintrack", "import", "sources"]),
+    ]
+    assert stamped == {
+        "sanction_actions": {2},
+        "sanction_measures": {2},
+        "pledges": {3},
+        "installments": {3},
+        "sources": {4},
+    }
+    history = as_json_rows(run, "history", "sanction", "1")
+    assert {(r["change"], r["analyst"]) for r in history} == {(2, "Lina")}
+
+
+def test_export_leaves_voided_records_out_and_import_leaves_them_void(
+    run: Run, tmp_path: Path, db_path: Path
+) -> None:
+    founding_case(run)
+    oman = ("pledge", "add", "--donor", "Oman", "--recipient", "Syria", "--currency", "USD",
+            "--amount", "5M", "--on", "2025-05-10", "--source", OFAC_URL)  # fmt: skip
+    assert added(run, *oman) == 2
+    assert added(run, *oman[:-2], "--status", "commitment", "--replaces", "2", "--ref", "om") == 3
+    assert added(run, "pay", "1", "1M", "--on", "2025-05-20", "--source", EU_URL) == 1
+    before = export_all(run, tmp_path / "before")
+    for kind, record in (("sanction", "3"), ("pledge", "2"), ("payment", "1")):
+        assert run("void", kind, record, "--reason", "entered in error").code == 0
+    after = export_all(run, tmp_path / "after")
+    assert b"UK" in before["sanctions"] and b"UK" not in after["sanctions"]
+    pledges = list(csv.DictReader(io.StringIO(after["pledges"].decode())))
+    assert [(p["id"], p["replaces"]) for p in pledges] == [("1", ""), ("3", "")]
+    assert b"\n2,1,2025-05-10," in before["installments"]
+    assert b"\n2,1," not in after["installments"]
+    assert len(before["disbursements"].splitlines()) == 2
+    assert len(after["disbursements"].splitlines()) == 1
+    assert len(before["links"].splitlines()) == 8 and len(after["links"].splitlines()) == 4
+    assert after["sources"] == before["sources"]  # sources are never voided
+
+    # The older files name the voided records: they are left void, not brought back.
+    counts = stored(db_path)
+    results = import_all(run, tmp_path / "before")
+    assert [r.code for r in results] == [0] * 6, [r.err for r in results]
+    assert "1 sanction voided in this database left out" in results[0].err
+    assert "1 pledge, 1 installment voided in this database left out" in results[1].err
+    assert "1 disbursement voided in this database left out" in results[2].err
+    assert "4 links voided in this database left out" in results[5].err
+    assert stored(db_path) == counts
+    assert export_all(run, tmp_path / "again") == after
+    # A new pledge cannot replace a pledge voided here.
+    replacing = write(
+        tmp_path / "replacing.csv",
+        "id,donor,recipient,currency,pledged,announced,replaces,ref\n"
+        "2,Oman,Syria,USD,5M,2025-05-10,,\n"
+        "9,Oman,Syria,USD,6M,2025-06-10,2,om-2\n",
+    )
+    assert run("void", "pledge", "3", "--reason", "the commitment was never made").code == 0
+    assert run("import", "pledges", str(replacing)).err.splitlines()[0] == (
+        f"{replacing}:3: column replaces: '2': that pledge is voided in the database"
+    )
+
+
+def test_a_file_with_the_old_source_column_is_refused_with_a_hint(run: Run, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "p.csv", "donor,recipient,currency,pledged,source\nQatar,Syria,USD,1M,x\n"
+    )
+    assert_error(
+        run("import", "pledges", str(path)),
+        "line 1: 'source' is no longer a column of pledges",
+        "fintrack export sources",
+    )
+    path = write(tmp_path / "s.csv", "url\n")
+    assert run("import", "sources", str(path)).code == 0
+    path = write(tmp_path / "s.csv", "key,publisher\n")
+    assert_error(run("import", "sources", str(path)), "line 1: no column url or title")

@@ -30,6 +30,8 @@ class ExportKind(StrEnum):
     INSTALLMENTS = "installments"
     DISBURSEMENTS = "disbursements"
     RATES = "rates"
+    SOURCES = "sources"
+    LINKS = "links"
     DEADLINES = "deadlines"
     TOTALS = "totals"
 
@@ -72,17 +74,42 @@ def seed(
     )
 
 
+# The files of sources and of their links to records, each named by its stable key.
+SOURCE_FILE_COLUMNS = [
+    Column("key", "Key"),
+    Column("url", "URL"),
+    Column("title", "Title"),
+    Column("publisher", "Publisher"),
+    Column("published", "Published", "date"),
+    Column("retrieved", "Retrieved", "date"),
+]
+LINK_FILE_COLUMNS = [
+    Column("kind", "Kind"),
+    Column("record", "Record"),
+    Column("source", "Source"),
+    Column("confidence", "Confidence"),
+]
+# Columns of the listings that a file leaves out: a record's standing comes from its links
+# (the links file), and only live records are exported, so none is voided.
+NOT_IN_FILES = ("confidence", "voided")
+
+
 def file_columns(kind: str) -> list[Column]:
     """The columns of the export file of a kind, which its import reads back."""
     from fintrack.cli import pledge, rate, sanction
 
-    return {
+    columns = {
         "sanctions": sanction.COLUMNS,
         "pledges": pledge.PLEDGE_COLUMNS,
         "installments": pledge.INSTALLMENT_FILE_COLUMNS,
         "disbursements": pledge.DISBURSEMENT_FILE_COLUMNS,
         "rates": rate.RATE_COLUMNS,
+        "sources": SOURCE_FILE_COLUMNS,
+        "links": LINK_FILE_COLUMNS,
     }[kind]
+    if kind in ("sources", "links"):
+        return columns
+    return [c for c in columns if c.key not in NOT_IN_FILES]
 
 
 def _report_rows(
@@ -144,12 +171,14 @@ def export(
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
     ] = False,
 ) -> None:
-    """Write sanctions, pledges, installments, disbursements, rates, deadlines or totals.
+    """Write sanctions, pledges, installments, disbursements, rates, sources, links,
+    deadlines or totals.
 
     Amounts are exact, with the currency's minor digits and no thousands separators
     (87000000.00; text in JSON); dates are ISO. Text cells that a spreadsheet would run as
     a formula get a ' in front. The file is replaced only once it is completely written.
-    Sanctions, pledges, installments, disbursements and rates read back with `fintrack import`.
+    Only live records are written: voided ones, and their installments, payments and links,
+    are left out. All but deadlines and totals read back with `fintrack import`.
 
     Example:
 
@@ -198,6 +227,8 @@ class ImportKind(StrEnum):
     INSTALLMENTS = "installments"
     DISBURSEMENTS = "disbursements"
     RATES = "rates"
+    SOURCES = "sources"
+    LINKS = "links"
 
 
 class OnError(StrEnum):
@@ -238,13 +269,16 @@ def import_(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
     ] = False,
+    analyst: AnalystOption = None,
 ) -> None:
     """Add the records of a CSV file that are not stored yet, in one transaction.
 
     Every row is checked before anything is written; bad rows are listed with their file,
     line and column. Records are matched by their stable key (a ref, or one derived from
-    the content; rates by base, quote and day), so importing a file twice adds nothing.
-    Files may come from a spreadsheet: UTF-8 with or without a byte-order mark, , or ;
+    the content; rates by base, quote and day; sources by URL), so importing a file twice
+    adds nothing; a record voided in this database stays void. The import is one change in
+    the records' history. Import sources before links, and links after the records they
+    name. Files may come from a spreadsheet: UTF-8 with or without a byte-order mark, , or ;
     between cells, amounts with separators between thousands.
 
     Example:
@@ -295,6 +329,8 @@ def import_(
         db = database()
         try:
             with db.session(write=not dry_run) as session:
+                if not dry_run:
+                    options.change = begin(session, analyst=analyst)
                 if kind is ImportKind.SANCTIONS:
                     result = interchange.import_sanctions(session, main, options)
                 elif kind is ImportKind.PLEDGES:
@@ -303,8 +339,14 @@ def import_(
                     result = interchange.import_pledges(session, companion, main, options)
                 elif kind is ImportKind.DISBURSEMENTS:
                     result = interchange.import_disbursements(session, main, options)
+                elif kind is ImportKind.SOURCES:
+                    result = interchange.import_sources(session, main, options)
+                elif kind is ImportKind.LINKS:
+                    result = interchange.import_links(session, main, options)
                 else:
                     result = interchange.import_rates(session, main, options)
+                if options.change is not None and not result.wrote:
+                    session.delete(options.change)  # nothing was written: no change to keep
         except InvalidRows as exc:
             if progress is not None:
                 progress.stop()
@@ -317,12 +359,20 @@ def import_(
         return
     added = _counted(result.added) or f"no {kind.value}"
     present = _counted(result.present) or "nothing"
+    changed = _counted(result.changed)
     if dry_run:
+        change = f" and change the confidence of {changed}" if changed else ""
         message = (
-            f"Dry run of {file}: would add {added}; {present} already present; nothing written"
+            f"Dry run of {file}: would add {added}{change}; {present} already present; "
+            "nothing written"
         )
     else:
-        message = f"Imported {file} into {db.display}: {added} added, {present} already present"
+        change = f", the confidence of {changed} changed" if changed else ""
+        message = (
+            f"Imported {file} into {db.display}: {added} added{change}, {present} already present"
+        )
+    if result.voided:
+        message += f"; {_counted(result.voided)} voided in this database left out"
     if result.rejected:
         written = "" if dry_run else f", written to {rejects}"
         message += f"; {result.rejected} bad rows rejected{written}"
