@@ -448,7 +448,8 @@ def converted_totals(
     working = []
     order = (PLEDGED, DISBURSED, OUTSTANDING)
     for (group, figure, currency, value_date), (minor, unconfirmed) in sorted(
-        merged.items(), key=lambda item: (*_sort_key(item[0]), order.index(item[0][1]))
+        merged.items(),
+        key=lambda item: (*_sort_key(item[0]), order.index(item[0][1]), *item[0][2:]),
     ):
         conversion = book.convert(currency, value_date)
         amount = conversion.exact(minor)

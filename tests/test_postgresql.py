@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from fintrack.changes import begin_change
 from fintrack.models import SCHEMA_REVISION, Pledge
 from fintrack.store import Database
 from tests.conftest import QATAR, Run, TestDatabase, added, assert_error, skip_unless_ci
@@ -77,6 +78,7 @@ def test_a_serialization_failure_runs_the_work_again(run: Run, db_url: str) -> N
     def work(session: Session) -> int:
         attempts.append(len(attempts) + 1)
         session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        begin_change(session, "test: a serialization failure")
         pledge = session.get(Pledge, 1)  # the snapshot this transaction sees
         assert pledge is not None
         if len(attempts) == 1:  # someone else changes the row meanwhile
