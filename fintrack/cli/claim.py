@@ -46,9 +46,7 @@ def claim_add(
     statement: Annotated[str, typer.Option(help="What is claimed.")],
     on: Annotated[str | None, typer.Option("--on", help="Date it was first stated.")] = None,
     source: SourceOption = None,
-    confidence_: Annotated[
-        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
-    ] = "reported",
+    level: ConfidenceOption = "reported",
     ref: Annotated[str | None, typer.Option(help="Your own stable key (must be unique).")] = None,
     analyst: AnalystOption = None,
 ) -> None:
@@ -68,7 +66,7 @@ def claim_add(
         stated_on=optional_date(on, "--on"),
         ref=ref,
         sources=source or (),
-        confidence=confidence(confidence_),
+        confidence=confidence(level),
     )
 
     def record(session: "Session") -> int:
@@ -115,8 +113,10 @@ def claim_show(
     from fintrack.claims import known_claim
     from fintrack.cli.source import show_with_sources
     from fintrack.models import Claim
+    from fintrack.sources import sources_of
 
     view = known(known_on)
     with database().session() as session:
         row = known_claim(session, claim_id, view)
-    show_with_sources(row, CLAIM_COLUMNS, fmt, f"Claim {claim_id}", Claim, view)
+        cited = sources_of(session, Claim, [claim_id], view)[claim_id]
+    show_with_sources(row, cited, CLAIM_COLUMNS, fmt, f"Claim {claim_id}")

@@ -73,7 +73,9 @@ SourceOption = Annotated[
 ]
 ConfidenceOption = Annotated[
     str,
-    typer.Option(help=f"How sure --source makes the record: {choices(Confidence)}."),
+    typer.Option(
+        "--confidence", help=f"How sure --source makes the record: {choices(Confidence)}."
+    ),
 ]
 KnownOnOption = Annotated[
     str | None,

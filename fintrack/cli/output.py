@@ -178,6 +178,14 @@ def write_json(data: Any, out: IO[str]) -> None:
     out.write("\n")
 
 
+def write_document(data: dict[str, Any], fmt: "OutputFormat") -> None:
+    """One record with its lists (a pledge with its installments) as JSON, or on one line."""
+    if fmt is OutputFormat.JSONL:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        write_json(data, sys.stdout)
+
+
 def write_json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
     """The rows as one JSON array, written a row at a time; the same text as `write_json`."""
     count = 0

@@ -1,6 +1,5 @@
 """`fintrack pledge` and `fintrack pay`: record pledges, their installments and payments."""
 
-import json
 import sys
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,7 +28,7 @@ from fintrack.cli.output import (
     render,
     render_one,
     write_csv,
-    write_json,
+    write_document,
 )
 from fintrack.cli.source import CITED_COLUMNS
 from fintrack.vocab import Period, PledgeStatus, choices
@@ -124,9 +123,7 @@ def pledge_add(
     status: Annotated[str, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = "pledge",
     purpose: Annotated[str | None, typer.Option(help="What the money is for.")] = None,
     source: SourceOption = None,
-    confidence_: Annotated[
-        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
-    ] = "reported",
+    level: ConfidenceOption = "reported",
     ref: Annotated[
         str | None, typer.Option(help="Your own stable key for the record (must be unique).")
     ] = None,
@@ -176,7 +173,7 @@ def pledge_add(
         status=parse_choice(PledgeStatus, status, "--status"),
         purpose=purpose,
         sources=source or (),
-        confidence=confidence(confidence_),
+        confidence=confidence(level),
         ref=ref,
         replaces=replaces,
         schedule_assumed=assumed,
@@ -224,9 +221,7 @@ def pledge_edit(
     ] = None,
     ref: Annotated[str | None, typer.Option(help="Your own stable key.")] = None,
     source: SourceOption = None,
-    confidence_: Annotated[
-        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
-    ] = "reported",
+    level: ConfidenceOption = "reported",
     reason: ReasonOption = None,
     analyst: AnalystOption = None,
 ) -> None:
@@ -262,7 +257,7 @@ def pledge_edit(
         schedule_assumed=assumed,
         ref=ref,
         sources=source or (),
-        confidence=confidence(confidence_),
+        confidence=confidence(level),
     )
     if edit == PledgeEdit(confidence=edit.confidence):
         raise InputError("edit", "give at least one field to change (see --help)")
@@ -348,10 +343,7 @@ def pledge_show(
         data["installments"] = plain_rows(schedule, INSTALLMENT_COLUMNS)
         data["disbursements"] = plain_rows(payments, DISBURSEMENT_COLUMNS)
         data["sources"] = plain_rows(cited, CITED_COLUMNS)
-        if fmt is OutputFormat.JSONL:
-            print(json.dumps(data, ensure_ascii=False))
-        else:
-            write_json(data, sys.stdout)
+        write_document(data, fmt)
         return
     render_one(row, PLEDGE_COLUMNS, fmt, title=f"Pledge {pledge_id}")
     render(
@@ -385,9 +377,7 @@ def pay(
         bool, typer.Option("--force", help="Record a payment beyond the pledge's total.")
     ] = False,
     source: SourceOption = None,
-    confidence_: Annotated[
-        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
-    ] = "reported",
+    level: ConfidenceOption = "reported",
     analyst: AnalystOption = None,
 ) -> None:
     """Record a disbursement against a pledge and print the new disbursement ids.
@@ -405,7 +395,7 @@ def pay(
     from fintrack.pledges import pay as record_payment
 
     paid_on = parse_date(on, "--on")
-    level = confidence(confidence_)
+    chosen = confidence(level)
 
     def record(session: "Session") -> tuple[list[int], str, str]:
         begin(session, analyst=analyst)
@@ -417,7 +407,7 @@ def pay(
             installment,
             force=force,
             sources=source or (),
-            confidence=level,
+            confidence=chosen,
         )
         currency = written[0].pledge.currency
         pieces = ", ".join(

@@ -85,9 +85,7 @@ def sanction_add(
     ] = None,
     summary: Annotated[str | None, typer.Option(help="What the action does.")] = None,
     source: SourceOption = None,
-    confidence_: Annotated[
-        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
-    ] = "reported",
+    level: ConfidenceOption = "reported",
     ref: Annotated[
         str | None, typer.Option(help="Your own stable key for the record (must be unique).")
     ] = None,
@@ -127,7 +125,7 @@ def sanction_add(
         legal_ref=legal_ref,
         summary=summary,
         sources=source or (),
-        confidence=confidence(confidence_),
+        confidence=confidence(level),
         ref=ref,
     )
 
@@ -164,9 +162,7 @@ def sanction_edit(
     summary: Annotated[str | None, typer.Option(help="What the action does.")] = None,
     ref: Annotated[str | None, typer.Option(help="Your own stable key.")] = None,
     source: SourceOption = None,
-    confidence_: Annotated[
-        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
-    ] = "reported",
+    level: ConfidenceOption = "reported",
     reason: ReasonOption = None,
     analyst: AnalystOption = None,
 ) -> None:
@@ -208,7 +204,7 @@ def sanction_edit(
         changes["action"] = parse_choice(SanctionActionKind, action, "--action")
     if status is not None:
         changes["status"] = parse_choice(SanctionStatus, status, "--status")
-    level = confidence(confidence_)
+    chosen = confidence(level)
     if not changes and measure is None and not source:
         raise InputError("edit", "give at least one field to change (see --help)")
 
@@ -217,7 +213,7 @@ def sanction_edit(
         from fintrack.sanctions import edit_sanction
 
         begin(session, reason, analyst)
-        edit_sanction(session, sanction_id, changes, measure, source or (), level)
+        edit_sanction(session, sanction_id, changes, measure, source or (), chosen)
         return finish_change(session)
 
     changed = database().transaction(record)
@@ -284,8 +280,10 @@ def sanction_show(
     from fintrack.cli.source import show_with_sources
     from fintrack.models import SanctionAction
     from fintrack.sanctions import known_sanction
+    from fintrack.sources import sources_of
 
     view = known(known_on)
     with database().session() as session:
         row = known_sanction(session, sanction_id, view)
-    show_with_sources(row, COLUMNS, fmt, f"Sanction action {sanction_id}", SanctionAction, view)
+        cited = sources_of(session, SanctionAction, [sanction_id], view)[sanction_id]
+    show_with_sources(row, cited, COLUMNS, fmt, f"Sanction action {sanction_id}")

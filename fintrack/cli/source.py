@@ -18,12 +18,19 @@ from fintrack.cli.common import (
     note,
     optional_date,
 )
-from fintrack.cli.output import Column, OutputFormat, plain_row, plain_rows, render, render_one
+from fintrack.cli.output import (
+    Column,
+    OutputFormat,
+    plain_row,
+    plain_rows,
+    render,
+    render_one,
+    write_document,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from fintrack.known import Known
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -57,29 +64,16 @@ LINK_COLUMNS = [
 
 def show_with_sources(
     row: dict[str, Any],
+    cited: list[dict[str, Any]],
     columns: Sequence[Column],
     fmt: OutputFormat,
     title: str,
-    model: type[Any],
-    view: "Known",
 ) -> None:
     """One record, then the sources that speak for it (in JSON, as its `sources` list)."""
-    from fintrack.sources import sources_of
-
-    with database().session() as session:
-        cited = sources_of(session, model, [row["id"]], view)[row["id"]]
     if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        import json
-        import sys
-
-        from fintrack.cli.output import write_json
-
         data = plain_row(row, columns)
         data["sources"] = plain_rows(cited, CITED_COLUMNS)
-        if fmt is OutputFormat.JSONL:
-            print(json.dumps(data, ensure_ascii=False))
-        else:
-            write_json(data, sys.stdout)
+        write_document(data, fmt)
         return
     render_one(row, columns, fmt, title=title)
     if fmt is OutputFormat.TABLE:
@@ -169,17 +163,9 @@ def source_show(
         links = links_of_source(session, source_id, view)
         row = source_row(source, len(links))
     if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        import json
-        import sys
-
-        from fintrack.cli.output import write_json
-
         data = plain_row(row, SOURCE_COLUMNS)
         data["records"] = plain_rows(links, LINK_COLUMNS)
-        if fmt is OutputFormat.JSONL:
-            print(json.dumps(data, ensure_ascii=False))
-        else:
-            write_json(data, sys.stdout)
+        write_document(data, fmt)
         return
     render_one(row, SOURCE_COLUMNS, fmt, title=f"Source {source_id}")
     if fmt is OutputFormat.TABLE:
@@ -191,9 +177,7 @@ def source_link(
     kind: Annotated[str, typer.Argument(help="sanction, pledge, payment or claim.")],
     record_id: Annotated[int, typer.Argument(metavar="ID", help="The record's id.")],
     source: Annotated[str, typer.Argument(help="A source id or a URL.")],
-    confidence_: Annotated[
-        str, typer.Option("--confidence", help=ConfidenceOption.__metadata__[0].help)
-    ] = "reported",
+    level: ConfidenceOption = "reported",
     reason: ReasonOption = None,
     analyst: AnalystOption = None,
 ) -> None:
@@ -210,21 +194,21 @@ def source_link(
     from fintrack.sources import link, resolve_source
 
     name = parse_kind(kind)
-    level = confidence(confidence_)
+    chosen = confidence(level)
 
     def record(session: "Session") -> tuple[int, str]:
         begin(session, reason, analyst)
         refuse_void(get_record(session, name, record_id), name, "take new sources")
         found = resolve_source(session, source, "SOURCE")
-        done = link(session, KINDS[name], record_id, found, level)
+        done = link(session, KINDS[name], record_id, found, chosen)
         finish_change(session)
         return found.id, done
 
     source_id, done = database().transaction(record)
     what = f"{KIND_NAMES[name]} {record_id}"
     messages = {
-        "added": f"Linked source {source_id} to {what} as {level}",
-        "changed": f"Source {source_id} now makes {what} {level}",
-        "unchanged": f"Nothing to change: source {source_id} already makes {what} {level}",
+        "added": f"Linked source {source_id} to {what} as {chosen}",
+        "changed": f"Source {source_id} now makes {what} {chosen}",
+        "unchanged": f"Nothing to change: source {source_id} already makes {what} {chosen}",
     }
     note(messages[done])
