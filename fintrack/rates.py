@@ -106,18 +106,19 @@ class RateFilter:
     until: date | None = None
 
 
-def list_rates(session: Session, where: RateFilter) -> list[dict[str, Any]]:
-    query = select(ExchangeRate).order_by(
-        ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on
-    )
+def list_rates(session: Session, where: RateFilter, known: Known = NOW) -> list[dict[str, Any]]:
+    """The rates as `known` holds them (with --known-on, a rate replaced since is the old one)."""
+    rates = known.of(ExchangeRate)
+    query = select(rates).order_by(rates.base, rates.quote, rates.rate_on)
     if where.currency:
         code = normalize_currency(where.currency, "--currency")
-        query = query.where((ExchangeRate.base == code) | (ExchangeRate.quote == code))
+        query = query.where((rates.base == code) | (rates.quote == code))
     if where.since:
-        query = query.where(ExchangeRate.rate_on >= where.since)
+        query = query.where(rates.rate_on >= where.since)
     if where.until:
-        query = query.where(ExchangeRate.rate_on <= where.until)
-    return [rate_row(rate) for rate in session.scalars(query)]
+        query = query.where(rates.rate_on <= where.until)
+    options = {"populate_existing": True}
+    return [rate_row(rate) for rate in session.scalars(query.execution_options(**options))]
 
 
 def rate_row(rate: ExchangeRate) -> dict[str, Any]:

@@ -481,6 +481,12 @@ def test_converted_totals_known_on_a_day_use_the_rates_known_then(run: Run) -> N
     assert then["pledged"] == "11275000.00"
     [now] = totals(run, "--in", "USD")
     assert now["pledged"] == "12000000.00"
+    then_rates = as_json(run, "rate", "list", "--known-on", "2025-05-10")
+    assert [(r["on"], r["rate"]) for r in then_rates] == [("2025-05-08", "1.1275")]
+    assert [(r["on"], r["rate"]) for r in as_json(run, "rate", "list")] == [
+        ("2025-05-07", "1.13"),
+        ("2025-05-08", "1.2"),
+    ]
 
 
 def test_deadlines_say_how_sure_each_record_is(run: Run) -> None:

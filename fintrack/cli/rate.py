@@ -5,7 +5,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fintrack.cli.common import AnalystOption, FormatOption, begin, database, note, optional_date
+from fintrack.cli.common import (
+    AnalystOption,
+    FormatOption,
+    KnownOnOption,
+    begin,
+    database,
+    known,
+    note,
+    optional_date,
+)
 from fintrack.cli.output import Column, OutputFormat, render
 
 if TYPE_CHECKING:
@@ -97,6 +106,7 @@ def rate_list(
     ] = None,
     since: Annotated[str | None, typer.Option("--from", help="Only rates from this date.")] = None,
     until: Annotated[str | None, typer.Option("--to", help="Only rates up to this date.")] = None,
+    known_on: KnownOnOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List the recorded exchange rates by pair and date.
@@ -108,8 +118,9 @@ def rate_list(
     from fintrack.rates import RateFilter, list_rates
 
     where = RateFilter(currency, optional_date(since, "--from"), optional_date(until, "--to"))
+    view = known(known_on)
     with database().session() as session:
-        rows = list_rates(session, where)
+        rows = list_rates(session, where, view)
     render(rows, RATE_COLUMNS, fmt, title="Exchange rates", empty="No exchange rates match.")
 
 
