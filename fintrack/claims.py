@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fintrack.errors import InputError, NotFound, NotYetKnown
+from fintrack.errors import InputError
 from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Claim
 from fintrack.sources import cite
@@ -80,7 +80,5 @@ def list_claims(
 def known_claim(session: Session, claim_id: int, known: Known = NOW) -> dict[str, Any]:
     rows = list_claims(session, known, claim_id, include_void=True)
     if not rows:
-        if known.before is not None and session.get(Claim, claim_id) is not None:
-            raise NotYetKnown("claim", claim_id, known.day)
-        raise NotFound("claim", claim_id)
+        raise known.missing(session, Claim, "claim", claim_id)
     return rows[0]

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from sqlalchemy import FromClause, Subquery, case, func, select, union_all
 from sqlalchemy.orm import aliased
 
+from fintrack.errors import FintrackError, NotFound, NotYetKnown
 from fintrack.models import HISTORY, Claim, Disbursement, Pledge, SanctionAction, SourceLink
 from fintrack.vocab import CONFIDENCE_RANK, Confidence
 
@@ -88,6 +89,13 @@ class Known:
             return aliased(model, name=name)
         narrowed = select(rows).where(*conditions).subquery(name)
         return aliased(model, narrowed, adapt_on_names=True)
+
+    def missing(self, session: Any, model: type[Any], kind: str, ident: int) -> FintrackError:
+        """The error for a record this view does not hold: recorded only after the day of
+        --known-on, or not at all."""
+        if self.before is not None and session.get(model, ident) is not None:
+            return NotYetKnown(kind, ident, self.day)
+        return NotFound(kind, ident)
 
     def standing(self, model: type[Any]) -> Subquery:
         """(record_id, rank): the best confidence rank among each sourced record's links."""

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fintrack.dates import schedule
-from fintrack.errors import InputError, NotFound, NotYetKnown, Refused
+from fintrack.errors import InputError, NotFound, Refused
 from fintrack.history import refuse_void
 from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge
@@ -304,9 +304,7 @@ def pledge_summary(session: Session, pledge_id: int, known: Known = NOW) -> dict
     pledges too, marked as such."""
     rows = list_pledges(session, PledgeFilter(pledge_id=pledge_id), known, include_void=True)
     if not rows:
-        if known.before is not None and session.get(Pledge, pledge_id) is not None:
-            raise NotYetKnown("pledge", pledge_id, known.day)
-        raise NotFound("pledge", pledge_id)
+        raise known.missing(session, Pledge, "pledge", pledge_id)
     return rows[0]
 
 

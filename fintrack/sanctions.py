@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from fintrack.errors import InputError, NotFound, NotYetKnown
+from fintrack.errors import InputError, NotFound
 from fintrack.history import refuse_void
 from fintrack.known import NOW, Known
 from fintrack.models import SanctionAction, SanctionMeasure
@@ -199,9 +199,7 @@ def known_sanction(session: Session, sanction_id: int, known: Known = NOW) -> di
     """One sanction action as a row, as `known` holds it; voided ones too, marked as such."""
     rows = list_sanctions(session, SanctionFilter(sanction_id=sanction_id), known, True)
     if not rows:
-        if known.before is not None and session.get(SanctionAction, sanction_id) is not None:
-            raise NotYetKnown("sanction action", sanction_id, known.day)
-        raise NotFound("sanction action", sanction_id)
+        raise known.missing(session, SanctionAction, "sanction action", sanction_id)
     return rows[0]
 
 

@@ -220,12 +220,3 @@ def standings(
     if record_ids is not None:
         query = query.where(standing.c.record_id.in_(list(record_ids)))
     return {record_id: standing_label(rank) for record_id, rank in session.execute(query)}
-
-
-def citation(cited: list[dict[str, Any]]) -> str | None:
-    """The sources of a record on one line: `reported: https://...; confirmed: Title`."""
-    if not cited:
-        return None
-    return "; ".join(
-        f"{row['confidence']}: {row['url'] or row['title']} (#{row['id']})" for row in cited
-    )

@@ -275,6 +275,29 @@ def render(
     stdout_console().print(table)
 
 
+def render_with_list(
+    row: dict[str, Any],
+    columns: Sequence[Column],
+    fmt: OutputFormat,
+    title: str,
+    key: str,
+    rows: Sequence[dict[str, Any]],
+    list_columns: Sequence[Column],
+    list_title: str,
+    empty: str,
+) -> None:
+    """One record and a list that belongs to it (its sources, say): in JSON the list is the
+    record's `key`; in a table it follows the record; CSV has the record alone."""
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        data = plain_row(row, columns)
+        data[key] = plain_rows(rows, list_columns)
+        write_document(data, fmt)
+        return
+    render_one(row, columns, fmt, title=title)
+    if fmt is OutputFormat.TABLE:
+        render(rows, list_columns, fmt, title=list_title, empty=empty)
+
+
 def render_one(
     row: dict[str, Any],
     columns: Sequence[Column],

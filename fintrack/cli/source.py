@@ -18,15 +18,7 @@ from fintrack.cli.common import (
     note,
     optional_date,
 )
-from fintrack.cli.output import (
-    Column,
-    OutputFormat,
-    plain_row,
-    plain_rows,
-    render,
-    render_one,
-    write_document,
-)
+from fintrack.cli.output import Column, OutputFormat, render, render_with_list
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -70,14 +62,10 @@ def show_with_sources(
     title: str,
 ) -> None:
     """One record, then the sources that speak for it (in JSON, as its `sources` list)."""
-    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        data = plain_row(row, columns)
-        data["sources"] = plain_rows(cited, CITED_COLUMNS)
-        write_document(data, fmt)
-        return
-    render_one(row, columns, fmt, title=title)
-    if fmt is OutputFormat.TABLE:
-        render(cited, CITED_COLUMNS, fmt, title="Sources", empty="No sources: unverified.")
+    render_with_list(
+        row, columns, fmt, title, "sources", cited, CITED_COLUMNS, "Sources",
+        "No sources: unverified.",
+    )  # fmt: skip
 
 
 @app.command("add")
@@ -162,14 +150,10 @@ def source_show(
         source = get_source(session, source_id)
         links = links_of_source(session, source_id, view)
         row = source_row(source, len(links))
-    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        data = plain_row(row, SOURCE_COLUMNS)
-        data["records"] = plain_rows(links, LINK_COLUMNS)
-        write_document(data, fmt)
-        return
-    render_one(row, SOURCE_COLUMNS, fmt, title=f"Source {source_id}")
-    if fmt is OutputFormat.TABLE:
-        render(links, LINK_COLUMNS, fmt, title="Records", empty="It speaks for no record yet.")
+    render_with_list(
+        row, SOURCE_COLUMNS, fmt, f"Source {source_id}", "records", links, LINK_COLUMNS,
+        "Records", "It speaks for no record yet.",
+    )  # fmt: skip
 
 
 @app.command("link")
