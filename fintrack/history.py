@@ -113,9 +113,9 @@ def _field(name: str) -> str:
 class _Shown:
     """Turns stored values into what a person reads: amounts in their currency, plain dates."""
 
-    def __init__(self, currency: str | None, sources: dict[int, Source]) -> None:
+    def __init__(self, currency: str | None, session: Session) -> None:
         self.currency = currency
-        self.sources = sources
+        self.session = session
 
     def value(self, name: str, value: Any) -> str:
         if value is None:
@@ -131,7 +131,7 @@ class _Shown:
         return str(value)
 
     def source(self, source_id: int) -> str:
-        source = self.sources.get(source_id)
+        source = self.session.get(Source, source_id)  # each source read once per session
         name = (source.url or source.title or "") if source else ""
         return f"source {source_id}" + (f" ({name})" if name else "")
 
@@ -222,8 +222,7 @@ def record_history(session: Session, kind: str, record_id: int) -> list[dict[str
         currency = record.currency
     elif kind == "payment":
         currency = record.pledge.currency
-    sources = {s.id: s for s in session.scalars(select(Source))}
-    shown = _Shown(currency, sources)
+    shown = _Shown(currency, session)
     events: dict[int, list[tuple[Any, dict[str, Any]]]] = defaultdict(list)
     order: tuple[Any, ...] = ()
 
