@@ -69,7 +69,9 @@ def root(
 
 
 def _fail(message: str, code: int) -> int:
-    line = " ".join(str(message).split())
+    from fintrack.cli.output import visible
+
+    line = visible(" ".join(str(message).split()))
     print(f"Error: {line}", file=sys.stderr)
     return code
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fintrack.cli.output import OutputFormat, stderr_console
+from fintrack.cli.output import OutputFormat, safe, stderr_console
 from fintrack.dates import parse_date
 from fintrack.store import Database, default_url
 from fintrack.vocab import Confidence, choices
@@ -33,9 +33,13 @@ def database() -> Database:
     return Database(state.db_url or default_url())
 
 
-def note(message: str, markup: bool = True) -> None:
-    """A message for the person at the terminal, on stderr, so stdout stays clean for pipes."""
-    stderr_console().print(message, markup=markup)
+def note(message: str) -> None:
+    """A message for the person at the terminal, on stderr, so stdout stays clean for pipes.
+
+    Messages carry stored and typed values, so they are never read as markup and their
+    control characters are made visible.
+    """
+    stderr_console().print(safe(message))
 
 
 def optional_date(value: str | None, field: str) -> date | None:

@@ -218,7 +218,7 @@ def export(
                     with progress:
                         count = write_rows(rows, columns, fmt, handle)
     if not quiet:
-        note(f"Wrote {count} rows of {kind.value} to {target}", markup=False)
+        note(f"Wrote {count} rows of {kind.value} to {target}")
 
 
 class ImportKind(StrEnum):

@@ -45,6 +45,34 @@ class Column:
     currency_key: str = "currency"
 
 
+# Characters that would act on the terminal instead of being shown: C0 and C1 controls, DEL, and
+# the bidirectional overrides and isolates that reorder what a line appears to say.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _picture(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Unicode control picture: ESC is shown as ␛
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return f"<U+{code:04X}>"
+
+
+def visible(text: str) -> str:
+    """Text as data for a terminal: every control character shown as a visible sign (ESC as
+    ␛, a line feed as ␊), so stored text can never move the cursor or retitle the window."""
+    return _CONTROL.sub(_picture, text)
+
+
+def safe(text: object) -> Any:
+    """A Rich `Text` of a value: never read as markup (`[/bold]` stays as typed), controls
+    made visible. Every stored or typed value goes to Rich through this."""
+    from rich.text import Text
+
+    return Text(visible(str(text)))
+
+
 def _plain(value: Any, column: Column, row: dict[str, Any]) -> Any:
     """A value for CSV and JSON: exact, no grouping, ISO dates."""
     if value is None:

@@ -111,7 +111,7 @@ def source_add(
         return source.id, source.url or source.title or ""
 
     source_id, described = database().transaction(record)
-    note(f"Added source {source_id}: {described}", markup=False)
+    note(f"Added source {source_id}: {described}")
     print(source_id)
 
 
