@@ -57,6 +57,7 @@ def normalize_currency(code: str, field: str = "currency") -> str:
     return text
 
 
+@cache
 def exponent(currency: str) -> int:
     """The number of minor-unit digits of an ISO 4217 currency: USD 2, JPY 0, KWD 3."""
     value = _exponent(normalize_currency(currency))
@@ -93,8 +94,11 @@ def to_decimal(minor: int, currency: str) -> Decimal:
 
 def format_amount(minor: int, currency: str, grouping: bool = True) -> str:
     """Text for an amount: `87,000,000.00` for people, `87000000.00` for machines."""
-    value = to_decimal(minor, currency)
-    return f"{value:,}" if grouping else str(value)
+    digits = exponent(currency)
+    whole, fraction = divmod(abs(minor), 10**digits)
+    sign = "-" if minor < 0 else ""
+    text = f"{whole:,}" if grouping else str(whole)
+    return f"{sign}{text}.{fraction:0{digits}d}" if digits else f"{sign}{text}"
 
 
 def split_evenly(total: int, parts: int) -> list[int]:
@@ -117,3 +121,23 @@ def plain_decimal(value: Decimal) -> Decimal:
     with localcontext() as context:
         context.prec = MAX_PRECISION  # normalize() rounds to the context's precision
         return Decimal(format(value.normalize(), "f"))
+
+
+# Compact amounts name the same units the parser reads (29M, 1.5bn), from thousands up.
+_COMPACT_UNITS = ((10**3, "k"), (10**6, "M"), (10**9, "bn"), (10**12, "tn"))
+
+
+def compact_amount(minor: int, currency: str) -> str:
+    """A short, rounded form for a narrow table: `87.0M`, `2.5bn`, `125.4k`.
+
+    Below a thousand the amount is written exactly; above, to one decimal of the largest
+    unit that keeps it under a thousand (half to even), so `999,950` is `1.0M`, not `1,000.0k`.
+    """
+    value = to_decimal(minor, currency)
+    if abs(value) < 1000:
+        return format_amount(minor, currency)
+    for size, suffix in _COMPACT_UNITS:
+        scaled = (value / size).quantize(Decimal("0.1"), ROUND_HALF_EVEN)
+        if abs(scaled) < 1000 or suffix == "tn":
+            return f"{scaled:,}{suffix}"
+    raise AssertionError("unreachable")  # pragma: no cover

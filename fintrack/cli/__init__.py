@@ -8,6 +8,7 @@ import typer
 
 from fintrack.cli import claim, data, db, pledge, rate, record, report, sanction, source
 from fintrack.cli.common import state
+from fintrack.cli.output import VIEW, View
 
 app = typer.Typer(
     name="fintrack",
@@ -53,6 +54,13 @@ def root(
             "else fintrack.db in your data directory (see `fintrack db path`).",
         ),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            help="Print long tables straight to the terminal instead of through $PAGER.",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -66,6 +74,7 @@ def root(
     and `fintrack deadlines --as-of 2025-05-08`.
     """
     state.db_url = db_url
+    VIEW.pager = not no_pager
 
 
 def _fail(message: str, code: int) -> int:
@@ -84,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from fintrack.errors import FintrackError
 
     state.db_url = None
+    VIEW.__dict__.update(vars(View()))
     state.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=argv, prog_name="fintrack", standalone_mode=False)

@@ -15,10 +15,11 @@ from fintrack.cli.common import (
     confidence,
     database,
     known,
+    listing,
     note,
     optional_date,
 )
-from fintrack.cli.output import Column, OutputFormat, render
+from fintrack.cli.output import KEEP, MAIN, Column, OutputFormat, render
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -30,11 +31,11 @@ app = typer.Typer(
 )
 
 CLAIM_COLUMNS = [
-    Column("id", "ID", "int"),
-    Column("stated", "Stated", "date"),
-    Column("subject", "Subject"),
-    Column("statement", "Statement", min_width=30),
-    Column("confidence", "Confidence", wrap=False),
+    Column("id", "ID", "int", priority=KEEP),
+    Column("stated", "Stated", "date", priority=MAIN),
+    Column("subject", "Subject", priority=KEEP),
+    Column("statement", "Statement", min_width=30, priority=MAIN),
+    Column("confidence", "Confidence", wrap=False, priority=KEEP),
     Column("ref", "Ref", in_table=False),
     Column("voided", "Voided", "datetime", in_table=False),
 ]
@@ -79,6 +80,7 @@ def claim_add(
 
 
 @app.command("list")
+@listing()
 def claim_list(
     known_on: KnownOnOption = None,
     min_confidence: MinConfidenceOption = None,

@@ -1,8 +1,11 @@
 """What the command modules share: the database of this run, common options, value parsing."""
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -40,6 +43,74 @@ def note(message: str) -> None:
     control characters are made visible.
     """
     stderr_console().print(safe(message))
+
+
+WideOption = Annotated[
+    bool,
+    typer.Option(
+        "--wide",
+        "-w",
+        help="Show every column with exact amounts and whole texts, however wide the lines.",
+    ),
+]
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        metavar="KEYS",
+        help="Only these columns, in this order, by their CSV names: --columns id,donor,pledged.",
+    ),
+]
+SortOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sort",
+        metavar="KEYS",
+        help="Sort by these columns (CSV names, comma between); -key sorts descending: "
+        "--sort -pledged,donor.",
+    ),
+]
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", metavar="N", min=0, help="Show at most N rows."),
+]
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def listing(*, sort: bool = True) -> Callable[[Command], Command]:
+    """Give a command that prints a listing the options of how to show it: --wide and
+    --columns, and for lists --sort and --limit. The renderer reads them from `VIEW`."""
+    from fintrack.cli.output import VIEW
+
+    extra = {"wide": (WideOption, False), "columns": (ColumnsOption, None)}
+    if sort:
+        extra |= {"sort": (SortOption, None), "limit": (LimitOption, None)}
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command)
+
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            VIEW.wide = kwargs.pop("wide")
+            columns = kwargs.pop("columns")
+            VIEW.columns = [columns] if columns else None
+            if sort:
+                order = kwargs.pop("sort")
+                VIEW.sort = [order] if order else None
+                VIEW.limit = kwargs.pop("limit")
+            return command(*args, **kwargs)
+
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value, annotation=kind)
+            for name, (kind, value) in extra.items()
+        ]
+        run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*signature.parameters.values(), *added]
+        )
+        return run  # type: ignore[return-value]
+
+    return decorate
 
 
 def optional_date(value: str | None, field: str) -> date | None:

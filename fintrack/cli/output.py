@@ -1,7 +1,8 @@
-"""The one renderer: every list and report goes out as a rich table, CSV, JSON or JSON lines."""
+"""The one renderer: every list and report goes out as a fitting table, CSV, JSON or JSON lines."""
 
 import csv
 import json
+import operator
 import os
 import re
 import sys
@@ -27,6 +28,14 @@ class OutputFormat(StrEnum):
     JSONL = "jsonl"
 
 
+# What gives way, in order, when a table is too wide: columns of the highest priority number
+# are left out first; amounts are compacted (87.0M) rather than leave out a MAIN column.
+KEEP = 0  # the row's identity (an id, a donor, a date): never left out
+MAIN = 1  # the figures the table is for
+MORE = 2  # useful, but the first to go
+EXTRA = 3  # the first of all to go
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a listing: its key in the row, its header and how its values are written."""
@@ -43,6 +52,12 @@ class Column:
     # What the table shows instead of the value, built from the whole row.
     table_text: Callable[[dict[str, Any]], str] | None = None
     currency_key: str = "currency"
+    # What gives way when a table is too wide: KEEP (0) never, then MAIN, MORE, EXTRA (3)
+    # first (see fintrack.cli.table).
+    priority: int = 1
+    # A column left out of the table (in_table=False) is still shown by --wide, unless it only
+    # repeats what another column shows.
+    in_wide: bool = True
 
 
 # Characters that would act on the terminal instead of being shown: C0 and C1 controls, DEL, and
@@ -251,6 +266,20 @@ def write_rows(
 PIPE_WIDTH = 160
 
 
+@dataclass
+class View:
+    """How this run shows a listing: set by the options `listing` adds to a command."""
+
+    wide: bool = False  # every column, exact amounts, whole texts, whatever the width
+    columns: list[str] | None = None  # these columns, in this order (CSV names)
+    sort: list[str] | None = None  # keys, `-key` for descending
+    limit: int | None = None
+    pager: bool = True  # page long tables on a terminal (--no-pager turns it off)
+
+
+VIEW = View()
+
+
 def stdout_console() -> Any:
     from rich.console import Console
 
@@ -266,6 +295,118 @@ def stderr_console() -> Any:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def cell_text(column: Column, compact: bool = False) -> Callable[[dict[str, Any]], str]:
+    """How a column's cells read in a table: grouped amounts (or compact ones), stored text
+    with its control characters made visible. Chosen once per column, not once per cell."""
+    key = column.key
+    if column.table_text is not None:
+        made = column.table_text
+        return lambda row: visible(made(row))
+    if column.kind == "money":
+        from fintrack.money import compact_amount
+
+        write = compact_amount if compact else format_amount
+        currency = column.currency_key
+
+        def money(row: dict[str, Any]) -> str:
+            value = row.get(key)
+            return "" if value is None else write(value, row[currency])
+
+        return money
+
+    if column.kind in ("date", "int", "percent"):
+        writers: dict[str, Callable[[Any], str]] = {
+            "date": lambda value: value.isoformat(),
+            "int": lambda value: f"{value:,}" if abs(value) >= 10_000 else str(value),
+            "percent": lambda value: f"{value}%",
+        }
+        write_value = writers[column.kind]
+
+        def known(row: dict[str, Any]) -> str:
+            value = row.get(key)
+            if value is None:
+                return ""
+            if isinstance(value, str):  # a word in place of a number, such as "n/a"
+                return visible(value)
+            return write_value(value)
+
+        return known
+
+    def other(row: dict[str, Any]) -> str:
+        value = row.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value if value.isprintable() else visible(value)
+        return visible(_table_cell(value, column, row))
+
+    return other
+
+
+def _by_key(columns: Sequence[Column], keys: list[str], option: str) -> list[Column]:
+    from fintrack.errors import InputError
+
+    known = {c.key: c for c in columns}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise InputError(option, f"no column '{unknown[0]}'; the columns are {', '.join(known)}")
+    return [known[k] for k in keys]
+
+
+def arrange(
+    rows: Sequence[dict[str, Any]], columns: Sequence[Column], view: View
+) -> Sequence[dict[str, Any]]:
+    """The rows in the order of --sort (stable: equal keys keep the query's order) and cut to
+    --limit, with a line on stderr telling how many were left out."""
+    if view.sort:
+        keys = [k.strip() for k in view.sort for k in k.split(",") if k.strip()]
+        chosen = _by_key(columns, [k.lstrip("-") for k in keys], "--sort")
+        ordered = list(rows)
+        for key, column in reversed(list(zip(keys, chosen, strict=True))):
+            descending = key.startswith("-")
+            present = [r for r in ordered if r.get(column.key) is not None]
+            missing = [r for r in ordered if r.get(column.key) is None]
+            present.sort(key=operator.itemgetter(column.key), reverse=descending)
+            ordered = present + missing  # rows without the value go last either way
+        rows = ordered
+    if view.limit is not None and len(rows) > view.limit:
+        left = len(rows) - view.limit
+        stderr_console().print(
+            safe(
+                f"Showing {view.limit:,} of {len(rows):,} rows; {left:,} more with a larger "
+                "--limit, or all of them without it."
+            )
+        )
+        rows = rows[: view.limit]
+    return rows
+
+
+def shown_columns(columns: Sequence[Column], fmt: OutputFormat, view: View) -> list[Column]:
+    """The columns of a listing in this run: those named by --columns, else in a table those
+    meant for one (or with --wide every one), else all of them."""
+    if view.columns:
+        keys = [k.strip() for k in view.columns for k in k.split(",") if k.strip()]
+        return _by_key(columns, keys, "--columns")
+    if fmt is not OutputFormat.TABLE:
+        return list(columns)
+    return [c for c in columns if c.in_table or (view.wide and c.in_wide)]
+
+
+def _caption(layout: Any, width: int) -> list[str]:
+    notes = []
+    if layout.compact:
+        notes.append(
+            "Amounts rounded: k thousand, M million, bn billion; exact with --wide or --format csv."
+        )
+    if layout.left_out:
+        names = ", ".join(c.header for c in layout.left_out)
+        notes.append(
+            f"Left out to fit {width} columns: {names}. --wide shows every column; "
+            "--columns chooses them."
+        )
+    return notes
+
+
 def render(
     rows: Sequence[dict[str, Any]],
     columns: Sequence[Column],
@@ -274,33 +415,43 @@ def render(
     title: str | None = None,
     empty: str = "Nothing to show.",
     style: Callable[[dict[str, Any]], str | None] | None = None,
+    view: View | None = None,
 ) -> None:
-    """Print rows to stdout in the chosen format."""
+    """Print rows to stdout in the chosen format; a table fits the terminal's width."""
+    view = VIEW if view is None else view
+    chosen = shown_columns(columns, fmt, view)
+    rows = arrange(rows, columns, view)
     if fmt is not OutputFormat.TABLE:
-        write_rows(rows, columns, fmt, sys.stdout)
+        write_rows(rows, chosen, fmt, sys.stdout)
         return
     if not rows:
-        stderr_console().print(empty)
+        stderr_console().print(safe(empty))
         return
-    from rich.table import Table
+    from fintrack.cli.table import Styler, block_lines, paged, plan, table_lines, wrap
 
-    shown = [c for c in columns if c.in_table]
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in shown:
-        numeric = column.kind in ("money", "int", "decimal", "percent")
-        table.add_column(
-            column.header,
-            justify="right" if numeric else "left",
-            no_wrap=numeric or column.kind in ("date", "datetime") or not column.wrap,
-            min_width=max(len(column.header), column.min_width),
-            overflow="fold",
-        )
-    for row in rows:
-        table.add_row(
-            *(_table_cell(row.get(c.key), c, row) for c in shown),
-            style=style(row) if style else None,
-        )
-    stdout_console().print(table)
+    console = stdout_console()
+    width = console.width
+    layout = plan(rows, chosen, None if view.wide else width, cell_text)
+    styler = Styler(console)
+    rule = "─" if (console.encoding or "").lower().startswith("utf") else "-"
+    head = [styler(visible(title), "italic")] if title else []
+    if layout.blocks:
+        lines = block_lines(chosen, rows, cell_text, styler, width, style)
+    else:
+        lines = table_lines(layout, rows, cell_text, styler, style, rule)
+    tail = [
+        styler(line, "dim")
+        for note in _caption(layout, width)
+        for line in wrap(note, max(width, 20))
+    ]
+    long = console.is_terminal and len(rows) + 6 > console.height
+    with paged(long and view.pager) as out:
+        for line in head:
+            out.write(line + "\n")
+        for line in lines:
+            out.write(line + "\n")
+        for line in tail:
+            out.write(line + "\n")
 
 
 def render_with_list(
@@ -323,7 +474,8 @@ def render_with_list(
         return
     render_one(row, columns, fmt, title=title)
     if fmt is OutputFormat.TABLE:
-        render(rows, list_columns, fmt, title=list_title, empty=empty)
+        print()
+        render(rows, list_columns, fmt, title=list_title, empty=empty, view=View())
 
 
 def render_one(
@@ -333,7 +485,8 @@ def render_one(
     *,
     title: str | None = None,
 ) -> None:
-    """One record: every field as a line of a table, or one CSV row, or one JSON object."""
+    """One record: a block of lines, one per field (long values wrapped, never cut), or one
+    CSV row, or one JSON object."""
     if fmt is OutputFormat.CSV:
         write_csv([row], columns, sys.stdout)
         return
@@ -343,11 +496,11 @@ def render_one(
     if fmt is OutputFormat.JSONL:
         write_jsonl([row], columns, sys.stdout)
         return
-    from rich.table import Table
+    from fintrack.cli.table import Styler, block_lines
 
-    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    for column in columns:
-        table.add_row(column.header, _table_cell(row.get(column.key), column, row))
-    stdout_console().print(table)
+    console = stdout_console()
+    styler = Styler(console)
+    if title:
+        print(styler(visible(title), "italic"))
+    for line in block_lines(columns, [row], cell_text, styler, console.width):
+        print(line)

@@ -18,10 +18,15 @@ from fintrack.cli.common import (
     confidence,
     database,
     known,
+    listing,
     note,
     optional_date,
 )
 from fintrack.cli.output import (
+    EXTRA,
+    KEEP,
+    MAIN,
+    MORE,
     Column,
     OutputFormat,
     plain_rows,
@@ -51,44 +56,44 @@ def _status(row: dict[str, Any]) -> str:
 
 
 PLEDGE_COLUMNS = [
-    Column("id", "ID", "int"),
-    Column("donor", "Donor"),
-    Column("recipient", "Recipient"),
-    Column("purpose", "Purpose", in_table=False),
-    Column("currency", "Cur", wrap=False),
-    Column("pledged", "Pledged", "money"),
-    Column("disbursed", "Disbursed", "money"),
-    Column("outstanding", "Outstanding", "money"),
-    Column("fulfilled_pct", "Fulfilled", "percent"),
-    Column("status", "Status", wrap=False, table_text=_status),
-    Column("announced", "Announced", "date"),
-    Column("installments", "Inst.", "int"),
-    Column("next_due", "Next due", "date"),
-    Column("schedule_assumed", "Assumed", "bool"),
-    Column("confidence", "Confidence", wrap=False),
-    Column("ref", "Ref", in_table=False),
-    Column("replaces", "Replaces", "int", in_table=False),
-    Column("replaced_by", "Replaced by", "int", in_table=False),
-    Column("voided", "Voided", "datetime", in_table=False),
+    Column("id", "ID", "int", priority=KEEP),
+    Column("donor", "Donor", priority=KEEP),
+    Column("recipient", "Recipient", priority=KEEP),
+    Column("purpose", "Purpose", in_table=False, priority=EXTRA),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("pledged", "Pledged", "money", priority=MAIN),
+    Column("disbursed", "Disbursed", "money", priority=MAIN),
+    Column("outstanding", "Outstanding", "money", priority=MAIN),
+    Column("fulfilled_pct", "Fulfilled", "percent", priority=EXTRA),
+    Column("status", "Status", wrap=False, table_text=_status, priority=MORE),
+    Column("announced", "Announced", "date", priority=EXTRA),
+    Column("installments", "Inst.", "int", priority=EXTRA),
+    Column("next_due", "Next due", "date", priority=MORE),
+    Column("schedule_assumed", "Assumed", "bool", priority=EXTRA),
+    Column("confidence", "Confidence", wrap=False, priority=EXTRA),
+    Column("ref", "Ref", in_table=False, priority=EXTRA),
+    Column("replaces", "Replaces", "int", in_table=False, priority=EXTRA),
+    Column("replaced_by", "Replaced by", "int", in_table=False, priority=EXTRA),
+    Column("voided", "Voided", "datetime", in_table=False, priority=EXTRA),
 ]
 INSTALLMENT_COLUMNS = [
-    Column("pledge_id", "Pledge", "int"),
-    Column("seq", "#", "int"),
-    Column("due", "Due", "date"),
-    Column("currency", "Cur", wrap=False),
-    Column("amount", "Amount", "money"),
-    Column("paid", "Paid", "money"),
-    Column("outstanding", "Outstanding", "money"),
-    Column("state", "State", wrap=False),
+    Column("pledge_id", "Pledge", "int", priority=KEEP),
+    Column("seq", "#", "int", priority=KEEP),
+    Column("due", "Due", "date", priority=KEEP),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("amount", "Amount", "money", priority=MAIN),
+    Column("paid", "Paid", "money", priority=MAIN),
+    Column("outstanding", "Outstanding", "money", priority=MAIN),
+    Column("state", "State", wrap=False, priority=KEEP),
 ]
 DISBURSEMENT_COLUMNS = [
-    Column("id", "ID", "int"),
-    Column("pledge_id", "Pledge", "int"),
-    Column("installment", "Installment", "int"),
-    Column("paid_on", "Paid on", "date"),
-    Column("currency", "Cur", wrap=False),
-    Column("amount", "Amount", "money"),
-    Column("confidence", "Confidence", wrap=False),
+    Column("id", "ID", "int", priority=KEEP),
+    Column("pledge_id", "Pledge", "int", priority=KEEP),
+    Column("installment", "Installment", "int", priority=KEEP),
+    Column("paid_on", "Paid on", "date", priority=KEEP),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("amount", "Amount", "money", priority=MAIN),
+    Column("confidence", "Confidence", wrap=False, priority=MORE),
 ]
 # The files of `fintrack export` and `fintrack import`: the listings, and the stable key of
 # the pledge each row belongs to (its ref, or a key derived from its content).
@@ -278,6 +283,7 @@ def pledge_edit(
 
 
 @app.command("list")
+@listing()
 def pledge_list(
     donor: Annotated[str | None, typer.Option(help="Only this donor.")] = None,
     recipient: Annotated[str | None, typer.Option(help="Only this recipient.")] = None,

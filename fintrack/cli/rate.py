@@ -12,10 +12,11 @@ from fintrack.cli.common import (
     begin,
     database,
     known,
+    listing,
     note,
     optional_date,
 )
-from fintrack.cli.output import Column, OutputFormat, render
+from fintrack.cli.output import KEEP, MAIN, MORE, Column, OutputFormat, render
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,21 +28,21 @@ app = typer.Typer(
 )
 
 RATE_COLUMNS = [
-    Column("base", "Base", wrap=False),
-    Column("quote", "Quote", wrap=False),
-    Column("on", "On", "date"),
-    Column("rate", "Rate", "decimal"),
-    Column("source", "Source"),
+    Column("base", "Base", wrap=False, priority=KEEP),
+    Column("quote", "Quote", wrap=False, priority=KEEP),
+    Column("on", "On", "date", priority=KEEP),
+    Column("rate", "Rate", "decimal", priority=KEEP),
+    Column("source", "Source", priority=MORE),
 ]
 CONVERSION_COLUMNS = [
-    Column("value_date", "Value date", "date"),
-    Column("currency", "Cur", wrap=False),
-    Column("amount", "Amount", "money"),
-    Column("rate", "Rate", "decimal"),
-    Column("rate_on", "Rate date", "date"),
-    Column("route", "Route", wrap=False),
-    Column("target", "In", wrap=False),
-    Column("converted", "Converted", "money", currency_key="target"),
+    Column("value_date", "Value date", "date", priority=KEEP),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("amount", "Amount", "money", priority=MAIN),
+    Column("rate", "Rate", "decimal", priority=MAIN),
+    Column("rate_on", "Rate date", "date", priority=MAIN),
+    Column("route", "Route", wrap=False, priority=MORE),
+    Column("target", "In", wrap=False, priority=KEEP),
+    Column("converted", "Converted", "money", currency_key="target", priority=KEEP),
 ]
 MaxRateAge = Annotated[
     int,
@@ -100,6 +101,7 @@ def rate_add(
 
 
 @app.command("list")
+@listing()
 def rate_list(
     currency: Annotated[
         str | None, typer.Option(help="Only rates with this currency on either side.")

@@ -4,21 +4,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fintrack.cli.common import AnalystOption, FormatOption, begin, database, note
-from fintrack.cli.output import Column, OutputFormat, render
+from fintrack.cli.common import AnalystOption, FormatOption, begin, database, listing, note
+from fintrack.cli.output import KEEP, MAIN, MORE, Column, OutputFormat, render
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 HISTORY_COLUMNS = [
-    Column("change", "Change", "int"),
-    Column("at", "When", "datetime"),
-    Column("analyst", "Who", wrap=False),
-    Column("what", "What"),
-    Column("field", "Field"),
-    Column("from", "From", min_width=12),
-    Column("to", "To", min_width=12),
-    Column("reason", "Why", min_width=12),
+    Column("change", "Change", "int", priority=KEEP),
+    Column("at", "When", "datetime", priority=MAIN),
+    Column("analyst", "Who", wrap=False, priority=MORE),
+    Column("what", "What", priority=KEEP),
+    Column("field", "Field", priority=KEEP),
+    Column("from", "From", min_width=12, priority=MAIN),
+    Column("to", "To", min_width=12, priority=MAIN),
+    Column("reason", "Why", min_width=12, priority=MORE),
     Column("command", "Command", in_table=False),
 ]
 
@@ -59,6 +59,7 @@ def void(
     )
 
 
+@listing()
 def history(
     kind: Annotated[str, typer.Argument(help="sanction, pledge, payment or claim.")],
     record_id: Annotated[int, typer.Argument(metavar="ID", help="The record's id.")],

@@ -11,9 +11,10 @@ from fintrack.cli.common import (
     MinConfidenceOption,
     database,
     known,
+    listing,
     optional_date,
 )
-from fintrack.cli.output import Column, OutputFormat, render
+from fintrack.cli.output import EXTRA, KEEP, MAIN, MORE, Column, OutputFormat, render
 from fintrack.cli.rate import MaxRateAge
 
 if TYPE_CHECKING:
@@ -21,30 +22,30 @@ if TYPE_CHECKING:
     from fintrack.reports import Grouping
 
 TOTALS_COLUMNS = [
-    Column("donor", "Donor"),
-    Column("recipient", "Recipient"),
-    Column("month", "Month"),
-    Column("currency", "Cur", wrap=False),
-    Column("pledges", "Pledges", "int"),
-    Column("pledged", "Pledged", "money"),
-    Column("disbursed", "Disbursed", "money"),
-    Column("outstanding", "Outstanding", "money"),
-    Column("fulfilled_pct", "Fulfilled", "percent"),
+    Column("donor", "Donor", priority=KEEP),
+    Column("recipient", "Recipient", priority=KEEP),
+    Column("month", "Month", priority=KEEP),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("pledges", "Pledges", "int", priority=MORE),
+    Column("pledged", "Pledged", "money", priority=MAIN),
+    Column("disbursed", "Disbursed", "money", priority=MAIN),
+    Column("outstanding", "Outstanding", "money", priority=MAIN),
+    Column("fulfilled_pct", "Fulfilled", "percent", priority=MAIN),
     # How much of each figure rests on sources that do not confirm it (or on none).
-    Column("pledged_unconfirmed", "Pledged, unconfirmed", "money"),
-    Column("disbursed_unconfirmed", "Disbursed, unconfirmed", "money"),
-    Column("total", "Total row", "bool", in_table=False),
+    Column("pledged_unconfirmed", "Pledged, unconfirmed", "money", priority=EXTRA),
+    Column("disbursed_unconfirmed", "Disbursed, unconfirmed", "money", priority=EXTRA),
+    Column("total", "Total row", "bool", in_table=False, priority=EXTRA, in_wide=False),
 ]
 
 
 def _converted_columns(target: str) -> list[Column]:
     """The columns that show a conversion beside the original amount."""
     return [
-        Column("rate", "Rate", "decimal"),
-        Column("rate_on", "Rate date", "date"),
-        Column("route", "Route", wrap=False, in_table=False),
-        Column("target", "In", wrap=False, in_table=False),
-        Column("converted", f"In {target}", "money", currency_key="target"),
+        Column("rate", "Rate", "decimal", priority=MORE),
+        Column("rate_on", "Rate date", "date", priority=MORE),
+        Column("route", "Route", wrap=False, in_table=False, priority=EXTRA),
+        Column("target", "In", wrap=False, in_table=False, priority=EXTRA, in_wide=False),
+        Column("converted", f"In {target}", "money", currency_key="target", priority=MAIN),
     ]
 
 
@@ -55,17 +56,23 @@ def _days(row: dict[str, Any]) -> str:
 
 
 DEADLINE_COLUMNS = [
-    Column("date", "Date", "date"),
-    Column("days_left", "Days", "int", wrap=False, table_text=_days),
-    Column("state", "State", in_table=False),
-    Column("kind", "Kind"),
-    Column("subject", "Subject", min_width=10),
-    Column("detail", "Detail", min_width=16),
-    Column("currency", "Cur", wrap=False),
-    Column("amount", "Outstanding", "money"),
-    Column("record", "Record", table_text=lambda r: f"{r['record']} {r['record_id']}"),
-    Column("record_id", "ID", "int", in_table=False),
-    Column("confidence", "Confidence", wrap=False, in_table=False),
+    Column("date", "Date", "date", priority=KEEP),
+    Column("days_left", "Days", "int", wrap=False, table_text=_days, priority=KEEP),
+    Column("state", "State", in_table=False, priority=EXTRA, in_wide=False),
+    Column("kind", "Kind", wrap=False, priority=MORE),
+    Column("subject", "Subject", min_width=10, priority=KEEP),
+    Column("detail", "Detail", priority=MAIN),
+    Column("currency", "Cur", wrap=False, priority=MAIN),
+    Column("amount", "Outstanding", "money", priority=MAIN),
+    Column(
+        "record",
+        "Record",
+        wrap=False,
+        table_text=lambda r: f"{r['record']} {r['record_id']}",
+        priority=KEEP,
+    ),
+    Column("record_id", "ID", "int", in_table=False, priority=EXTRA, in_wide=False),
+    Column("confidence", "Confidence", wrap=False, in_table=False, priority=EXTRA),
 ]
 DEADLINE_STYLES = {"overdue": "bold red", "today": "bold yellow", "soon": "yellow"}
 
@@ -88,7 +95,7 @@ def totals_columns(by: "Grouping", target: str | None = None) -> list[Column]:
     if target is None:
         return columns
     at = next(i for i, c in enumerate(columns) if c.key == "currency")
-    return [*columns[:at], Column("currencies", "From", "list"), *columns[at:]]
+    return [*columns[:at], Column("currencies", "From", "list", priority=MORE), *columns[at:]]
 
 
 def working_columns(by: "Grouping", target: str) -> list[Column]:
@@ -98,10 +105,10 @@ def working_columns(by: "Grouping", target: str) -> list[Column]:
     keys = [c for c in TOTALS_COLUMNS if c.key in KEY_COLUMNS and c.key in GROUP_KEYS[by]]
     return [
         *keys,
-        Column("figure", "Figure", wrap=False),
-        Column("value_date", "Value date", "date"),
-        Column("currency", "Cur", wrap=False),
-        Column("amount", "Amount", "money"),
+        Column("figure", "Figure", wrap=False, priority=KEEP),
+        Column("value_date", "Value date", "date", priority=MAIN),
+        Column("currency", "Cur", wrap=False, priority=KEEP),
+        Column("amount", "Amount", "money", priority=MAIN),
         *_converted_columns(target),
     ]
 
@@ -133,6 +140,7 @@ def totals_rows(
         return grouping, rows, working
 
 
+@listing(sort=False)
 def totals_command(
     by: Annotated[str, typer.Option(help=f"Group by {GROUPINGS}.")] = "pair",
     donor: Annotated[str | None, typer.Option(help="Only this donor.")] = None,
@@ -249,6 +257,7 @@ def deadline_columns(target: str | None) -> list[Column]:
     return [*DEADLINE_COLUMNS[:at], *_converted_columns(target), *DEADLINE_COLUMNS[at:]]
 
 
+@listing()
 def deadlines_command(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Count days from this date (default: today).")

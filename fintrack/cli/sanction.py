@@ -16,10 +16,11 @@ from fintrack.cli.common import (
     confidence,
     database,
     known,
+    listing,
     note,
     optional_date,
 )
-from fintrack.cli.output import Column, OutputFormat, render
+from fintrack.cli.output import EXTRA, KEEP, MAIN, MORE, Column, OutputFormat, render
 from fintrack.vocab import SanctionActionKind, SanctionStatus, choices
 
 if TYPE_CHECKING:
@@ -32,21 +33,21 @@ app = typer.Typer(
 )
 
 COLUMNS = [
-    Column("id", "ID", "int"),
-    Column("authority", "Authority"),
-    Column("program", "Program"),
-    Column("target", "Target"),
-    Column("action", "Action"),
-    Column("measures", "Measures", "list"),
-    Column("status", "Status", wrap=False),
-    Column("announced", "Announced", "date"),
-    Column("effective", "Effective", "date"),
-    Column("expires", "Expires", "date"),
-    Column("deadline", "Deadline", "date"),
+    Column("id", "ID", "int", priority=KEEP),
+    Column("authority", "Authority", priority=KEEP),
+    Column("program", "Program", priority=MAIN),
+    Column("target", "Target", priority=MAIN),
+    Column("action", "Action", priority=KEEP),
+    Column("measures", "Measures", "list", priority=MORE),
+    Column("status", "Status", wrap=False, priority=MAIN),
+    Column("announced", "Announced", "date", priority=MORE),
+    Column("effective", "Effective", "date", priority=MAIN),
+    Column("expires", "Expires", "date", priority=MORE),
+    Column("deadline", "Deadline", "date", priority=MORE),
     Column("deadline_label", "Deadline label", in_table=False),
     Column("legal_ref", "Legal reference", in_table=False),
     Column("summary", "Summary", in_table=False),
-    Column("confidence", "Confidence", wrap=False),
+    Column("confidence", "Confidence", wrap=False, priority=EXTRA),
     Column("ref", "Ref", in_table=False),
     Column("voided", "Voided", "datetime", in_table=False),
 ]
@@ -225,6 +226,7 @@ def sanction_edit(
 
 
 @app.command("list")
+@listing()
 def sanction_list(
     authority: Annotated[str | None, typer.Option(help="Only this authority.")] = None,
     program: Annotated[str | None, typer.Option(help="Only this program (EU-SYR).")] = None,

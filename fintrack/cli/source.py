@@ -15,10 +15,20 @@ from fintrack.cli.common import (
     confidence,
     database,
     known,
+    listing,
     note,
     optional_date,
 )
-from fintrack.cli.output import Column, OutputFormat, render, render_with_list
+from fintrack.cli.output import (
+    EXTRA,
+    KEEP,
+    MAIN,
+    MORE,
+    Column,
+    OutputFormat,
+    render,
+    render_with_list,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -31,26 +41,26 @@ app = typer.Typer(
 )
 
 SOURCE_COLUMNS = [
-    Column("id", "ID", "int"),
-    Column("publisher", "Publisher"),
-    Column("title", "Title", min_width=20),
-    Column("url", "URL", min_width=20),
-    Column("published", "Published", "date"),
-    Column("retrieved", "Retrieved", "date"),
-    Column("links", "Records", "int"),
+    Column("id", "ID", "int", priority=KEEP),
+    Column("publisher", "Publisher", priority=MAIN),
+    Column("title", "Title", min_width=20, priority=MAIN),
+    Column("url", "URL", min_width=20, priority=MAIN),
+    Column("published", "Published", "date", priority=MORE),
+    Column("retrieved", "Retrieved", "date", priority=EXTRA),
+    Column("links", "Records", "int", priority=MORE),
 ]
 CITED_COLUMNS = [
-    Column("id", "Source", "int"),
-    Column("confidence", "Confidence", wrap=False),
-    Column("publisher", "Publisher"),
-    Column("title", "Title", min_width=20),
-    Column("url", "URL", min_width=20),
-    Column("published", "Published", "date"),
+    Column("id", "Source", "int", priority=KEEP),
+    Column("confidence", "Confidence", wrap=False, priority=KEEP),
+    Column("publisher", "Publisher", priority=MAIN),
+    Column("title", "Title", min_width=20, priority=MAIN),
+    Column("url", "URL", min_width=20, priority=MAIN),
+    Column("published", "Published", "date", priority=MORE),
 ]
 LINK_COLUMNS = [
-    Column("kind", "Kind"),
-    Column("record_id", "Record", "int"),
-    Column("confidence", "Confidence", wrap=False),
+    Column("kind", "Kind", priority=KEEP),
+    Column("record_id", "Record", "int", priority=KEEP),
+    Column("confidence", "Confidence", wrap=False, priority=KEEP),
 ]
 
 
@@ -116,6 +126,7 @@ def source_add(
 
 
 @app.command("list")
+@listing()
 def source_list(known_on: KnownOnOption = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
     """List sources with the number of records each speaks for.
 

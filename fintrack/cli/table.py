@@ -1,0 +1,397 @@
+"""Tables that fit the terminal: column widths, what gives way first, and fast plain lines."""
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from fintrack.cli.output import KEEP, MAIN
+
+if TYPE_CHECKING:
+    from fintrack.cli.output import Column
+
+# Columns are two spaces apart; a rule under the header. No vertical borders: on an 80-column
+# terminal every character of border is a character a figure cannot use.
+GAP = 2
+# A text cell in a list takes at most this many lines; the rest is cut with an ellipsis
+# (`show`, --wide and CSV give the whole text).
+MAX_LINES = 3
+# Text columns keep at least this width (or their longest header word, or Column.min_width).
+TEXT_MIN = 8
+ELLIPSIS = "…"
+# A text column is made wide enough for its longest word, up to this, so that words are
+# broken only when they are longer (a URL).
+LONG_WORD = 16
+
+FIXED_KINDS = ("money", "int", "decimal", "percent", "date", "datetime", "bool")
+NUMERIC_KINDS = ("money", "int", "decimal", "percent")
+
+
+def cell_width(text: str) -> int:
+    """Columns a text takes on a terminal (wide East Asian characters take two)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def is_fixed(column: "Column") -> bool:
+    """A column whose values are never wrapped or cut: numbers, dates, codes, ids."""
+    return column.kind in FIXED_KINDS or not column.wrap
+
+
+@dataclass
+class _Measure:
+    """What one pass over the rows learnt of a column."""
+
+    exact: int = 0  # widest cell with exact amounts
+    compact: int = 0  # widest cell with compact amounts
+    header_word: int = 0  # longest word of the header
+    header: int = 0  # the whole header on one line
+    word: int = 0  # longest word of a text column's cells, up to LONG_WORD
+
+
+@dataclass
+class Layout:
+    """How a table is drawn: its columns, their widths, whether amounts are compacted."""
+
+    columns: list["Column"]
+    widths: list[int]
+    compact: bool = False
+    left_out: list["Column"] = field(default_factory=list)
+    blocks: bool = False  # too narrow for any row: one block of lines per record
+    max_lines: int | None = MAX_LINES
+
+    @property
+    def width(self) -> int:
+        return sum(self.widths) + GAP * (len(self.widths) - 1)
+
+
+Cell = Callable[["Column", bool], Callable[[dict[str, Any]], str]]
+
+
+def _measure(
+    rows: Sequence[dict[str, Any]], columns: Sequence["Column"], cell: Cell
+) -> list[_Measure]:
+    """One pass over the rows: the widest cell of each column, and of text its longest word."""
+    from rich.cells import cell_len
+
+    measures = []
+    for column in columns:
+        words = column.header.split()
+        measures.append(
+            _Measure(
+                header_word=max((cell_width(w) for w in words), default=0),
+                header=cell_width(column.header),
+            )
+        )
+    for m, column in zip(measures, columns, strict=True):
+        text_of = cell(column, False)
+        widest = 0
+        texts = [text_of(row) for row in rows] if not is_fixed(column) else None
+        if texts is None:
+            for row in rows:
+                text = text_of(row)
+                width = len(text) if text.isascii() else cell_len(text)
+                if width > widest:
+                    widest = width
+        else:
+            word = 0
+            for text in texts:
+                width = len(text) if text.isascii() else cell_len(text)
+                if width > widest:
+                    widest = width
+                if word < LONG_WORD and width > word:
+                    word = max(word, max((cell_width(w) for w in text.split()), default=0))
+            m.word = min(word, LONG_WORD)
+        m.exact = m.compact = widest
+    return measures
+
+
+def _measure_compact(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence["Column"],
+    measures: list[_Measure],
+    cell: Cell,
+) -> None:
+    """The widest compact amount of each money column: measured only when exact ones do not fit."""
+    for m, column in zip(measures, columns, strict=True):
+        if column.kind == "money":
+            text_of = cell(column, True)
+            m.compact = max((len(text_of(row)) for row in rows), default=0)
+
+
+def _bounds(column: "Column", m: _Measure, compact: bool) -> tuple[int, int]:
+    """The narrowest and the widest a column should be drawn."""
+    content = m.compact if compact else m.exact
+    if is_fixed(column):
+        return max(content, m.header_word), max(content, m.header)
+    natural = max(content, m.header)
+    floor = max(column.min_width, m.header_word, m.word, TEXT_MIN)
+    return min(natural, floor), natural
+
+
+def _widths(bounds: list[tuple[int, int]], room: int) -> list[int]:
+    """Share `room` out: every column its minimum, then what is left, headers of fixed
+    columns first, the rest in proportion to what each column would still take."""
+    widths = [low for low, _ in bounds]
+    spare = room - sum(widths)
+    while spare > 0:
+        wants = [high - w for (_, high), w in zip(bounds, widths, strict=True)]
+        total = sum(wants)
+        if total == 0:
+            break
+        if total <= spare:
+            return [high for _, high in bounds]
+        given = 0
+        for i, want in enumerate(wants):
+            share = want * spare // total
+            widths[i] += share
+            given += share
+        if given == 0:  # less spare than columns that want it: one at a time
+            i = max(range(len(wants)), key=lambda j: wants[j])
+            widths[i] += 1
+            given = 1
+        spare -= given
+    return widths
+
+
+def plan(
+    rows: Sequence[dict[str, Any]], columns: Sequence["Column"], width: int | None, cell: Cell
+) -> Layout:
+    """Choose what a table shows at `width` columns (None: everything, at full width).
+
+    Exact amounts are kept while every KEEP and MAIN column fits beside them; otherwise
+    amounts are compacted. Then columns are left out from the highest priority number (the
+    rightmost first among equals) until the rest fits. If even the KEEP columns cannot fit,
+    each record is drawn as a block of lines.
+    """
+    measures = _measure(rows, columns, cell)
+    if width is None:
+        bounds = [_bounds(c, m, False) for c, m in zip(columns, measures, strict=True)]
+        return Layout(list(columns), [high for _, high in bounds], max_lines=None)
+
+    def fit(compact: bool) -> tuple[list[int], list[tuple[int, int]]]:
+        shown = list(range(len(columns)))
+        while True:
+            bounds = [_bounds(columns[i], measures[i], compact) for i in shown]
+            if sum(low for low, _ in bounds) + GAP * (len(shown) - 1) <= width:
+                return shown, bounds
+            droppable = [i for i in shown if columns[i].priority > KEEP]
+            if not droppable:
+                return [], []
+            worst = max(droppable, key=lambda i: (columns[i].priority, i))
+            shown.remove(worst)
+
+    for compact in (False, True):
+        if compact:
+            _measure_compact(rows, columns, measures, cell)
+        shown, bounds = fit(compact)
+        has_money = any(c.kind == "money" for c in columns)
+        essential = all(i in shown for i, c in enumerate(columns) if c.priority <= MAIN)
+        if shown and (essential or compact or not has_money):
+            room = width - GAP * (len(shown) - 1)
+            return Layout(
+                [columns[i] for i in shown],
+                _widths(bounds, room),
+                compact=compact and has_money,
+                left_out=[c for i, c in enumerate(columns) if i not in shown],
+            )
+    return Layout(list(columns), [], compact=False, blocks=True, max_lines=None)
+
+
+def wrap(text: str, width: int, max_lines: int | None = None) -> list[str]:
+    """Lines of at most `width` columns, broken between words; a word longer than a line is
+    broken inside it. Past `max_lines`, the last line ends with an ellipsis."""
+    if cell_width(text) <= width and "\n" not in text:
+        return [text]
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        while cell_width(word) > width:  # a URL, say: fold it
+            if current:
+                lines.append(current)
+                current = ""
+            head, word = _split_at(word, width)
+            lines.append(head)
+        if not current:
+            current = word
+        elif cell_width(current) + 1 + cell_width(word) <= width:
+            current = f"{current} {word}"
+        else:
+            lines.append(current)
+            current = word
+    if current or not lines:
+        lines.append(current)
+    if max_lines is not None and len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and cell_width(last) + 1 > width:
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last.rstrip() + ELLIPSIS]
+    return lines
+
+
+def _split_at(word: str, width: int) -> tuple[str, str]:
+    if word.isascii():
+        return word[:width], word[width:]
+    taken = 0
+    for i, char in enumerate(word):
+        taken += cell_width(char)
+        if taken > width:
+            return word[: max(i, 1)], word[max(i, 1) :]
+    return word, ""
+
+
+def pad(text: str, width: int, right: bool) -> str:
+    fill = width - cell_width(text)
+    if fill <= 0:
+        return text
+    return " " * fill + text if right else text + " " * fill
+
+
+class Styler:
+    """ANSI codes for named styles as the console would write them (none for a pipe or with
+    NO_COLOR's colours removed), computed once per style rather than once per cell."""
+
+    def __init__(self, console: Any) -> None:
+        self._system = console._color_system if console.is_terminal else None
+        self._no_color = console.no_color
+        self._cache: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, text: str, style: str | None) -> str:
+        if not style or self._system is None or not text:
+            return text
+        codes = self._cache.get(style)
+        if codes is None:
+            from rich.style import Style
+
+            parsed = Style.parse(style)
+            if self._no_color:
+                parsed = parsed.without_color
+            marked = parsed.render("\0", color_system=self._system)
+            before, _, after = marked.partition("\0")
+            codes = self._cache[style] = (before, after)
+        return f"{codes[0]}{text}{codes[1]}"
+
+
+def table_lines(
+    layout: Layout,
+    rows: Iterable[dict[str, Any]],
+    cell: Cell,
+    styler: Styler,
+    row_style: Callable[[dict[str, Any]], str | None] | None,
+    rule: str,
+) -> Iterator[str]:
+    """The header, a rule, then each row: one or more lines, cells padded to their widths."""
+    columns, widths = layout.columns, layout.widths
+    gap = " " * GAP
+    right = [c.kind in NUMERIC_KINDS for c in columns]
+    headers = [wrap(c.header, w) for c, w in zip(columns, widths, strict=True)]
+    height = max(len(h) for h in headers)
+    for n in range(height):
+        # Headers sit on the last lines, over their column, as the values do.
+        parts = []
+        for h, w, r in zip(headers, widths, right, strict=True):
+            k = n - (height - len(h))
+            parts.append(pad(h[k] if k >= 0 else "", w, r))
+        yield styler(gap.join(parts).rstrip(), "bold")
+    yield rule * layout.width
+    texts = [cell(c, layout.compact) for c in columns]
+    fixed = [is_fixed(c) for c in columns]
+    for row in rows:
+        cells = [text_of(row) for text_of in texts]
+        parts = []
+        for text, width, r in zip(cells, widths, right, strict=True):
+            fill = width - (len(text) if text.isascii() else cell_width(text))
+            if fill < 0:
+                break
+            parts.append(" " * fill + text if r else text + " " * fill)
+        style = row_style(row) if row_style else None
+        if len(parts) == len(cells):
+            yield styler(gap.join(parts).rstrip(), style)
+            continue
+        wrapped = [
+            [text] if f else wrap(text, w, layout.max_lines)
+            for text, w, f in zip(cells, widths, fixed, strict=True)
+        ]
+        for n in range(max(len(lines) for lines in wrapped)):
+            line = gap.join(
+                pad(lines[n] if n < len(lines) else "", w, r)
+                for lines, w, r in zip(wrapped, widths, right, strict=True)
+            )
+            yield styler(line.rstrip(), style)
+
+
+def block_lines(
+    columns: Sequence["Column"],
+    rows: Iterable[dict[str, Any]],
+    cell: Cell,
+    styler: Styler,
+    width: int,
+    row_style: Callable[[dict[str, Any]], str | None] | None = None,
+    separate: bool = True,
+) -> Iterator[str]:
+    """Each record as a block: one line per field, `Header  value`, the value wrapped."""
+    label = max(cell_width(c.header) for c in columns)
+    room = max(width - label - GAP, 10)
+    texts = [cell(c, False) for c in columns]
+    for n, row in enumerate(rows):
+        if separate and n:
+            yield ""
+        style = row_style(row) if row_style else None
+        for column, text_of in zip(columns, texts, strict=True):
+            text = text_of(row)
+            lines = wrap(text, room) if text else [""]
+            head = styler(pad(column.header, label, False), "bold")
+            yield f"{head}{' ' * GAP}{styler(lines[0], style)}".rstrip()
+            for more in lines[1:]:
+                yield f"{' ' * (label + GAP)}{styler(more, style)}".rstrip()
+
+
+def pager_command() -> str | None:
+    """The pager, as git chooses one: $FINTRACK_PAGER, else $PAGER, else less; empty or `cat`
+    means none."""
+    for name in ("FINTRACK_PAGER", "PAGER"):
+        value = os.environ.get(name)
+        if value is not None:
+            return None if value.strip() in ("", "cat") else value
+    return "less"
+
+
+@contextmanager
+def paged(use: bool) -> Iterator[IO[str]]:
+    """stdout, or the pager's input when `use`: less quits by itself when the text fits one
+    screen (LESS=FRX unless set), keeps colours and leaves the text on the screen."""
+    command = pager_command() if use else None
+    if command is None:
+        yield sys.stdout
+        return
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    env.setdefault("LV", "-c")
+    try:
+        process = subprocess.Popen(
+            shlex.split(command),
+            stdin=subprocess.PIPE,
+            env=env,
+            text=True,
+            encoding=sys.stdout.encoding or "utf-8",
+            errors="replace",
+        )
+    except OSError:  # no such pager: print as if there were none
+        yield sys.stdout
+        return
+    assert process.stdin is not None
+    try:
+        yield process.stdin
+    except BrokenPipeError:
+        pass  # the reader quit the pager before the end: that is not an error
+    finally:
+        with suppress(BrokenPipeError):
+            process.stdin.close()
+        process.wait()
