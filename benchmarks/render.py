@@ -108,7 +108,7 @@ def main() -> None:
             )
             pairs.append((csv_step, table_step))
         print(f"{args.rows:,} pledges, each with a donor of its own (so {args.rows:,} groups)")
-        print(f"{'step':<36} {'seconds':>8} {'peak RSS MB':>12} {'× CSV time':>11} {'+ MB':>7}")
+        print(f"{'step':<36} {'seconds':>8} {'peak RSS MB':>12} {'x CSV time':>11} {'+ MB':>7}")
         for csv_step, table_step in pairs:
             for step in (csv_step, table_step):
                 ratio = step.seconds / csv_step.seconds
@@ -117,9 +117,7 @@ def main() -> None:
                     f"{step.name:<36} {step.seconds:>8.2f} {step.peak_mb:>12.1f} "
                     f"{ratio:>11.2f} {extra:>7.1f}"
                 )
-        widest = max(
-            len(line) for line in (folder / "pledge.txt").read_text("utf-8").splitlines()
-        )
+        widest = max(len(line) for line in (folder / "pledge.txt").read_text("utf-8").splitlines())
         print(f"widest line of the pledge table: {widest} (terminal: {args.width})")
     finally:
         if args.keep is None:

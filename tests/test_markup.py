@@ -48,7 +48,9 @@ def stored(run: Run) -> dict[str, int]:
     ids["source"] = added(
         run, "source", "add", "--title", hostile("ST"), "--publisher", hostile("SP"),
     )  # fmt: skip
-    result = run("rate", "add", "EUR", "USD", "1.1", "--on", "2025-05-01", "--source", hostile("RS"))
+    result = run(
+        "rate", "add", "EUR", "USD", "1.1", "--on", "2025-05-01", "--source", hostile("RS")
+    )
     assert result.code == 0, result.err
     edit = run(
         "pledge", "edit", str(ids["pledge"]), "--purpose", hostile("P2"),

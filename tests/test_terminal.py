@@ -42,9 +42,10 @@ class Terminal:
         """What `fintrack ARGS` shows in a terminal `width` columns wide, wrapped lines joined
         (so a line wider than the terminal shows as one long line)."""
         signal = f"done-{uuid.uuid4().hex[:8]}"
-        command = " ".join(
-            [sys.executable, "-m", "fintrack", *(f"'{a}'" for a in args)]
-        ) + f"; tmux -L {self.socket} wait-for -S {signal}; sleep 60"
+        command = (
+            " ".join([sys.executable, "-m", "fintrack", *(f"'{a}'" for a in args)])
+            + f"; tmux -L {self.socket} wait-for -S {signal}; sleep 60"
+        )
         name = f"w{uuid.uuid4().hex[:6]}"
         self.tmux(
             "new-session", "-d", "-s", name, "-x", str(width), "-y", "200", command
@@ -112,7 +113,7 @@ def parse_amount_any(text: str, currency: str) -> int:
 
     whole, _, fraction = text.lstrip("-").partition(".")
     digits = exponent(currency)
-    minor = int(whole) * 10**digits + int((fraction or "0").ljust(digits, "0"))
+    minor: int = int(whole) * 10**digits + int((fraction or "0").ljust(digits, "0"))
     return -minor if text.startswith("-") else minor
 
 
