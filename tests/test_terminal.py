@@ -38,7 +38,9 @@ class Terminal:
             env=self.env,
         ).stdout
 
-    def screen(self, width: int, *args: str) -> list[str]:
+    def screen(
+        self, width: int, *args: str, height: int = 200, env: dict[str, str] | None = None
+    ) -> list[str]:
         """What `fintrack ARGS` shows in a terminal `width` columns wide, wrapped lines joined
         (so a line wider than the terminal shows as one long line)."""
         signal = f"done-{uuid.uuid4().hex[:8]}"
@@ -47,8 +49,10 @@ class Terminal:
             + f"; tmux -L {self.socket} wait-for -S {signal}; sleep 60"
         )
         name = f"w{uuid.uuid4().hex[:6]}"
+        # The server's environment is the one it started with: more goes in with -e.
+        extra = [f"-e{key}={value}" for key, value in (env or {}).items()]
         self.tmux(
-            "new-session", "-d", "-s", name, "-x", str(width), "-y", "200", command
+            "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *extra, command
         )  # fmt: skip
         try:
             self.tmux("wait-for", signal, timeout=120)
@@ -228,3 +232,24 @@ def test_piped_table_follows_columns(run: Run, founding_case: None, monkeypatch:
     monkeypatch.setenv("COLUMNS", "200")
     wide = run("sanction", "list")
     assert max(len(line) for line in wide.out.splitlines()) > 90
+
+
+def test_long_tables_go_through_the_pager(
+    terminal: Terminal, run: Run, founding_case: None, tmp_path: Path
+) -> None:
+    """Taller than the terminal: through $FINTRACK_PAGER (here `tee`, which keeps a copy)."""
+    copy = tmp_path / "paged.txt"
+    pager = {"FINTRACK_PAGER": f"tee {copy}"}
+    short = terminal.screen(
+        100, "claim", "list", height=30, env=pager
+    )  # fits: printed straight out
+    assert "Claims" in "\n".join(short)
+    assert not copy.exists()
+    lines = terminal.screen(100, "sanction", "list", height=15, env=pager)
+    assert copy.exists()
+    paged = copy.read_text("utf-8")
+    assert "Sanction actions" in paged and "EU-SYR" in paged
+    assert "EU-SYR" in "\n".join(lines)
+    copy.unlink()
+    terminal.screen(100, "--no-pager", "sanction", "list", height=15, env=pager)
+    assert not copy.exists()

@@ -352,6 +352,7 @@ def pledge_show(
         write_document(data, fmt)
         return
     render_one(row, PLEDGE_COLUMNS, fmt, title=f"Pledge {pledge_id}")
+    print()
     render(
         schedule,
         INSTALLMENT_COLUMNS[1:],
@@ -359,6 +360,7 @@ def pledge_show(
         title="Installments",
         style=lambda r: STATE_STYLES.get(r["state"]),
     )
+    print()
     render(
         payments,
         DISBURSEMENT_COLUMNS[:1] + DISBURSEMENT_COLUMNS[2:],
@@ -366,6 +368,7 @@ def pledge_show(
         title="Disbursements",
         empty="No disbursements yet.",
     )
+    print()
     render(cited, CITED_COLUMNS, fmt, title="Sources", empty="No sources: unverified.")
 
 
