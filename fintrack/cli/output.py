@@ -58,6 +58,9 @@ class Column:
     # A column left out of the table (in_table=False) is still shown by --wide, unless it only
     # repeats what another column shows.
     in_wide: bool = True
+    # A wrapped text cell in a list takes at most this many lines, the last cut with an
+    # ellipsis (`show`, --wide and CSV give the whole text).
+    max_lines: int = 3
 
 
 # Characters that would act on the terminal instead of being shown: C0 and C1 controls, DEL, and

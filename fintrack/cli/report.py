@@ -61,7 +61,8 @@ DEADLINE_COLUMNS = [
     Column("state", "State", in_table=False, priority=EXTRA, in_wide=False),
     Column("kind", "Kind", wrap=False, priority=MORE),
     Column("subject", "Subject", min_width=10, priority=KEEP),
-    Column("detail", "Detail", priority=MAIN),
+    # What the date is about ("lapses unless renewed") is the point of a deadline: whole.
+    Column("detail", "Detail", priority=MAIN, max_lines=6),
     Column("currency", "Cur", wrap=False, priority=MAIN),
     Column("amount", "Outstanding", "money", priority=MAIN),
     Column(

@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 # Columns are two spaces apart; a rule under the header. No vertical borders: on an 80-column
 # terminal every character of border is a character a figure cannot use.
 GAP = 2
-# A text cell in a list takes at most this many lines; the rest is cut with an ellipsis
-# (`show`, --wide and CSV give the whole text).
-MAX_LINES = 3
 # Text columns keep at least this width (or their longest header word, or Column.min_width).
 TEXT_MIN = 8
 ELLIPSIS = "…"
@@ -65,7 +62,7 @@ class Layout:
     compact: bool = False
     left_out: list["Column"] = field(default_factory=list)
     blocks: bool = False  # too narrow for any row: one block of lines per record
-    max_lines: int | None = MAX_LINES
+    cut: bool = True  # wrapped text cells take at most their column's max_lines
 
     @property
     def width(self) -> int:
@@ -174,7 +171,7 @@ def plan(
     measures = _measure(rows, columns, cell)
     if width is None:
         bounds = [_bounds(c, m, False) for c, m in zip(columns, measures, strict=True)]
-        return Layout(list(columns), [high for _, high in bounds], max_lines=None)
+        return Layout(list(columns), [high for _, high in bounds], cut=False)
 
     def fit(compact: bool) -> tuple[list[int], list[tuple[int, int]]]:
         shown = list(range(len(columns)))
@@ -202,7 +199,7 @@ def plan(
                 compact=compact and has_money,
                 left_out=[c for i, c in enumerate(columns) if i not in shown],
             )
-    return Layout(list(columns), [], compact=False, blocks=True, max_lines=None)
+    return Layout(list(columns), [], compact=False, blocks=True, cut=False)
 
 
 def wrap(text: str, width: int, max_lines: int | None = None) -> list[str]:
@@ -303,6 +300,7 @@ def table_lines(
     yield rule * layout.width
     texts = [cell(c, layout.compact) for c in columns]
     fixed = [is_fixed(c) for c in columns]
+    caps = [c.max_lines if layout.cut else None for c in columns]
     for row in rows:
         cells = [text_of(row) for text_of in texts]
         parts = []
@@ -316,8 +314,8 @@ def table_lines(
             yield styler(gap.join(parts).rstrip(), style)
             continue
         wrapped = [
-            [text] if f else wrap(text, w, layout.max_lines)
-            for text, w, f in zip(cells, widths, fixed, strict=True)
+            [text] if f else wrap(text, w, cap)
+            for text, w, f, cap in zip(cells, widths, fixed, caps, strict=True)
         ]
         for n in range(max(len(lines) for lines in wrapped)):
             line = gap.join(
