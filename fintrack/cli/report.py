@@ -45,7 +45,7 @@ def _converted_columns(target: str) -> list[Column]:
         Column("rate_on", "Rate date", "date", priority=MORE),
         Column("route", "Route", wrap=False, in_table=False, priority=EXTRA),
         Column("target", "In", wrap=False, in_table=False, priority=EXTRA, in_wide=False),
-        Column("converted", f"In {target}", "money", currency_key="target", priority=MAIN),
+        Column("converted", f"In {target}", "money", currency_key="target", priority=KEEP),
     ]
 
 

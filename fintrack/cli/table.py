@@ -133,11 +133,15 @@ def _bounds(column: "Column", m: _Measure, compact: bool) -> tuple[int, int]:
     return min(natural, floor), natural
 
 
-def _widths(bounds: list[tuple[int, int]], room: int) -> list[int]:
-    """Share `room` out: every column its minimum, then what is left, headers of fixed
-    columns first, the rest in proportion to what each column would still take."""
+def _widths(bounds: list[tuple[int, int]], fixed: list[bool], room: int) -> list[int]:
+    """Share `room` out: every column its minimum, then what is left, first to the headers of
+    fixed columns (so they need not wrap), then in proportion to what each column would take."""
     widths = [low for low, _ in bounds]
     spare = room - sum(widths)
+    headers = [high - low if f else 0 for (low, high), f in zip(bounds, fixed, strict=True)]
+    if 0 < sum(headers) <= spare:
+        widths = [w + h for w, h in zip(widths, headers, strict=True)]
+        spare -= sum(headers)
     while spare > 0:
         wants = [high - w for (_, high), w in zip(bounds, widths, strict=True)]
         total = sum(wants)
@@ -193,10 +197,11 @@ def plan(
         essential = all(i in shown for i, c in enumerate(columns) if c.priority <= MAIN)
         if shown and (essential or compact or not has_money):
             room = width - GAP * (len(shown) - 1)
+            fixed = [is_fixed(columns[i]) for i in shown]
             return Layout(
                 [columns[i] for i in shown],
-                _widths(bounds, room),
-                compact=compact and has_money,
+                _widths(bounds, fixed, room),
+                compact=compact and any(columns[i].kind == "money" for i in shown),
                 left_out=[c for i, c in enumerate(columns) if i not in shown],
             )
     return Layout(list(columns), [], compact=False, blocks=True, cut=False)
@@ -256,7 +261,10 @@ class Styler:
     NO_COLOR's colours removed), computed once per style rather than once per cell."""
 
     def __init__(self, console: Any) -> None:
-        self._system = console._color_system if console.is_terminal else None
+        from rich.console import COLOR_SYSTEMS
+
+        name = console.color_system if console.is_terminal else None
+        self._system = COLOR_SYSTEMS[name] if name else None
         self._no_color = console.no_color
         self._cache: dict[str, tuple[str, str]] = {}
 
