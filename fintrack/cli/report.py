@@ -18,7 +18,7 @@ from fintrack.cli.rate import MaxRateAge
 
 if TYPE_CHECKING:
     from fintrack.known import Known
-    from fintrack.reports import DeadlineFilter, Grouping
+    from fintrack.reports import DeadlineFilter, DeadlineKind, Grouping
 
 TOTALS_COLUMNS = [
     Column("donor", "Donor"),
@@ -289,7 +289,7 @@ def deadlines_rows(
         return day, deadlines(session, day, within, book, view, where)
 
 
-def deadline_kinds(values: list[str] | None) -> "frozenset[Any] | None":
+def deadline_kinds(values: list[str] | None) -> "frozenset[DeadlineKind] | None":
     """The kinds named by --kind, repeated or as a comma list; None when not given."""
     from fintrack.reports import DeadlineKind
     from fintrack.vocab import parse_choice
