@@ -290,7 +290,7 @@ def test_a_renewal_recorded_before_the_date_with_a_later_deadline_counts(run: Ru
     rows = as_json(run, "deadlines", "--as-of", "2025-06-10", "--overdue")
     assert listed(rows) == [("2025-06-01", "deadline", "sanction", 1, "lapsed")]
     # Renewed on 28 May, before the date, to 2026: the 2025 date needs no more attention.
-    record_act(run, ACTS[1])
+    record_act(run, Act(2, "EU", "EU-SYR", announced=D("2025-05-28"), deadline=D("2026-06-01")))
     assert as_json(run, "deadlines", "--as-of", "2025-06-10", "--overdue") == []
     # The record's own later dates do not count for it: an action whose review deadline
     # passed stays lapsed though it expires later.
