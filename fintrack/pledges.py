@@ -426,6 +426,39 @@ class PledgeFilter:
     recipient: str | None = None
     status: PledgeStatus | None = None
     currency: str | None = None
+    # The pledge's date (see `pledge_date`) from `since` to `until`, both included.
+    since: date | None = None
+    until: date | None = None
+
+
+def named(column: Any, text: str) -> ColumnElement[bool]:
+    """The one rule for a donor, recipient or authority filter: the whole name, ignoring case
+    and surrounding spaces (`--donor qatar` finds Qatar, not Qatar Fund)."""
+    return func.lower(column) == text.strip().lower()
+
+
+def pledge_date(pledge: Any, known: Known = NOW) -> ColumnElement[date]:
+    """A pledge's date: the day it was announced (`--on`), or when it has none its first
+    installment's due date; the value date of pledged money in converted totals too."""
+    sizes = known.of(Installment, name="first_due")
+    first_due = select(func.min(sizes.due_on)).where(sizes.pledge_id == pledge.id)
+    return func.coalesce(pledge.announced_on, first_due.scalar_subquery())
+
+
+def check_range(since: date | None, until: date | None) -> None:
+    """Refuse a date range that ends before it starts."""
+    if since is not None and until is not None and since > until:
+        raise InputError("--since", f"{since.isoformat()} is after --until {until.isoformat()}")
+
+
+def dated(pledge: Any, since: date | None, until: date | None, known: Known = NOW) -> list[Any]:
+    """The conditions that keep pledges whose date is from `since` to `until` (both included)."""
+    check_range(since, until)
+    when = pledge_date(pledge, known)
+    return [
+        *([when >= since] if since is not None else []),
+        *([when <= until] if until is not None else []),
+    ]
 
 
 def paid_per_installment(
@@ -517,9 +550,10 @@ def iter_pledges(
     if where.pledge_id is not None:
         query = query.where(pledges.id == where.pledge_id)
     if where.donor:
-        query = query.where(func.lower(pledges.donor) == where.donor.strip().lower())
+        query = query.where(named(pledges.donor, where.donor))
     if where.recipient:
-        query = query.where(func.lower(pledges.recipient) == where.recipient.strip().lower())
+        query = query.where(named(pledges.recipient, where.recipient))
+    query = query.where(*dated(pledges, where.since, where.until, known))
     if where.status:
         query = query.where(pledges.status == where.status.value)
     if where.currency:

@@ -7,13 +7,13 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, extract, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from fintrack.known import NOW, Known
 from fintrack.models import Disbursement, Installment, Pledge, SanctionAction
 from fintrack.money import normalize_currency, percent
-from fintrack.pledges import counted, paid_per_installment
+from fintrack.pledges import counted, dated, named, paid_per_installment
 from fintrack.rates import RateBook, to_minor
 from fintrack.vocab import CONFIDENCE_RANK, Confidence, SanctionStatus
 
@@ -47,6 +47,9 @@ class TotalsFilter:
     currency: str | None = None
     # The records as known on a day, and only those sure enough (default: now, all).
     known: Known = NOW
+    # Pledges whose date (`fintrack.pledges.pledge_date`) is from `since` to `until`.
+    since: date | None = None
+    until: date | None = None
 
 
 class _Tables:
@@ -74,12 +77,12 @@ def _filtered(query: Q, where: TotalsFilter, t: _Tables) -> Q:
     pledge = t.pledge
     query = query.where(counted(pledge, t.known))
     if where.donor:
-        query = query.where(func.lower(pledge.donor) == where.donor.strip().lower())
+        query = query.where(named(pledge.donor, where.donor))
     if where.recipient:
-        query = query.where(func.lower(pledge.recipient) == where.recipient.strip().lower())
+        query = query.where(named(pledge.recipient, where.recipient))
     if where.currency:
         query = query.where(pledge.currency == normalize_currency(where.currency, "--currency"))
-    return query
+    return query.where(*dated(pledge, where.since, where.until, t.known))
 
 
 def _not_confirmed(rank: Any) -> ColumnElement[bool]:
@@ -167,20 +170,82 @@ def _state(days: int) -> str:
     return "soon" if days <= NEAR_DAYS else "upcoming"
 
 
+# The state of a sanction deadline or expiry that passed with no later action recorded.
+LAPSED = "lapsed"
+
+
+class DeadlineKind(StrEnum):
+    INSTALLMENT = "installment"
+    DEADLINE = "deadline"  # a sanction action's --deadline
+    EXPIRY = "expiry"  # a sanction action's --expires
+
+
+SANCTION_KINDS = (DeadlineKind.DEADLINE, DeadlineKind.EXPIRY)
+
+
+@dataclass
+class DeadlineFilter:
+    """Which deadlines to list. `donor` and `recipient` select installments (of pledges
+    between them), `authority` sanction dates; with filters of one side only, the other
+    side's items are left out, with both each side is filtered by its own."""
+
+    donor: str | None = None
+    recipient: str | None = None
+    authority: str | None = None
+    kinds: frozenset[DeadlineKind] | None = None  # None: every kind
+    # Only what already passed: overdue installments and lapsed sanction dates.
+    overdue: bool = False
+
+    def wants(self, kind: DeadlineKind) -> bool:
+        money = bool(self.donor or self.recipient)
+        sanctions = bool(self.authority)
+        if money != sanctions and (kind is DeadlineKind.INSTALLMENT) != money:
+            return False
+        return self.kinds is None or kind in self.kinds
+
+
 def deadlines(
     session: Session,
     as_of: date,
     within: int,
     book: RateBook | None = None,
     known: Known = NOW,
+    where: DeadlineFilter | None = None,
 ) -> list[dict[str, Any]]:
-    """Everything due from `as_of` to `within` days later, and installments overdue before it.
+    """Everything due from `as_of` to `within` days later, installments overdue before it and
+    sanction dates that lapsed before it, filtered in SQL by `where`.
 
     Installments show the amount still outstanding on them; sanction actions contribute their
-    deadlines (renewal, review, a target date) and their expiries, unless revoked. With a
-    rate book, each outstanding amount is also converted at the rate of its due date, or of
-    `as_of` for one not yet due (no rate of a future day exists).
+    deadlines (renewal, review, a target date) and their expiries, unless revoked. A sanction
+    date before `as_of` is listed as lapsed until a later action is recorded (see `_acted_on`).
+    With a rate book, each outstanding amount is also converted at the rate of its due date,
+    or of `as_of` for one not yet due (no rate of a future day exists).
     """
+    where = where or DeadlineFilter()
+    rows: list[dict[str, Any]] = []
+    if where.wants(DeadlineKind.INSTALLMENT):
+        rows.extend(_installment_dates(session, as_of, within, known, where))
+    rows.extend(_sanction_dates(session, as_of, within, known, where))
+    rows.sort(key=lambda row: (row["date"], row["kind"], row["record_id"]))
+    _add_standing(session, rows, known)
+    if book is not None:
+        for row in rows:
+            row["target"] = book.target
+            if row["currency"] is not None:
+                conversion = book.convert(row["currency"], min(row["date"], as_of))
+                row.update(
+                    rate=conversion.shown_rate,
+                    rate_on=conversion.rate_on,
+                    route=conversion.route,
+                    converted=to_minor(conversion.exact(row["amount"])),
+                )
+    return rows
+
+
+def _installment_dates(
+    session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
+) -> list[dict[str, Any]]:
+    """Installments with money outstanding due by the end of the window (overdue included)."""
     end = as_of + timedelta(days=within)
     t = _Tables(known)
     installment, pledge_entity = t.installment, t.pledge
@@ -203,8 +268,16 @@ def deadlines(
         .join(pledge_entity, pledge_entity.id == installment.pledge_id)
         .join(count, count.c.pledge_id == pledge_entity.id)
         .outerjoin(paid, paid.c.installment_id == installment.id)
-        .where(installment.due_on <= end, outstanding > 0, counted(pledge_entity, known))
+        .where(
+            installment.due_on < as_of if where.overdue else installment.due_on <= end,
+            outstanding > 0,
+            counted(pledge_entity, known),
+        )
     )
+    if where.donor:
+        installments = installments.where(named(pledge_entity.donor, where.donor))
+    if where.recipient:
+        installments = installments.where(named(pledge_entity.recipient, where.recipient))
     rows: list[dict[str, Any]] = []
     options = {"populate_existing": True}
     for due_on, seq, of, left, pledge in session.execute(installments.execution_options(**options)):
@@ -224,20 +297,6 @@ def deadlines(
                 int(left),
             )
         )
-    rows.extend(_sanction_dates(session, as_of, end, known))
-    rows.sort(key=lambda row: (row["date"], row["kind"], row["record_id"]))
-    _add_standing(session, rows, known)
-    if book is not None:
-        for row in rows:
-            row["target"] = book.target
-            if row["currency"] is not None:
-                conversion = book.convert(row["currency"], min(row["date"], as_of))
-                row.update(
-                    rate=conversion.shown_rate,
-                    rate_on=conversion.rate_on,
-                    route=conversion.route,
-                    converted=to_minor(conversion.exact(row["amount"])),
-                )
     return rows
 
 
@@ -253,18 +312,56 @@ def _add_standing(session: Session, rows: list[dict[str, Any]], known: Known) ->
                 row["confidence"] = found.get(row["record_id"], Confidence.UNVERIFIED.value)
 
 
-def _sanction_dates(session: Session, as_of: date, end: date, known: Known) -> list[dict[str, Any]]:
+def _acted_on(action: Any, day: Any, known: Known) -> ColumnElement[bool]:
+    """True when a later action is recorded for a sanction date `day` of `action`.
+
+    A later action is another action of the same authority and program (both without a
+    program count as the same), not revoked, that is announced or effective on or after
+    `day`, or that has a deadline or expiry after `day`: a renewal made before the date
+    (as the EU renews its regimes days before they run out) pushes the date on, and so the
+    earlier one no longer needs attention.
+    """
+    other = known.of(SanctionAction, name="later")
+    same_program = or_(
+        other.program == action.program,
+        and_(other.program.is_(None), action.program.is_(None)),
+    )
+    return exists().where(
+        other.id != action.id,
+        other.authority == action.authority,
+        same_program,
+        other.status != SanctionStatus.REVOKED.value,
+        or_(
+            other.announced_on >= day,
+            other.effective_on >= day,
+            other.deadline_on > day,
+            other.expires_on > day,
+        ),
+    )
+
+
+def _sanction_dates(
+    session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
+) -> list[dict[str, Any]]:
+    """Sanction deadlines and expiries in the window, and earlier ones that lapsed."""
+    end = as_of + timedelta(days=within)
     actions = known.of(SanctionAction, name="action")
     live = actions.status != SanctionStatus.REVOKED.value
     rows = []
     for column, kind in (
-        (actions.deadline_on, "deadline"),
-        (actions.expires_on, "expiry"),
+        (actions.deadline_on, DeadlineKind.DEADLINE),
+        (actions.expires_on, DeadlineKind.EXPIRY),
     ):
-        query = select(actions).where(live, column >= as_of, column <= end)
+        if not where.wants(kind):
+            continue
+        lapsed = and_(column < as_of, ~_acted_on(actions, column, known))
+        when_ok = lapsed if where.overdue else or_(and_(column >= as_of, column <= end), lapsed)
+        query = select(actions).where(live, when_ok)
+        if where.authority:
+            query = query.where(named(actions.authority, where.authority))
         for action in session.scalars(query.execution_options(populate_existing=True)):
             subject = " ".join(part for part in (action.authority, action.program) if part)
-            if kind == "deadline":
+            if kind is DeadlineKind.DEADLINE:
                 detail = action.deadline_label or f"{action.action}: {action.target}"
                 when = action.deadline_on
             else:
@@ -273,7 +370,10 @@ def _sanction_dates(session: Session, as_of: date, end: date, known: Known) -> l
                     detail += f" ({action.legal_ref})"
                 when = action.expires_on
             assert when is not None
-            rows.append(_deadline(when, as_of, kind, subject, detail, "sanction", action.id))
+            row = _deadline(when, as_of, kind.value, subject, detail, "sanction", action.id)
+            if when < as_of:
+                row["state"] = LAPSED
+            rows.append(row)
     return rows
 
 

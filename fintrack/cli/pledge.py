@@ -35,6 +35,7 @@ from fintrack.cli.output import (
     write_csv,
     write_document,
 )
+from fintrack.cli.report import SinceOption, UntilOption
 from fintrack.cli.source import CITED_COLUMNS
 from fintrack.vocab import Period, PledgeStatus, choices
 
@@ -289,24 +290,35 @@ def pledge_list(
     recipient: Annotated[str | None, typer.Option(help="Only this recipient.")] = None,
     status: Annotated[str | None, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = None,
     currency: Annotated[str | None, typer.Option(help="Only this currency.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     known_on: KnownOnOption = None,
     min_confidence: MinConfidenceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List pledges with what was disbursed, what is outstanding and what falls due next.
 
-    Example:
+    --since and --until keep the pledges dated in that range (both days included): the day
+    a pledge was announced (--on), or its first installment's due date when it has none.
+
+    Examples:
 
         fintrack pledge list --recipient Syria --format json
+
+        fintrack pledge list --since 2025-05-01 --until 2025-05-31
     """
+    from fintrack.cli.report import date_range
     from fintrack.pledges import PledgeFilter, list_pledges
     from fintrack.vocab import parse_choice
 
+    start, end = date_range(since, until)
     where = PledgeFilter(
         donor=donor,
         recipient=recipient,
         status=parse_choice(PledgeStatus, status, "--status") if status else None,
         currency=currency,
+        since=start,
+        until=end,
     )
     view = known(known_on, min_confidence)
     with database().session() as session:

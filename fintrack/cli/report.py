@@ -19,7 +19,7 @@ from fintrack.cli.rate import MaxRateAge
 
 if TYPE_CHECKING:
     from fintrack.known import Known
-    from fintrack.reports import Grouping
+    from fintrack.reports import DeadlineFilter, DeadlineKind, Grouping
 
 TOTALS_COLUMNS = [
     Column("donor", "Donor", priority=KEEP),
@@ -52,7 +52,7 @@ def _converted_columns(target: str) -> list[Column]:
 def _days(row: dict[str, Any]) -> str:
     """Days left, with the state where it matters, so it shows without colour too."""
     days, state = row["days_left"], row["state"]
-    return f"{days} {state}" if state in ("overdue", "today") else str(days)
+    return f"{days} {state}" if state in ("overdue", "lapsed", "today") else str(days)
 
 
 DEADLINE_COLUMNS = [
@@ -75,13 +75,47 @@ DEADLINE_COLUMNS = [
     Column("record_id", "ID", "int", in_table=False, priority=EXTRA, in_wide=False),
     Column("confidence", "Confidence", wrap=False, in_table=False, priority=EXTRA),
 ]
-DEADLINE_STYLES = {"overdue": "bold red", "today": "bold yellow", "soon": "yellow"}
+DEADLINE_STYLES = {
+    "overdue": "bold red",
+    "lapsed": "bold red",
+    "today": "bold yellow",
+    "soon": "yellow",
+}
 
 MAX_WITHIN_DAYS = 36_500  # a century: far enough for any renewal cycle
 KEY_COLUMNS = ("donor", "recipient", "month")
 GROUPINGS = (
     "pair (donor and recipient), donor, recipient, month (installments' due month), currency"
 )
+DEADLINE_KINDS = "installment, deadline, expiry"
+# How a pledge's date is defined, for the help of --since and --until.
+PLEDGE_DATE = "the pledge's date: announced (--on), or its first due date when it has none"
+
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help=f"Only pledges dated on or after DATE ({PLEDGE_DATE}), e.g. 2025-01-01.",
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        metavar="DATE",
+        help="Only pledges dated on or before DATE (the same date as --since), e.g. 2025-06-30.",
+    ),
+]
+
+
+def date_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    """--since and --until as dates; a range that ends before it starts is an error."""
+    from fintrack.pledges import check_range
+
+    start, end = optional_date(since, "--since"), optional_date(until, "--until")
+    check_range(start, end)
+    return start, end
 
 
 def totals_columns(by: "Grouping", target: str | None = None) -> list[Column]:
@@ -123,15 +157,18 @@ def totals_rows(
     max_rate_age: int = 7,
     rates_on: date | None = None,
     view: "Known | None" = None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> tuple["Grouping", list[dict[str, Any]], list[dict[str, Any]]]:
-    """The totals rows, and with `target` the working: every conversion made."""
+    """The totals rows, and with `target` the working: every conversion made; `since` and
+    `until` keep the pledges dated in that range."""
     from fintrack.known import NOW
     from fintrack.rates import RateBook
     from fintrack.reports import Grouping, TotalsFilter, converted_totals, totals
     from fintrack.vocab import parse_choice
 
     grouping = parse_choice(Grouping, by, "--by")
-    where = TotalsFilter(donor, recipient, currency, view or NOW)
+    where = TotalsFilter(donor, recipient, currency, view or NOW, since, until)
     with database().session() as session:
         if target is None:
             return grouping, totals(session, grouping, where), []
@@ -147,6 +184,8 @@ def totals_command(
     donor: Annotated[str | None, typer.Option(help="Only this donor.")] = None,
     recipient: Annotated[str | None, typer.Option(help="Only this recipient.")] = None,
     currency: Annotated[str | None, typer.Option(help="Only this currency.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     target: Annotated[
         str | None,
         typer.Option(
@@ -191,9 +230,15 @@ def totals_command(
     sources that do not confirm it. --min-confidence leaves out what is not confirmed (or
     at least reported); --known-on shows the totals as the database held them on a day.
 
+    --since and --until keep the pledges dated in that range (both days included), the
+    pledge's date being the day it was announced (--on), or its first installment's due date
+    when it has none; all of a kept pledge's money counts, whatever --by.
+
     Examples:
 
         fintrack totals --by donor
+
+        fintrack totals --by month --since 2025-01-01 --until 2025-06-30
 
         fintrack totals --in USD --working
 
@@ -204,9 +249,10 @@ def totals_command(
 
     code = normalize_currency(target, "--in") if target is not None else None
     day = optional_date(rates_on, "--rates-on")
+    start, end = date_range(since, until)
     view = known(known_on, min_confidence)
     grouping, rows, conversions = totals_rows(
-        by, donor, recipient, currency, code, max_rate_age, day, view
+        by, donor, recipient, currency, code, max_rate_age, day, view, start, end
     )
     if working:
         if code is None:
@@ -235,6 +281,7 @@ def deadlines_rows(
     target: str | None = None,
     max_rate_age: int = 7,
     view: "Known | None" = None,
+    where: "DeadlineFilter | None" = None,
 ) -> tuple[date, list[dict[str, Any]]]:
     from fintrack.errors import InputError
     from fintrack.rates import RateBook
@@ -248,7 +295,18 @@ def deadlines_rows(
     day = optional_date(as_of, "--as-of") or view.day or date.today()
     with database().session() as session:
         book = RateBook(session, target, max_rate_age, view) if target is not None else None
-        return day, deadlines(session, day, within, book, view)
+        return day, deadlines(session, day, within, book, view, where)
+
+
+def deadline_kinds(values: list[str] | None) -> "frozenset[DeadlineKind] | None":
+    """The kinds named by --kind, repeated or as a comma list; None when not given."""
+    from fintrack.reports import DeadlineKind
+    from fintrack.vocab import parse_choice
+
+    if not values:
+        return None
+    names = [part for value in values for part in value.split(",") if part.strip()]
+    return frozenset(parse_choice(DeadlineKind, name, "--kind") for name in names) or None
 
 
 def deadline_columns(target: str | None) -> list[Column]:
@@ -261,9 +319,48 @@ def deadline_columns(target: str | None) -> list[Column]:
 @listing()
 def deadlines_command(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Count days from this date (default: today).")
+        str | None,
+        typer.Option("--as-of", metavar="DATE", help="Count days from this date (default: today)."),
     ] = None,
-    within: Annotated[int, typer.Option(help="Look this many days ahead.")] = 90,
+    within: Annotated[int, typer.Option(metavar="DAYS", help="Look this many days ahead.")] = 90,
+    donor: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEXT",
+            help="Only installments of this donor's pledges (no sanction dates), e.g. Qatar.",
+        ),
+    ] = None,
+    recipient: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEXT",
+            help="Only installments of pledges to this recipient (no sanction dates).",
+        ),
+    ] = None,
+    authority: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEXT",
+            help="Only this authority's sanction deadlines and expiries (no installments), "
+            "e.g. EU.",
+        ),
+    ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            metavar="KIND",
+            help=f"Only these kinds: {DEADLINE_KINDS}; repeat it or give a comma list, "
+            "e.g. --kind deadline,expiry.",
+        ),
+    ] = None,
+    overdue: Annotated[
+        bool,
+        typer.Option(
+            "--overdue",
+            help="Only what already passed: overdue installments and lapsed sanction dates.",
+        ),
+    ] = False,
     target: Annotated[
         str | None,
         typer.Option(
@@ -279,25 +376,44 @@ def deadlines_command(
 ) -> None:
     """List what falls due: installments (with overdue ones), sanction deadlines and expiries.
 
-    Sorted by date, with days left; overdue items are red, items due within 14 days yellow.
-    With --in, each outstanding amount is shown beside its conversion, the rate and the
-    rate's date: at the due date's rate, or at --as-of's for an installment not yet due.
-    With --known-on, days are counted from that date unless --as-of says otherwise.
+    Sorted by date, with days left; overdue and lapsed items are red, items due within 14
+    days yellow. With --in, each outstanding amount is shown beside its conversion, the rate
+    and the rate's date: at the due date's rate, or at --as-of's for an installment not yet
+    due. With --known-on, days are counted from that date unless --as-of says otherwise.
 
-    Example:
+    A sanction deadline or expiry before --as-of stays listed as lapsed, however long ago,
+    until a later action is recorded for the same authority and program: one (not revoked)
+    announced or effective on or after that date, or with a deadline or expiry after it (a
+    renewal made in time). Then it leaves the list.
+
+    --donor and --recipient keep installments only, --authority sanction dates only (given
+    together, each filters its own side); names match whole, ignoring case, as in
+    `totals`. --kind and --overdue narrow either side.
+
+    Examples:
 
         fintrack deadlines --as-of 2025-05-08 --within 60 --in EUR
+
+        fintrack deadlines --authority EU --kind deadline,expiry --overdue
     """
     from fintrack.money import normalize_currency
+    from fintrack.reports import DeadlineFilter
 
     code = normalize_currency(target, "--in") if target is not None else None
+    where = DeadlineFilter(donor, recipient, authority, deadline_kinds(kind), overdue)
     view = known(known_on, min_confidence)
-    day, rows = deadlines_rows(as_of, within, code, max_rate_age, view)
+    day, rows = deadlines_rows(as_of, within, code, max_rate_age, view, where)
+    if overdue:
+        title = f"Overdue and lapsed as of {day.isoformat()}"
+        empty = f"Nothing overdue or lapsed as of {day.isoformat()}."
+    else:
+        title = f"Deadlines as of {day.isoformat()}, next {within} days"
+        empty = f"Nothing falls due between {day.isoformat()} and {within} days later."
     render(
         rows,
         deadline_columns(code),
         fmt,
-        title=f"Deadlines as of {day.isoformat()}, next {within} days",
-        empty=f"Nothing falls due between {day.isoformat()} and {within} days later.",
+        title=title,
+        empty=empty,
         style=lambda row: DEADLINE_STYLES.get(row["state"]),
     )
