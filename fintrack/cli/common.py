@@ -170,6 +170,34 @@ MinConfidenceOption = Annotated[
 ]
 
 
+PLEDGE_DATE = "the pledge's date: announced (--on), or its first due date when it has none"
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help=f"Only pledges dated on or after DATE ({PLEDGE_DATE}), e.g. 2025-01-01.",
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        metavar="DATE",
+        help="Only pledges dated on or before DATE (the same date as --since), e.g. 2025-06-30.",
+    ),
+]
+
+
+def date_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    """--since and --until as dates; a range that ends before it starts is an error."""
+    from fintrack.pledges import check_range
+
+    start, end = optional_date(since, "--since"), optional_date(until, "--until")
+    check_range(start, end)
+    return start, end
+
+
 def known(known_on: str | None, min_confidence: str | None = None) -> "Known":
     """The point of view of --known-on and --min-confidence."""
     from fintrack.errors import InputError

@@ -13,10 +13,13 @@ from fintrack.cli.common import (
     KnownOnOption,
     MinConfidenceOption,
     ReasonOption,
+    SinceOption,
     SourceOption,
+    UntilOption,
     begin,
     confidence,
     database,
+    date_range,
     known,
     listing,
     note,
@@ -35,7 +38,6 @@ from fintrack.cli.output import (
     write_csv,
     write_document,
 )
-from fintrack.cli.report import SinceOption, UntilOption
 from fintrack.cli.source import CITED_COLUMNS
 from fintrack.vocab import Period, PledgeStatus, choices
 
@@ -307,7 +309,6 @@ def pledge_list(
 
         fintrack pledge list --since 2025-05-01 --until 2025-05-31
     """
-    from fintrack.cli.report import date_range
     from fintrack.pledges import PledgeFilter, list_pledges
     from fintrack.vocab import parse_choice
 

@@ -9,7 +9,10 @@ from fintrack.cli.common import (
     FormatOption,
     KnownOnOption,
     MinConfidenceOption,
+    SinceOption,
+    UntilOption,
     database,
+    date_range,
     known,
     listing,
     optional_date,
@@ -88,36 +91,9 @@ GROUPINGS = (
     "pair (donor and recipient), donor, recipient, month (installments' due month), currency"
 )
 DEADLINE_KINDS = "installment, deadline, expiry"
+
+
 # How a pledge's date is defined, for the help of --since and --until.
-PLEDGE_DATE = "the pledge's date: announced (--on), or its first due date when it has none"
-
-SinceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--since",
-        metavar="DATE",
-        help=f"Only pledges dated on or after DATE ({PLEDGE_DATE}), e.g. 2025-01-01.",
-    ),
-]
-UntilOption = Annotated[
-    str | None,
-    typer.Option(
-        "--until",
-        metavar="DATE",
-        help="Only pledges dated on or before DATE (the same date as --since), e.g. 2025-06-30.",
-    ),
-]
-
-
-def date_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
-    """--since and --until as dates; a range that ends before it starts is an error."""
-    from fintrack.pledges import check_range
-
-    start, end = optional_date(since, "--since"), optional_date(until, "--until")
-    check_range(start, end)
-    return start, end
-
-
 def totals_columns(by: "Grouping", target: str | None = None) -> list[Column]:
     """The columns of the totals report for a grouping: its keys, then the figures.
 
