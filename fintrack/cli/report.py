@@ -12,6 +12,7 @@ from fintrack.cli.common import (
     database,
     known,
     optional_date,
+    plural,
 )
 from fintrack.cli.output import Column, OutputFormat, render
 from fintrack.cli.rate import MaxRateAge
@@ -287,7 +288,7 @@ def deadlines_command(
         rows,
         deadline_columns(code),
         fmt,
-        title=f"Deadlines as of {day.isoformat()}, next {within} days",
-        empty=f"Nothing falls due between {day.isoformat()} and {within} days later.",
+        title=f"Deadlines as of {day.isoformat()}, next {plural(within, 'day')}",
+        empty=f"Nothing falls due between {day.isoformat()} and {plural(within, 'day')} later.",
         style=lambda row: DEADLINE_STYLES.get(row["state"]),
     )
