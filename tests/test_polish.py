@@ -173,6 +173,8 @@ def test_help_shows_words_not_python_types(
         (("seed",), "--folder", "DIR"),
         (("pay",), "--installment", "N"),
         ((), "--db", "URL"),
+        (("totals",), "--format", "FORMAT"),
+        (("import",), "--on-error", "stop|skip"),
     ],
 )
 def test_an_option_shows_the_word_for_its_value(

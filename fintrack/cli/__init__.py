@@ -103,7 +103,9 @@ NAME_WORDS = {
     "status": "STATUS",
     "action": "ACTION",
     "kind": "KIND",
+    "fmt": "FORMAT",
 }
+MAX_CHOICES_WIDTH = 16
 
 
 def value_word(param: "_click.Parameter") -> str:
@@ -117,7 +119,11 @@ def value_word(param: "_click.Parameter") -> str:
         (annotation,) = get_args(annotation)
     choices = getattr(described, "choices", None)
     if choices:
-        return "|".join(str(c.value if isinstance(c, Enum) else c) for c in choices)
+        listed = "|".join(str(c.value if isinstance(c, Enum) else c) for c in choices)
+        # A long list squeezes the help into a narrow column: the help text names them.
+        if len(listed) <= MAX_CHOICES_WIDTH:
+            return listed
+        return NAME_WORDS.get(name, name.upper())
     if name in DATE_NAMES:
         return "DATE"
     if name in AMOUNT_NAMES:

@@ -156,7 +156,14 @@ def _progress(quiet: bool) -> Any:
 
 
 def export(
-    kind: Annotated[ExportKind, typer.Argument(case_sensitive=False, help="What to export.")],
+    kind: Annotated[
+        ExportKind,
+        typer.Argument(
+            case_sensitive=False,
+            help="What to export: sanctions, pledges, installments, disbursements, rates, "
+            "sources, links, deadlines or totals.",
+        ),
+    ],
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="The file to write (default, or -: stdout)."),
@@ -251,7 +258,14 @@ def _counted(counts: dict[str, int]) -> str:
 
 
 def import_(
-    kind: Annotated[ImportKind, typer.Argument(case_sensitive=False, help="What the file holds.")],
+    kind: Annotated[
+        ImportKind,
+        typer.Argument(
+            case_sensitive=False,
+            help="What the file holds: sanctions, pledges, installments, disbursements, "
+            "rates, sources or links.",
+        ),
+    ],
     file: Annotated[Path, typer.Argument(help="A CSV file, as `fintrack export KIND` writes.")],
     installments: Annotated[
         Path | None,
