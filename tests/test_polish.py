@@ -329,10 +329,10 @@ def _in_terminal(args: list[str], env: dict[str, str], timeout: float = 60) -> t
 
 
 def _terminal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "TERM": "xterm-256color", "FORCE_COLOR": "1", "PAGER": "cat"}
-    env.update(COLUMNS="120", HOME=str(tmp_path / "home"), **extra)
-    env.pop("NO_COLOR", None)
-    env.update(extra)
+    """A colour terminal, with FORCE_COLOR set too, and a home of its own for completion."""
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(TERM="xterm-256color", FORCE_COLOR="1", PAGER="cat", COLUMNS="120")
+    env.update(HOME=str(tmp_path / "home"), **extra)
     return env
 
 
