@@ -512,7 +512,7 @@ def test_progress_is_not_shown_when_stderr_is_not_a_terminal(run: Run, tmp_path:
     added(run, *QATAR)
     target = tmp_path / "p.csv"
     result = run("export", "pledges", "-o", str(target))
-    assert result.err == f"Wrote 1 rows of pledges to {target}\n"
+    assert result.err == f"Wrote 1 row of pledges to {target}\n"
     assert run("export", "pledges", "-o", str(target), "--quiet").err == ""
     assert run("import", "pledges", str(target), "-q").err == ""
 
@@ -664,7 +664,7 @@ def test_sources_are_matched_by_url_or_content_and_a_stored_one_is_left_as_it_is
     assert count(db_path, "sources") == 4 and not rejects.exists()
     result = run("import", "sources", str(path), "--on-error", "skip", "--rejects", str(rejects))
     assert result.code == 0, result.err
-    assert "4 sources added, 1 source already present; 1 bad rows rejected" in result.err
+    assert "4 sources added, 1 source already present; 1 bad row rejected" in result.err
     assert (
         rejects.read_text(encoding="utf-8")
         .splitlines()[1]

@@ -286,7 +286,7 @@ BAD_PAYMENTS: list[tuple[tuple[str, ...], tuple[str, ...], int]] = [
     (("1", "29M", "--on", "2025-13-01"), ("--on", "'2025-13-01' is not a date"), 1),
     (("1", "29M", "--on", "10/06/2025"), ("--on", "'10/06/2025' is not a date", "YYYY-MM-DD"), 1),
     (("1", "29M"), ("Missing option '--on'",), 2),
-    (("1",), ("Missing argument 'amount'",), 2),
+    (("1",), ("Missing argument 'AMOUNT'",), 2),
     (("one", "29M", *ON), ("Invalid value for 'PLEDGE_ID'",), 2),
     (("1", "29M", *ON, "--installment", "two"), ("Invalid value for '--installment'",), 2),
 ]  # fmt: skip

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tests.conftest import Run, as_json, assert_error, row_counts
 
-SEEDED = "13 sanction actions, 1 pledges, 1 claims and 13 sources added, 0 records already present"
+SEEDED = "13 sanction actions, 1 pledge, 1 claim and 13 sources added, 0 records already present"
 # Every [[source]] of seed/sources.toml, and the sources entries of the records that cite them.
 SOURCES, LINKS = 13, 17
 

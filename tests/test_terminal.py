@@ -96,7 +96,8 @@ def founding_case(run: Run) -> None:
     assert eu.code == 0, eu.err
     assert run("pay", "1", "29M", "--on", "2025-06-10").code == 0
     assert run("pay", eu.out.strip(), "312,500,000.50", "--on", "2025-07-01").code == 0
-    assert run("rate", "add", "EUR", "USD", "1.1275", "--on", "2025-05-08").code == 0
+    for day, rate in (("2025-05-08", "1.1275"), ("2025-06-08", "1.1398"), ("2025-07-08", "1.1728")):
+        assert run("rate", "add", "EUR", "USD", rate, "--on", day).code == 0
 
 
 def amounts(run: Run, *args: str) -> list[tuple[int, str]]:
@@ -188,6 +189,8 @@ def test_lists_and_shows_fit(terminal: Terminal, run: Run, founding_case: None, 
         ("history", "pledge", "1"),
         ("pledge", "show", "2"),
         ("sanction", "show", "3"),
+        ("totals", "--in", "EUR", "--working"),
+        ("deadlines", "--as-of", "2025-06-08", "--in", "EUR"),
     ):
         lines = terminal.screen(width, *args)
         for line in lines:

@@ -1,23 +1,31 @@
 """The `fintrack` command: composes the command groups and turns errors into one line."""
 
 import os
+import re
 import sys
-from typing import Annotated
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperOption
 
 from fintrack.cli import claim, data, db, pledge, rate, record, report, sanction, source
 from fintrack.cli.common import state
 from fintrack.cli.output import VIEW, View
 
+if TYPE_CHECKING:
+    from typer import _click
+
+HELP_OPTION_NAMES = ["-h", "--help"]
+
 app = typer.Typer(
     name="fintrack",
     help="Track sanctions actions and foreign-aid pledges: totals, deadlines, CSV and JSON.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="markdown",
     pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
 app.add_typer(sanction.app, name="sanction")
 app.add_typer(pledge.app, name="pledge")
@@ -77,6 +85,133 @@ def root(
     VIEW.pager = not no_pager
 
 
+# The word that stands for an option's value in --help, chosen by the parameter's name where
+# its type (str, int) says too little. Options added later get words from the same rules, and
+# an explicit metavar= always wins.
+DATE_NAMES = frozenset(
+    {
+        "on", "announced", "effective", "expires", "deadline", "first_due", "since", "until",
+        "as_of", "known_on", "published", "retrieved", "rates_on", "paid_on", "due", "day",
+    }
+)  # fmt: skip
+AMOUNT_NAMES = frozenset({"amount", "each", "total"})
+# `to` is a currency (rate convert --to); the dates of rate list's --from/--to are since/until.
+CURRENCY_NAMES = frozenset({"currency", "base", "quote", "to", "target_currency"})
+DAY_COUNT_NAMES = frozenset({"within", "max_rate_age", "days"})
+FOLDER_NAMES = frozenset({"folder", "directory", "dir"})
+NAME_WORDS = {
+    "url": "URL",
+    "db_url": "URL",
+    "level": "LEVEL",
+    "min_confidence": "LEVEL",
+    "source": "SOURCE",
+    "output": "FILE",
+    "analyst": "NAME",
+    "every": "INTERVAL",
+    "by": "GROUPING",
+    "status": "STATUS",
+    "action": "ACTION",
+    "kind": "KIND",
+    "fmt": "FORMAT",
+}
+MAX_CHOICES_WIDTH = 16
+
+
+def value_word(param: "_click.Parameter") -> str:
+    """The word for a parameter's value in help: DATE, AMOUNT, ID, N, CUR, FILE, TEXT, ..."""
+    from typing import get_args, get_origin
+
+    name = param.name or ""
+    described = getattr(param, "type_descriptor", None)
+    annotation: Any = getattr(described, "annotation", str)
+    if get_origin(annotation) is list:
+        (annotation,) = get_args(annotation)
+    choices = getattr(described, "choices", None)
+    if choices:
+        listed = "|".join(str(c.value if isinstance(c, Enum) else c) for c in choices)
+        # A long list squeezes the help into a narrow column: the help text names them.
+        if len(listed) <= MAX_CHOICES_WIDTH:
+            return listed
+        return NAME_WORDS.get(name, name.upper())
+    if name in DATE_NAMES:
+        return "DATE"
+    if name in AMOUNT_NAMES:
+        return "AMOUNT"
+    if name in CURRENCY_NAMES:
+        return "CUR"
+    if annotation is int:
+        if name == "id" or name.endswith("_id"):
+            return "ID"
+        return "DAYS" if name in DAY_COUNT_NAMES else "N"
+    if annotation is float:
+        return "NUMBER"
+    if getattr(described, "is_path", False):
+        return "DIR" if name in FOLDER_NAMES else "FILE"
+    return NAME_WORDS.get(name, "TEXT")
+
+
+class _Argument(TyperArgument):
+    """An argument shown as a word: `PLEDGE_ID AMOUNT` in the usage line, not `{PLEDGE_ID}
+    {amount}`, and the word for its value (ID, CUR, ...) beside its name when that adds to it."""
+
+    word = ""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw + ("..." if self.nargs != 1 else "")
+        return name if self.required else f"[{name}]"
+
+    def display_type_rich(self, ctx: "_click.Context") -> str | None:
+        return self.word
+
+
+def name_values(command: "_click.Command") -> None:
+    """Give every option and argument of a command tree words for its values in --help.
+
+    Typer shows Python types (`<str>`, `<list[str]>`, `<bool>` for a flag, `{amount}`); this
+    fills in a metavar where none was given: flags get none, the rest a word from
+    `value_word`. Arguments are named in capitals (AMOUNT).
+    """
+    from typer import _click
+
+    context = _click.Context(command, info_name=command.name, help_option_names=HELP_OPTION_NAMES)
+    help_option = command.get_help_option(context)
+    if help_option is not None and help_option.metavar is None:
+        help_option.metavar = ""
+    for param in command.params:
+        if isinstance(param, TyperArgument):
+            word = value_word(param)
+            if param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+            # Typer always shows an argument's Python type and braces around it in the
+            # usage line; this subclass shows words instead.
+            param.__class__ = _Argument
+            assert isinstance(param, _Argument)
+            param.word = "" if word in (param.metavar, "TEXT") else word
+        elif isinstance(param, TyperOption) and param.metavar is None:
+            param.metavar = "" if param.is_flag else value_word(param)
+    for sub in getattr(command, "commands", {}).values():
+        name_values(sub)
+
+
+# Where people look for payments, which are recorded with the top-level `fintrack pay`.
+PAY_HINT = "Record a payment with `fintrack pay PLEDGE_ID AMOUNT --on DATE`"
+PAY_ELSEWHERE = {
+    "fintrack": {"payment", "payments", "disburse", "disbursement", "disbursements"},
+    "fintrack pledge": {"pay", "payment", "payments", "disburse", "disbursement"},
+}
+NO_SUCH_COMMAND = re.compile(r"No such command '([^']*)'\.")
+
+
+def _usage_message(exc: "_click.exceptions.ClickException") -> str:
+    """The error's message, pointing to `fintrack pay` where someone looks for payments."""
+    message = exc.format_message()
+    found = NO_SUCH_COMMAND.match(message)
+    ctx = getattr(exc, "ctx", None)
+    if found and ctx is not None and found.group(1) in PAY_ELSEWHERE.get(ctx.command_path, ()):
+        return f"{found.group(0)} {PAY_HINT}"
+    return message
+
+
 def _fail(message: str, code: int) -> int:
     from fintrack.cli.output import visible
 
@@ -85,24 +220,54 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _closed_pipe() -> int:
+    """The reader of stdout went away (`fintrack ... | head -1`): stop quietly, as git does.
+
+    Python flushes stdout once more on exit, which would fail again and print a warning;
+    pointing stdout at /dev/null makes that flush a no-op.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a file (tests capture it): nothing will flush it at exit
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run fintrack; expected failures end as one `Error: ...` line and a non-zero code."""
+    import typer.main
     from typer import Abort
-    from typer._click.exceptions import ClickException  # typer >= 0.29 vendors click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     from fintrack.errors import FintrackError
 
     state.db_url = None
     VIEW.__dict__.update(vars(View()))
     state.argv = list(sys.argv[1:] if argv is None else argv)
+    # NO_COLOR (https://no-color.org): Rich honours it for tables and help; the context's
+    # colour setting covers what Typer prints itself (e.g. --install-completion).
+    color = False if os.environ.get("NO_COLOR") else None
     try:
-        result = app(args=argv, prog_name="fintrack", standalone_mode=False)
+        command = typer.main.get_command(app)
+        name_values(command)
+        result = command.main(args=argv, prog_name="fintrack", standalone_mode=False, color=color)
+    except NoArgsIsHelpError as exc:
+        # A group without a subcommand asks for its help: Rich has printed it on stdout.
+        if exc.format_message():
+            print(exc.format_message())
+        return 0
     except ClickException as exc:
-        return _fail(exc.format_message(), exc.exit_code)
+        return _fail(_usage_message(exc), exc.exit_code)
     except FintrackError as exc:
         return _fail(str(exc), exc.exit_code)
     except (Abort, KeyboardInterrupt):
         return _fail("interrupted", 130)
+    except BrokenPipeError:
+        return _closed_pipe()
+    except SystemExit as exc:
+        # Typer's completion options end the run with sys.exit.
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except Exception as exc:
         if os.environ.get("FINTRACK_DEBUG"):
             raise
@@ -118,4 +283,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        # Output still buffered is written now, while a closed pipe can be handled.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _closed_pipe()
+    sys.exit(code)

@@ -228,3 +228,11 @@ def begin(session: "Session", reason: str | None = None, analyst: str | None = N
     # A database URL may hold a password, which must not end up in the history.
     words = [mask_url(word) if "://" in word else word for word in state.argv]
     return begin_change(session, shlex.join(["fintrack", *words]), reason, analyst)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """A count with its noun in agreement: `1 pledge`, `2 pledges`, `1,234 rows`.
+
+    `words` is the plural where adding an s is wrong (`entry`, `entries`).
+    """
+    return f"{n:,} {word if n == 1 else words or word + 's'}"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fintrack.cli.common import AnalystOption, begin, database, note
+from fintrack.cli.common import AnalystOption, begin, database, note, plural
 from fintrack.cli.output import (
     Column,
     OutputFormat,
@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from fintrack.seed import SeedResult
+
+
+class ExportFormat(StrEnum):
+    """What `export` writes: a file for other programs, so no table."""
+
+    CSV = "csv"
+    JSON = "json"
+    JSONL = "jsonl"
 
 
 class ExportKind(StrEnum):
@@ -68,9 +76,10 @@ def seed(
     db = database()
     result = db.transaction(work)
     note(
-        f"Seeded {db.display}: {result.sanctions_added} sanction actions, "
-        f"{result.pledges_added} pledges, {result.claims_added} claims and "
-        f"{result.sources_added} sources added, {result.already_present} records already present"
+        f"Seeded {db.display}: {plural(result.sanctions_added, 'sanction action')}, "
+        f"{plural(result.pledges_added, 'pledge')}, {plural(result.claims_added, 'claim')} and "
+        f"{plural(result.sources_added, 'source')} added, "
+        f"{plural(result.already_present, 'record')} already present"
     )
 
 
@@ -147,19 +156,27 @@ def _progress(quiet: bool) -> Any:
 
 
 def export(
-    kind: Annotated[ExportKind, typer.Argument(case_sensitive=False, help="What to export.")],
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="The file to write, or - for stdout.")
+    kind: Annotated[
+        ExportKind,
+        typer.Argument(
+            case_sensitive=False,
+            help="What to export: sanctions, pledges, installments, disbursements, rates, "
+            "sources, links, deadlines or totals.",
+        ),
     ],
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="The file to write (default, or -: stdout)."),
+    ] = None,
     fmt: Annotated[
-        OutputFormat,
+        ExportFormat,
         typer.Option(
             "--format",
             "-f",
             case_sensitive=False,
             help="csv (default), json (one array) or jsonl (one object a line).",
         ),
-    ] = OutputFormat.CSV,
+    ] = ExportFormat.CSV,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="deadlines: count days from this date.")
     ] = None,
@@ -176,26 +193,25 @@ def export(
 
     Amounts are exact, with the currency's minor digits and no thousands separators
     (87000000.00; text in JSON); dates are ISO. Text cells that a spreadsheet would run as
-    a formula get a ' in front. The file is replaced only once it is completely written.
+    a formula get a ' in front. Without -o the rows go to stdout; a file is replaced only
+    once it is completely written.
     Only live records are written: voided ones, and their installments, payments and links,
     are left out. All but deadlines and totals read back with `fintrack import`.
 
     Example:
 
         fintrack export pledges -o pledges.csv
+        fintrack export totals --format json
     """
-    from fintrack.errors import InputError
-
-    if fmt is OutputFormat.TABLE:
-        raise InputError("--format", "'table' is for the terminal; use csv, json or jsonl")
-    target = None if output == "-" else Path(output)
+    target = None if output in (None, "-") else Path(output)
+    written = OutputFormat(fmt.value)
     if kind in (ExportKind.DEADLINES, ExportKind.TOTALS):
         columns, listed = _report_rows(kind, as_of, within, by)
         if target is None:
-            write_rows(listed, columns, fmt, sys.stdout)
+            write_rows(listed, columns, written, sys.stdout)
             return
         with atomic_text_file(target, "--output") as handle:
-            count = write_rows(listed, columns, fmt, handle)
+            count = write_rows(listed, columns, written, handle)
     else:
         from fintrack.interchange import Kind, count_rows, export_rows
 
@@ -209,16 +225,16 @@ def export(
                 )
                 rows = progress.track(rows, task_id=task)
             if target is None:
-                write_rows(rows, columns, fmt, sys.stdout)
+                write_rows(rows, columns, written, sys.stdout)
                 return
             with atomic_text_file(target, "--output") as handle:
                 if progress is None:
-                    count = write_rows(rows, columns, fmt, handle)
+                    count = write_rows(rows, columns, written, handle)
                 else:
                     with progress:
-                        count = write_rows(rows, columns, fmt, handle)
+                        count = write_rows(rows, columns, written, handle)
     if not quiet:
-        note(f"Wrote {count} rows of {kind.value} to {target}")
+        note(f"Wrote {plural(count, 'row')} of {kind.value} to {target}")
 
 
 class ImportKind(StrEnum):
@@ -237,11 +253,19 @@ class OnError(StrEnum):
 
 
 def _counted(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {kind if n != 1 else kind.rstrip('s')}" for kind, n in counts.items())
+    """`3 pledges, 1 installment` from counts keyed by the plural (`pledges`)."""
+    return ", ".join(plural(n, kind.removesuffix("s"), kind) for kind, n in counts.items())
 
 
 def import_(
-    kind: Annotated[ImportKind, typer.Argument(case_sensitive=False, help="What the file holds.")],
+    kind: Annotated[
+        ImportKind,
+        typer.Argument(
+            case_sensitive=False,
+            help="What the file holds: sanctions, pledges, installments, disbursements, "
+            "rates, sources or links.",
+        ),
+    ],
     file: Annotated[Path, typer.Argument(help="A CSV file, as `fintrack export KIND` writes.")],
     installments: Annotated[
         Path | None,
@@ -375,7 +399,7 @@ def import_(
         message += f"; {_counted(result.voided)} voided in this database left out"
     if result.rejected:
         written = "" if dry_run else f", written to {rejects}"
-        message += f"; {result.rejected} bad rows rejected{written}"
+        message += f"; {plural(result.rejected, 'bad row')} rejected{written}"
     print(message, file=sys.stderr)
 
 

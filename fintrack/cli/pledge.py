@@ -24,6 +24,7 @@ from fintrack.cli.common import (
     listing,
     note,
     optional_date,
+    plural,
 )
 from fintrack.cli.output import (
     EXTRA,
@@ -196,8 +197,7 @@ def pledge_add(
         return pledge.id, len(pledge.installments), described
 
     pledge_id, count, described = database().transaction(record)
-    plural = "installment" if count == 1 else "installments"
-    note(f"Added pledge {pledge_id}: {described} in {count} {plural}")
+    note(f"Added pledge {pledge_id}: {described} in {plural(count, 'installment')}")
     print(pledge_id)
 
 

@@ -16,6 +16,7 @@ from fintrack.cli.common import (
     known,
     listing,
     optional_date,
+    plural,
 )
 from fintrack.cli.output import EXTRA, KEEP, MAIN, MORE, Column, OutputFormat, render
 from fintrack.cli.rate import MaxRateAge
@@ -383,8 +384,8 @@ def deadlines_command(
         title = f"Overdue and lapsed as of {day.isoformat()}"
         empty = f"Nothing overdue or lapsed as of {day.isoformat()}."
     else:
-        title = f"Deadlines as of {day.isoformat()}, next {within} days"
-        empty = f"Nothing falls due between {day.isoformat()} and {within} days later."
+        title = f"Deadlines as of {day.isoformat()}, next {plural(within, 'day')}"
+        empty = f"Nothing falls due between {day.isoformat()} and {plural(within, 'day')} later."
     render(
         rows,
         deadline_columns(code),
