@@ -54,7 +54,9 @@ def _filters(brief: Brief) -> list[str]:
         parts.append(f"as known on {brief.known.day.isoformat()}")
     if brief.known.min_confidence is not None:
         level = brief.known.min_confidence.value
-        parts.append("confirmed records only" if level == "confirmed" else "confirmed or reported")
+        parts.append(
+            "confirmed records" if level == "confirmed" else "confirmed or reported records"
+        )
     return parts
 
 
