@@ -88,7 +88,7 @@ def build_brief(
     donors = totals(session, Grouping.DONOR, where)
     months = totals(session, Grouping.MONTH, where)
 
-    due = deadlines(session, as_of, within, None, known)
+    due = deadlines(session, as_of, within, known=known)
     if donor or recipient:
         wanted = _pledge_ids(session, donor, recipient, known)
         due = [row for row in due if row["record"] != "pledge" or row["record_id"] in wanted]

@@ -272,6 +272,10 @@ def test_totals_chart_compacts_figures_when_narrow(
     out = run("totals", "--by", "pair", "--chart").out
     lines_fit(out, 44)
     assert "3.0B" in out and "Amounts rounded" in out
+    # A label is measured as shown: the escape sequence's picture keeps the name whole.
+    out = run("totals", "--by", "recipient", "--chart").out
+    lines_fit(out, 44)
+    assert "Syr␛[2Jia" in out and "\x1b" not in out
 
 
 def test_totals_chart_refuses_other_formats(run: Run) -> None:

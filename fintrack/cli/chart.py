@@ -93,7 +93,7 @@ class BarChart:
     def _widths(self, width: int, exact: bool, label_width: int) -> tuple[int, int, int, int]:
         """(series, figure, note, bar) widths for a label column of `label_width`."""
         bars = [bar for group in self.groups for bar in group.bars]
-        series = max((cell_len(bar.series) for bar in bars), default=0)
+        series = max((safe(bar.series).cell_len for bar in bars), default=0)
         figure = max((len(self._figure(bar.minor, exact)) for bar in bars), default=0)
         note = max((cell_len(bar.note) for bar in bars), default=0)
         used = (label_width + 2 if label_width else 0) + series + 1 + 1 + figure
@@ -103,7 +103,7 @@ class BarChart:
     def _layout(self, width: int) -> tuple[bool, int, tuple[int, int, int, int]]:
         """Whether figures are exact, the label column's width (0: labels above their bars)
         and the other widths, choosing the first that leaves a useful bar."""
-        natural = max((cell_len(group.label) for group in self.groups), default=0)
+        natural = max((safe(group.label).cell_len for group in self.groups), default=0)
         label_width = min(natural, max(8, width // 4))
         tries = [True, False] if self.exact is None else [self.exact]
         for exact in tries:
