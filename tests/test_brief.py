@@ -134,6 +134,28 @@ def test_brief_narrows_money_to_a_donor_or_recipient(run: Run) -> None:
     assert r"\[/bold\]" not in out  # its recipient is another name
 
 
+def test_brief_draws_the_largest_donors_and_six_months(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(1, 11):
+        added(run, "pledge", "add", "--donor", f"Donor {number:02d}", "--recipient", "Syria",
+              "--currency", "USD", "--amount", f"{number}M", "--first-due", f"2025-{number:02d}-15",
+              "--on", "2025-01-01")  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "80")
+    out = run("brief", *AS_OF).out
+    lines_fit(out, 80)
+    assert "Donor 10" in out and "Donor 03" in out
+    assert "Donor 02" not in out.split("Installments due")[0]  # the two smallest give way
+    assert "2 more donors not drawn: fintrack totals --by donor --chart" in out
+    assert "Total: pledged 55.0M" in out  # the total counts every donor, drawn or not
+    months = out.split("Installments due vs paid")[1].split("Overdue")[0]
+    assert [m for m in ("2025-02", "2025-03", "2025-08", "2025-09") if m in months] == [
+        "2025-03",
+        "2025-08",
+    ]
+    assert "4 other months: fintrack totals --by month --chart" in out
+
+
 def test_brief_never_adds_currencies(run: Run) -> None:
     with_strangers(run)
     out = run("brief", *AS_OF, "--format", "markdown").out

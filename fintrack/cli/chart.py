@@ -242,7 +242,10 @@ def totals_charts(
             ]
             left_out = len(groups) - len(shown)
             if left_out:
-                chart.footer_note = f"{left_out} more {PLURALS.get(by, 'groups')} not drawn."
+                chart.footer_note = (
+                    f"{left_out} more {PLURALS.get(by, 'groups')} not drawn: "
+                    f"fintrack totals --by {by} --chart"
+                )
         charts.append(chart)
     return charts
 
