@@ -47,13 +47,13 @@ def with_strangers(run: Run) -> None:
     [
         (0, "USD", "0.00"),
         (99_999, "USD", "999.99"),
-        (100_000, "USD", "1.0K"),
+        (100_000, "USD", "1.0k"),
         (8_700_000_000, "USD", "87.0M"),
-        (99_995_000, "USD", "1.0M"),  # 999,950.00 rounds up to the next unit, not 1000.0K
-        (250_000_000_000, "USD", "2.5B"),
+        (99_995_000, "USD", "1.0M"),  # 999,950.00 rounds up to the next unit, not 1000.0k
+        (250_000_000_000, "USD", "2.5bn"),
         (1_234_567, "JPY", "1.2M"),
         (12_345, "KWD", "12.345"),
-        (10**17, "USD", "1,000.0T"),
+        (10**17, "USD", "1,000.0tn"),
     ],
 )
 def test_compact_amounts(minor: int, currency: str, text: str) -> None:
@@ -100,7 +100,7 @@ def test_brief_on_the_founding_case_fits_the_terminal(
     # Latest sanction actions, newest first: the EU's decision of 20 May, then the US's.
     assert out.index("sanction 9") < out.index("sanction 8")
     assert "denied" in out and "claim 1" in out
-    assert "K thousand, M million" in out  # compact amounts are said to be compact
+    assert "k thousand, M million" in out  # compact amounts are said to be compact
     assert result.err == ""
 
 
@@ -293,7 +293,7 @@ def test_totals_chart_compacts_figures_when_narrow(
     monkeypatch.setenv("COLUMNS", "44")
     out = run("totals", "--by", "pair", "--chart").out
     lines_fit(out, 44)
-    assert "3.0B" in out and "Amounts rounded" in out
+    assert "3.0bn" in out and "Amounts rounded" in out
     # A label is measured as shown: the escape sequence's picture keeps the name whole.
     out = run("totals", "--by", "recipient", "--chart").out
     lines_fit(out, 44)

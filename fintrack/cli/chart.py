@@ -19,10 +19,11 @@ FULL = "█"
 # on a line of their own.
 MIN_BAR = 12
 SERIES_STYLES = ("cyan", "green")
-COMPACT_NOTE = "Amounts rounded: K thousand, M million, B billion, T trillion."
+COMPACT_NOTE = "Amounts rounded: k thousand, M million, bn billion, tn trillion."
 
 PLURALS = {"donor": "donors", "recipient": "recipients", "pair": "pairs", "month": "months"}
-_UNITS = ((3, "K"), (6, "M"), (9, "B"), (12, "T"))
+# The units the amount parser reads (29M, 1.5bn), as the compact table cells write them.
+_UNITS = ((3, "k"), (6, "M"), (9, "bn"), (12, "tn"))
 
 
 def compact_amount(minor: int, currency: str) -> str:
