@@ -47,6 +47,7 @@ class Brief:
     overdue: Section
     # Minor units overdue per currency, never added across currencies.
     overdue_totals: dict[str, int]
+    # Deadlines ahead (and sanction dates that lapsed), money and sanctions alike.
     upcoming: Section
     sanctions: Section
     claims: Section
@@ -96,7 +97,9 @@ def build_brief(
     overdue_totals: dict[str, int] = defaultdict(int)
     for row in overdue:
         overdue_totals[row["currency"]] += row["amount"]
-    upcoming = [row for row in due if row["days_left"] >= 0]
+    # What falls due from today on, and sanction dates already passed with no later action
+    # (lapsed), should the report list them: those call for a look as much as what is next.
+    upcoming = [row for row in due if row["days_left"] >= 0 or row["record"] != "pledge"]
 
     actions = list_sanctions(session, SanctionFilter(until=as_of), known)
     actions.reverse()  # newest first

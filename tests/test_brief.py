@@ -3,7 +3,9 @@
 import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.cells import cell_len
@@ -112,6 +114,28 @@ def test_brief_lists_only_what_is_overdue_and_says_how_many_days(run: Run) -> No
     out = run("brief", "--as-of", "2025-06-20").out
     assert "USD 29.0M overdue on 1 installment" in out
     assert "2025-06-08" in out and "12 d" in out
+
+
+def test_brief_keeps_sanction_dates_that_passed(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the deadlines report list a sanction date that lapsed (before the brief's day),
+    the brief shows it with the next deadlines rather than dropping it."""
+    import fintrack.brief
+    from fintrack.reports import deadlines
+
+    def with_lapsed(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        rows = deadlines(*args, **kwargs)
+        lapsed = {**next(r for r in rows if r["record"] == "sanction"), "days_left": -3}
+        lapsed.update(date=date(2025, 5, 17), state="lapsed", detail="renewal lapsed")
+        return [lapsed, *rows]
+
+    seeded(run)
+    monkeypatch.setattr(fintrack.brief, "deadlines", with_lapsed)
+    out = run("brief", *AS_OF, "--format", "markdown").out
+    upcoming = out.split("## Next deadlines")[1].split("## Latest")[0]
+    assert "| 2025-05-17 | 3 days ago | deadline | EU EU-SYR | renewal lapsed |" in upcoming
+    overdue = out.split("## Overdue")[1].split("## Next")[0]
+    assert "renewal lapsed" not in overdue and "1 installment" in overdue
+    assert "-3 d" in run("brief", *AS_OF).out
 
 
 def test_brief_with_nothing_recorded(run: Run) -> None:

@@ -75,6 +75,16 @@ def _days(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
 
+def _when(days: int, short: bool) -> str:
+    """When a deadline falls, from the brief's day: on a screen `12 d`, `today`, `-3 d` (a
+    date passed, as a lapsed one); in a note `in 12 days`, `3 days ago`."""
+    if days == 0:
+        return "today"
+    if short:
+        return f"{days} d"
+    return f"in {_days(days)}" if days > 0 else f"{_days(-days)} ago"
+
+
 def _overdue_line(brief: Brief, exact: bool) -> str:
     count = len(brief.overdue.rows) + brief.overdue.more
     if not count:
@@ -234,7 +244,7 @@ def brief_renderables(brief: Brief, exact: bool) -> list[RenderableType]:
         what.append_text(safe(row["detail"]))
         table.add_row(
             row["date"].isoformat(),
-            "today" if row["days_left"] == 0 else f"{row['days_left']} d",
+            _when(row["days_left"], short=True),
             row["kind"],
             clamp(what),
             _amount(row["amount"], row["currency"], exact),
@@ -435,7 +445,7 @@ def brief_markdown(brief: Brief) -> str:
     rows = [
         [
             row["date"].isoformat(),
-            "today" if row["days_left"] == 0 else _days(row["days_left"]),
+            _when(row["days_left"], short=False),
             row["kind"],
             md(row["subject"]),
             md(row["detail"]),
@@ -445,7 +455,7 @@ def brief_markdown(brief: Brief) -> str:
         ]
         for row in brief.upcoming.rows
     ]
-    headers = ["Date", "In", "Kind", "Subject", "Detail", "Cur", "Amount", "Record"]
+    headers = ["Date", "When", "Kind", "Subject", "Detail", "Cur", "Amount", "Record"]
     lines += _md_section(
         brief.upcoming,
         f"fintrack deadlines --as-of {as_of}",
