@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperOption
 
-from fintrack.cli import claim, data, db, pledge, rate, record, report, sanction, source
+from fintrack.cli import brief, claim, data, db, pledge, rate, record, report, sanction, source
 from fintrack.cli.common import state
 from fintrack.cli.output import VIEW, View
 
@@ -37,6 +37,7 @@ app.command("history")(record.history)
 app.add_typer(rate.app, name="rate")
 app.command("totals")(report.totals_command)
 app.command("deadlines")(report.deadlines_command)
+app.command("brief")(brief.brief_command)
 app.command("export")(data.export)
 app.command("import")(data.import_)
 app.command("seed")(data.seed)

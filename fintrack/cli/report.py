@@ -189,6 +189,14 @@ def totals_command(
     known_on: KnownOnOption = None,
     min_confidence: MinConfidenceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
+    chart: Annotated[
+        bool,
+        typer.Option(
+            "--chart",
+            help="Draw bars instead of the table: pledged vs disbursed per group, or with "
+            "--by month installments due vs paid; one chart per currency.",
+        ),
+    ] = False,
 ) -> None:
     """Show pledged, disbursed, outstanding and percent fulfilled, per currency.
 
@@ -220,10 +228,16 @@ def totals_command(
         fintrack totals --in USD --working
 
         fintrack totals --known-on 2025-05-31 --min-confidence reported
+
+        fintrack totals --by donor --chart
     """
     from fintrack.errors import InputError
     from fintrack.money import normalize_currency
 
+    if chart and fmt is not OutputFormat.TABLE:
+        raise InputError("--chart", f"draws in the terminal; it cannot be written as {fmt.value}")
+    if chart and working:
+        raise InputError("--chart", "cannot be drawn with --working")
     code = normalize_currency(target, "--in") if target is not None else None
     day = optional_date(rates_on, "--rates-on")
     start, end = date_range(since, until)
@@ -236,6 +250,9 @@ def totals_command(
             raise InputError("--working", "needs --in CUR, the currency to convert into")
         title = f"Conversions into {code}"
         render(conversions, working_columns(grouping, code), fmt, title=title)
+        return
+    if chart:
+        _print_charts(grouping, rows)
         return
     columns = totals_columns(grouping, code)
     if fmt is OutputFormat.TABLE:
@@ -250,6 +267,16 @@ def totals_command(
         empty="No pledges match.",
         style=lambda row: "bold" if row["total"] else None,
     )
+
+
+def _print_charts(grouping: "Grouping", rows: list[dict[str, Any]]) -> None:
+    from fintrack.cli.chart import print_charts, totals_charts
+    from fintrack.cli.output import stderr_console, stdout_console
+
+    if not rows:
+        stderr_console().print("No pledges match.")
+        return
+    print_charts(stdout_console(), totals_charts(rows, grouping.value))
 
 
 def deadlines_rows(
