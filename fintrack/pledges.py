@@ -124,6 +124,27 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     return pledge
 
 
+def duplicate_of(session: Session, pledge: Pledge) -> int | None:
+    """The id of another pledge that counts in totals and has the same donor, recipient,
+    currency, amount and announced date as `pledge` (names compared regardless of case), if
+    any: the same announcement entered twice. The pledge `pledge` replaces is not one."""
+    other = NOW.of(Pledge, name="other")
+    query = select(func.min(other.id)).where(
+        other.id != pledge.id,
+        func.lower(other.donor) == func.lower(pledge.donor),
+        func.lower(other.recipient) == func.lower(pledge.recipient),
+        other.currency == pledge.currency,
+        other.amount_minor == pledge.amount_minor,
+        other.announced_on.is_(None)
+        if pledge.announced_on is None
+        else other.announced_on == pledge.announced_on,
+        counted(other),
+    )
+    if pledge.replaces_id is not None:
+        query = query.where(other.id != pledge.replaces_id)
+    return session.scalar(query)
+
+
 def _replaceable(session: Session, pledge_id: int) -> Pledge:
     """The pledge a new one replaces: it must exist, be replaced only once and have no payments."""
     old = session.get(Pledge, pledge_id, with_for_update=True)
