@@ -124,24 +124,38 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     return pledge
 
 
-def duplicate_of(session: Session, pledge: Pledge) -> int | None:
-    """The id of another pledge that counts in totals and has the same donor, recipient,
-    currency, amount and announced date as `pledge` (names compared regardless of case), if
-    any: the same announcement entered twice. The pledge `pledge` replaces is not one."""
+def duplicate_of(session: Session, data: PledgeInput) -> int | None:
+    """The id of a pledge that counts in totals and has the donor, recipient, currency, total
+    and announced date of `data` (names compared regardless of case): the same announcement
+    entered twice. The pledge `data` replaces is not one.
+
+    Called before `add_pledge`, so that nothing is written (not even an id drawn from a
+    sequence) for a pledge refused as a duplicate; a pledge that does not validate is no
+    duplicate, and `add_pledge` says what is wrong with it.
+    """
+    try:
+        donor = required(data.donor, "--donor")
+        recipient = required(data.recipient, "--recipient")
+        currency = normalize_currency(data.currency, "--currency")
+        count = 1 if data.installments is None else data.installments
+        if count < 1:
+            return None
+        total = sum(_amounts(data.amount, data.each, currency, count))
+    except InputError:
+        return None
     other = NOW.of(Pledge, name="other")
     query = select(func.min(other.id)).where(
-        other.id != pledge.id,
-        func.lower(other.donor) == func.lower(pledge.donor),
-        func.lower(other.recipient) == func.lower(pledge.recipient),
-        other.currency == pledge.currency,
-        other.amount_minor == pledge.amount_minor,
+        func.lower(other.donor) == func.lower(donor),
+        func.lower(other.recipient) == func.lower(recipient),
+        other.currency == currency,
+        other.amount_minor == total,
         other.announced_on.is_(None)
-        if pledge.announced_on is None
-        else other.announced_on == pledge.announced_on,
+        if data.announced_on is None
+        else other.announced_on == data.announced_on,
         counted(other),
     )
-    if pledge.replaces_id is not None:
-        query = query.where(other.id != pledge.replaces_id)
+    if data.replaces is not None:
+        query = query.where(other.id != data.replaces)
     return session.scalar(query)
 
 

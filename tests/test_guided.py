@@ -275,7 +275,10 @@ def test_a_duplicate_is_asked_about_on_a_terminal(
     answer(child, question, reply)
     status, rest = finish(child)
     assert status == code, rest
+    # The attempt refused before the question wrote nothing, not even an id from a sequence.
     assert [row["id"] for row in as_json(run, "pledge", "list")] == list(range(1, pledges + 1))
+    if not code:
+        assert rest.strip().splitlines()[-1] == "2"
     if code:
         assert rest.strip().splitlines()[-1] == (
             "Error: nothing added: pledge 1 is already on record"

@@ -216,16 +216,16 @@ def pledge_add(
     same: list[int] = []  # the pledge the new one repeats, when it is refused as a duplicate
 
     def record(session: "Session") -> tuple[int, int, str]:
-        begin(session, analyst=analyst)
-        pledge = add_pledge(session, data)
         same.clear()
-        earlier = None if allow_duplicate else duplicate_of(session, pledge)
+        earlier = None if allow_duplicate else duplicate_of(session, data)
         if earlier is not None:
             same.append(earlier)
             raise Refused(
                 f"pledge {earlier} has the same donor, recipient, currency, amount and date; "
                 "nothing added (use --allow-duplicate to add it anyway)"
             )
+        begin(session, analyst=analyst)
+        pledge = add_pledge(session, data)
         total = format_amount(pledge.amount_minor, pledge.currency)
         described = f"{pledge.donor} → {pledge.recipient}, {pledge.currency} {total}"
         return pledge.id, len(pledge.installments), described
