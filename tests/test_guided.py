@@ -89,12 +89,12 @@ def test_pledge_add_asks_for_each_field_and_stores_the_answers(
     answer(child, f"Announced on ({DATES}) [{TODAY}]: ", "2025-05-08")
     answer(
         child,
-        f"First installment due ({DATES}; Enter to take the date announced, marked assumed): ",
+        f"First due ({DATES}; Enter: the date announced, marked assumed): ",
         "",
     )
     answer(child, "Status (pledge, commitment, paid) [pledge]: ", "committed")
     answer(child, f"Purpose ({OPTIONAL}): ", "public-sector salaries")
-    answer(child, f"Source (a URL, or the id of a source; {OPTIONAL}): ", "")
+    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "")
     code, rest = finish(child)
     assert code == 0, rest
     assert "Added pledge 2: Qatar → Syria, USD 87,000,000.00 in 3 installments" in rest
@@ -184,7 +184,7 @@ def test_sanction_add_asks_for_each_field(run: Run, db_url: str, tmp_path: Path)
     answer(child, f"Deadline to watch ({DATES}; {OPTIONAL}): ", "2025-06-01")
     answer(child, f"What happens on the deadline ({OPTIONAL}): ", "lapses unless renewed")
     answer(child, f"Legal reference ({OPTIONAL}): ", "Regulation (EU) 2025/407")
-    answer(child, f"Source (a URL, or the id of a source; {OPTIONAL}): ", "")
+    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "")
     code, rest = finish(child)
     assert code == 0, rest
     assert rest.strip().splitlines()[-1] == "2"
@@ -220,16 +220,16 @@ def test_pay_lists_open_pledges_and_offers_the_next_installment(
     child = spawn(db_url, tmp_path, "pay")
     child.expect_exact("Open pledges")
     child.expect_exact("1  Qatar → Syria  USD 77,000,000.00")
-    answer(child, "Pledge (its id) [1]: ", "2")
+    answer(child, "Pledge id [1]: ", "2")
     child.expect_exact("no pledge with id 2")
-    answer(child, "Pledge (its id) [1]: ", "")
+    answer(child, "Pledge id [1]: ", "")
     answer(child, "Amount paid in USD [19,000,000.00]: ", "100M")
     child.expect_exact("exceeds the USD 77,000,000.00 outstanding")
     answer(child, "Amount paid in USD [19,000,000.00]: ", "")
     answer(child, f"Paid on ({DATES}) [{TODAY}]: ", "10/06/2025")
     child.expect_exact("'10/06/2025' is not a date")
     answer(child, f"Paid on ({DATES}) [{TODAY}]: ", "2025-06-10")
-    answer(child, f"Source (a URL, or the id of a source; {OPTIONAL}): ", "")
+    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "")
     code, rest = finish(child)
     assert code == 0, rest
     assert rest.strip().splitlines()[-1] == "2"
@@ -246,7 +246,7 @@ def test_pay_with_the_pledge_given_asks_for_the_rest(run: Run, db_url: str, tmp_
     child = spawn(db_url, tmp_path, "pay", "1", "--installment", "2")
     answer(child, "Amount paid in USD [29,000,000.00]: ", "5M")
     answer(child, f"Paid on ({DATES}) [{TODAY}]: ", "")
-    answer(child, f"Source (a URL, or the id of a source; {OPTIONAL}): ", "")
+    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "")
     code, rest = finish(child)
     assert code == 0, rest
     (payment,) = shown_pledge(run, 1)["disbursements"]

@@ -113,7 +113,7 @@ def ask(
     hint: str | None = None,
     known: Sequence[str] = (),
     optional: bool = False,
-    left_out: str = "leave out",
+    left_out: str | None = None,
 ) -> T | None:
     """Ask until the answer parses; return what `parse` makes of it.
 
@@ -121,7 +121,7 @@ def ask(
     the value out; "-" leaves out an optional value that has a default. `known` values
     (from the database, so shown escaped) are offered, and an answer that matches one but
     for case takes its spelling. An answer `parse` refuses gets a one-line reason and the
-    question again. `left_out` says what leaving an optional value out does.
+    question again. `left_out` says how to leave an optional value out and what that does.
     """
     from rich.text import Text
 
@@ -134,7 +134,7 @@ def ask(
     if known:
         notes.append(f"known: {_some(known)}")
     if optional:
-        notes.append(f"Enter to {left_out}" if default is None else f"- to {left_out}")
+        notes.append(left_out or ("Enter to leave out" if default is None else "- to leave out"))
     if notes:
         prompt.append(" (")
         prompt.append_text(safe("; ".join(notes)))
@@ -206,7 +206,7 @@ def ask_date(
     *,
     default: date | None = None,
     optional: bool = False,
-    left_out: str = "leave out",
+    left_out: str | None = None,
 ) -> date | None:
     """A date, YYYY-MM-DD (or `today`)."""
     from fintrack.dates import parse_date
@@ -293,7 +293,7 @@ def _ask_source(ctx: typer.Context, values: dict[str, Any]) -> None:
     from fintrack.vocab import Confidence, parse_choice
 
     if not given(ctx, "source"):
-        answer = ask_optional_text("Source", hint="a URL, or the id of a source")
+        answer = ask_optional_text("Source", hint="URL or source id")
         values["source"] = [answer] if answer else None
     if values["source"] and not given(ctx, "level"):
         default = parse_choice(Confidence, values["level"], "--confidence")
@@ -349,10 +349,10 @@ def ask_pledge(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
         values["on"] = None if announced is None else announced.isoformat()
     if not given(ctx, "first_due"):
         first = ask_date(
-            "First installment due",
+            "First due",
             "--first-due",
             optional=values["on"] is not None,
-            left_out="take the date announced, marked assumed",
+            left_out="Enter: the date announced, marked assumed",
         )
         values["first_due"] = None if first is None else first.isoformat()
     if not given(ctx, "status"):
@@ -460,7 +460,7 @@ def ask_payment(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
             raise InputError("PLEDGE_ID", f"pledge {number} has nothing outstanding to pay")
 
         only = str(open_rows[0]["id"]) if len(open_rows) == 1 else None
-        values["pledge_id"] = ask("Pledge", pledge_id, hint="its id", default=only)
+        values["pledge_id"] = ask("Pledge id", pledge_id, default=only)
     if values["amount"] is None:
         with database().session() as session:
             pledge = session.get(Pledge, values["pledge_id"])
