@@ -246,15 +246,19 @@ def test_pay_with_the_pledge_given_asks_for_the_rest(run: Run, db_url: str, tmp_
     child = spawn(db_url, tmp_path, "pay", "1", "--installment", "2")
     answer(child, "Amount paid in USD [29,000,000.00]: ", "5M")
     answer(child, f"Paid on ({DATES}) [{TODAY}]: ", "")
-    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "")
+    # A source is checked as it is named, not after the last question.
+    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "42")
+    child.expect_exact("no source with id 42")
+    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "the minister")
+    child.expect_exact("'the minister' is neither a URL nor a source id")
+    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "https://example.org/paid")
+    answer(child, "Confidence (confirmed, reported, unverified, denied) [reported]: ", "")
     code, rest = finish(child)
     assert code == 0, rest
     (payment,) = shown_pledge(run, 1)["disbursements"]
-    assert (payment["installment"], payment["paid_on"], payment["amount"]) == (
-        2,
-        TODAY,
-        "5000000.00",
-    )
+    assert [payment[k] for k in ("installment", "paid_on", "amount", "confidence")] == [
+        2, TODAY, "5000000.00", "reported",
+    ]  # fmt: skip
 
 
 # --- a duplicate pledge ------------------------------------------------------------------

@@ -288,12 +288,29 @@ def known_values(session: "Session", column: Any, limit: int = 100) -> list[str]
     return [str(value) for value in session.scalars(query)]
 
 
+def _source(text: str) -> str:
+    """A source named by its id (which must exist) or by a URL (stored when the record is)."""
+    from fintrack.cli.common import database
+    from fintrack.errors import InputError, NotFound
+    from fintrack.models import Source
+    from fintrack.sources import is_url
+
+    number = text.removeprefix("#")
+    if number.isdigit():
+        with database().session() as session:
+            if session.get(Source, int(number)) is None:
+                raise NotFound("source", int(number))
+    elif not is_url(text):
+        raise InputError("--source", f"'{text}' is neither a URL nor a source id")
+    return text
+
+
 def _ask_source(ctx: typer.Context, values: dict[str, Any]) -> None:
     """The source (one, optional) and, for a source given, how sure it makes the record."""
     from fintrack.vocab import Confidence, parse_choice
 
     if not given(ctx, "source"):
-        answer = ask_optional_text("Source", hint="URL or source id")
+        answer = ask("Source", _source, hint="URL or source id", optional=True)
         values["source"] = [answer] if answer else None
     if values["source"] and not given(ctx, "level"):
         default = parse_choice(Confidence, values["level"], "--confidence")
