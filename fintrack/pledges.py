@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fintrack.dates import schedule
-from fintrack.errors import InputError, NotFound, Refused
+from fintrack.errors import FintrackError, InputError, NotFound, Refused
 from fintrack.history import refuse_void
 from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge
@@ -130,8 +130,8 @@ def duplicate_of(session: Session, data: PledgeInput) -> int | None:
     entered twice. The pledge `data` replaces is not one.
 
     Called before `add_pledge`, so that nothing is written (not even an id drawn from a
-    sequence) for a pledge refused as a duplicate; a pledge that does not validate is no
-    duplicate, and `add_pledge` says what is wrong with it.
+    sequence) for a pledge refused as a duplicate; a pledge that does not validate (nor
+    may replace the pledge it names) is no duplicate, and `add_pledge` says what is wrong.
     """
     try:
         donor = required(data.donor, "--donor")
@@ -141,7 +141,9 @@ def duplicate_of(session: Session, data: PledgeInput) -> int | None:
         if count < 1:
             return None
         total = sum(_amounts(data.amount, data.each, currency, count))
-    except InputError:
+        if data.replaces is not None:
+            _replaceable(session, data.replaces)
+    except FintrackError:
         return None
     other = NOW.of(Pledge, name="other")
     query = select(func.min(other.id)).where(

@@ -331,7 +331,9 @@ def test_a_replacement_or_a_pledge_like_a_voided_one_is_no_duplicate(
     assert added(run, *QATAR) == 1
     # A commitment firming up pledge 1 repeats its figures on purpose.
     assert added(run, *QATAR, "--status", "commitment", "--replaces", "1") == 2
-    # ... and is itself what a third copy would repeat.
+    # A copy that would replace pledge 1 again is refused for that, not as a duplicate.
+    assert_error(run(*QATAR, "--replaces", "1"), "pledge 1 is already replaced by pledge 2")
+    # ... and pledge 2 is what a third copy would repeat.
     assert_error(run(*QATAR), "pledge 2 has the same")
     assert run("void", "pledge", "2", "--reason", "entered in error").code == 0
     # With 2 voided, pledge 1 counts again and is the one repeated.
