@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fintrack.dates import schedule
-from fintrack.errors import InputError, NotFound, Refused
+from fintrack.errors import FintrackError, InputError, NotFound, Refused
 from fintrack.history import refuse_void
 from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge
@@ -122,6 +122,43 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     session.flush()
     cite(session, Pledge, pledge.id, data.sources, data.confidence)
     return pledge
+
+
+def duplicate_of(session: Session, data: PledgeInput) -> int | None:
+    """The id of a pledge that counts in totals and has the donor, recipient, currency, total
+    and announced date of `data` (names compared regardless of case): the same announcement
+    entered twice. The pledge `data` replaces is not one.
+
+    Called before `add_pledge`, so that nothing is written (not even an id drawn from a
+    sequence) for a pledge refused as a duplicate; a pledge that does not validate (nor
+    may replace the pledge it names) is no duplicate, and `add_pledge` says what is wrong.
+    """
+    try:
+        donor = required(data.donor, "--donor")
+        recipient = required(data.recipient, "--recipient")
+        currency = normalize_currency(data.currency, "--currency")
+        count = 1 if data.installments is None else data.installments
+        if count < 1:
+            return None
+        total = sum(_amounts(data.amount, data.each, currency, count))
+        if data.replaces is not None:
+            _replaceable(session, data.replaces)
+    except FintrackError:
+        return None
+    other = NOW.of(Pledge, name="other")
+    query = select(func.min(other.id)).where(
+        func.lower(other.donor) == func.lower(donor),
+        func.lower(other.recipient) == func.lower(recipient),
+        other.currency == currency,
+        other.amount_minor == total,
+        other.announced_on.is_(None)
+        if data.announced_on is None
+        else other.announced_on == data.announced_on,
+        counted(other),
+    )
+    if data.replaces is not None:
+        query = query.where(other.id != data.replaces)
+    return session.scalar(query)
 
 
 def _replaceable(session: Session, pledge_id: int) -> Pledge:

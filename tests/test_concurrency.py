@@ -80,7 +80,7 @@ def test_parallel_payments_are_all_kept_and_never_overpay_a_pledge(run: Run) -> 
     for _ in range(2):
         added(run, "pledge", "add", "--donor", "Qatar", "--recipient", "Syria", "--currency",
               "JPY", "--amount", str(PLEDGE_TOTAL), "--installments", "4", "--every", "month",
-              "--on", "2025-05-08")  # fmt: skip
+              "--on", "2025-05-08", "--allow-duplicate")  # fmt: skip
     writers = [_start(WRITER, str(w), str(PAYMENTS)) for w in range(WRITERS)]
     for writer in writers:
         assert writer.stdout is not None and writer.stdout.readline() == "ready\n"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from fintrack.cli.ask import NoInputOption
 from fintrack.cli.common import (
     AnalystOption,
     ConfidenceOption,
@@ -108,12 +109,19 @@ STATE_STYLES = {"overdue": "red", "paid": "green", "part paid": "yellow"}
 
 @app.command("add")
 def pledge_add(
-    donor: Annotated[str, typer.Option(help="Who pledges: a government or organisation.")],
-    recipient: Annotated[str, typer.Option(help="Who receives.")],
-    currency: Annotated[str, typer.Option(help="ISO 4217 code: USD, EUR, QAR, ...")],
+    ctx: typer.Context,
+    donor: Annotated[
+        str | None, typer.Option(help="Who pledges: a government or organisation. [required]")
+    ] = None,
+    recipient: Annotated[str | None, typer.Option(help="Who receives. [required]")] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="ISO 4217 code: USD, EUR, QAR, ... [required]")
+    ] = None,
     amount: Annotated[
         str | None,
-        typer.Option(help="The total: 87000000, 87,000,000, 87M, 1.5bn, 87000000.50."),
+        typer.Option(
+            help="The total: 87000000, 87,000,000, 87M, 1.5bn, 87000000.50. [required, or --each]"
+        ),
     ] = None,
     each: Annotated[
         str | None, typer.Option(help="The amount of each installment (with --installments).")
@@ -128,7 +136,10 @@ def pledge_add(
         str | None,
         typer.Option(help="Due date of the first installment (default: --on, marked assumed)."),
     ] = None,
-    on: Annotated[str | None, typer.Option("--on", help="Date the pledge was announced.")] = None,
+    on: Annotated[
+        str | None,
+        typer.Option("--on", help="Date the pledge was announced. [required, or --first-due]"),
+    ] = None,
     status: Annotated[str, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = "pledge",
     purpose: Annotated[str | None, typer.Option(help="What the money is for.")] = None,
     source: SourceOption = None,
@@ -152,6 +163,15 @@ def pledge_add(
             "(default: assumed when --first-due is left out).",
         ),
     ] = None,
+    allow_duplicate: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicate",
+            help="Add it even if a pledge with the same donor, recipient, currency, amount "
+            "and date is on record (otherwise asked on a terminal, refused elsewhere).",
+        ),
+    ] = False,
+    no_input: NoInputOption = False,
     analyst: AnalystOption = None,
 ) -> None:
     """Record a pledge with its schedule of installments and print its id.
@@ -160,15 +180,28 @@ def pledge_add(
     currency's minor unit, on the last one. Each due date steps from --first-due, so a
     schedule starting on 31 January falls due on 28 February and 31 March.
 
+    On a terminal, `fintrack pledge add` without the required options asks for each field
+    in turn (known donors and recipients offered); --no-input fails instead.
+
     Example (Qatar's salary support to Syria, May 2025):
 
         fintrack pledge add --donor Qatar --recipient Syria --currency USD \\
             --each 29M --installments 3 --every month --on 2025-05-08 \\
             --purpose "public-sector salaries"
     """
-    from fintrack.pledges import PledgeInput, add_pledge
+    from fintrack.cli.ask import ask_pledge, can_ask, confirm, guided
+    from fintrack.errors import Refused
+    from fintrack.pledges import PledgeInput, add_pledge, duplicate_of
     from fintrack.vocab import parse_choice
 
+    lacking = (amount is None and each is None) or (on is None and first_due is None)
+    if guided(ctx, no_input, lacking=lacking, donor=donor, recipient=recipient, currency=currency):
+        answers = ask_pledge(ctx, dict(ctx.params))
+        donor, recipient, currency = answers["donor"], answers["recipient"], answers["currency"]
+        amount, installments, every = answers["amount"], answers["installments"], answers["every"]
+        on, first_due, status = answers["on"], answers["first_due"], answers["status"]
+        purpose, source, level = answers["purpose"], answers["source"], answers["level"]
+    assert donor is not None and recipient is not None and currency is not None
     data = PledgeInput(
         donor=donor,
         recipient=recipient,
@@ -189,14 +222,37 @@ def pledge_add(
     )
     from fintrack.money import format_amount
 
+    same: list[int] = []  # the pledge the new one repeats, when it is refused as a duplicate
+
     def record(session: "Session") -> tuple[int, int, str]:
+        same.clear()
+        earlier = None if allow_duplicate else duplicate_of(session, data)
+        if earlier is not None:
+            same.append(earlier)
+            raise Refused(
+                f"pledge {earlier} has the same donor, recipient, currency, amount and date; "
+                "nothing added (use --allow-duplicate to add it anyway)"
+            )
         begin(session, analyst=analyst)
         pledge = add_pledge(session, data)
         total = format_amount(pledge.amount_minor, pledge.currency)
         described = f"{pledge.donor} → {pledge.recipient}, {pledge.currency} {total}"
         return pledge.id, len(pledge.installments), described
 
-    pledge_id, count, described = database().transaction(record)
+    try:
+        pledge_id, count, described = database().transaction(record)
+    except Refused:
+        # Asked outside the transaction, so that no lock is held while the person thinks.
+        if not same or not can_ask(no_input):
+            raise
+        question = (
+            f"Pledge {same[0]} has the same donor, recipient, currency, amount and date. "
+            "Add another?"
+        )
+        if not confirm(question):
+            raise Refused(f"nothing added: pledge {same[0]} is already on record") from None
+        allow_duplicate = True
+        pledge_id, count, described = database().transaction(record)
     note(f"Added pledge {pledge_id}: {described} in {plural(count, 'installment')}")
     print(pledge_id)
 
@@ -386,11 +442,21 @@ def pledge_show(
 
 
 def pay(
-    pledge_id: Annotated[int, typer.Argument(metavar="PLEDGE_ID", help="The pledge paid against.")],
+    ctx: typer.Context,
+    pledge_id: Annotated[
+        int | None,
+        typer.Argument(metavar="PLEDGE_ID", help="The pledge paid against. [required]"),
+    ] = None,
     amount: Annotated[
-        str, typer.Argument(help="The amount paid, in the pledge's currency: 29000000, 29M, ...")
-    ],
-    on: Annotated[str, typer.Option("--on", help="Date the money was paid (YYYY-MM-DD).")],
+        str | None,
+        typer.Argument(
+            help="The amount paid, in the pledge's currency: 29000000, 29M, ... [required]"
+        ),
+    ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option("--on", help="Date the money was paid (YYYY-MM-DD). [required]"),
+    ] = None,
     installment: Annotated[
         int | None,
         typer.Option(help="The installment paid (default: the earliest not paid in full)."),
@@ -400,6 +466,7 @@ def pay(
     ] = False,
     source: SourceOption = None,
     level: ConfidenceOption = "reported",
+    no_input: NoInputOption = False,
     analyst: AnalystOption = None,
 ) -> None:
     """Record a disbursement against a pledge and print the new disbursement ids.
@@ -408,14 +475,24 @@ def pay(
     exceeds it goes on to the next unpaid installments. A payment that would take the pledge
     past its total is refused unless --force is given. A pledge paid in full gets status paid.
 
+    On a terminal, `fintrack pay` without its arguments lists the open pledges and asks
+    which, how much (the next installment's outstanding amount by default) and when
+    (today by default); --no-input fails instead.
+
     Example:
 
         fintrack pay 1 29M --on 2025-06-10
     """
+    from fintrack.cli.ask import ask_payment, guided
     from fintrack.dates import parse_date
     from fintrack.money import format_amount
     from fintrack.pledges import pay as record_payment
 
+    if guided(ctx, no_input, lacking=False, pledge_id=pledge_id, amount=amount, on=on):
+        answers = ask_payment(ctx, dict(ctx.params))
+        pledge_id, amount, on = answers["pledge_id"], answers["amount"], answers["on"]
+        source, level = answers["source"], answers["level"]
+    assert pledge_id is not None and amount is not None and on is not None
     paid_on = parse_date(on, "--on")
     chosen = confidence(level)
 

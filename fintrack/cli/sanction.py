@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from fintrack.cli.ask import NoInputOption
 from fintrack.cli.common import (
     AnalystOption,
     ConfidenceOption,
@@ -55,9 +56,17 @@ COLUMNS = [
 
 @app.command("add")
 def sanction_add(
-    authority: Annotated[str, typer.Option(help="Who acts: EU, US, UK, UN, ...")],
-    target: Annotated[str, typer.Option(help="An ISO 3166 country code (SY) or a named entity.")],
-    action: Annotated[str, typer.Option(help=f"One of: {choices(SanctionActionKind)}.")],
+    ctx: typer.Context,
+    authority: Annotated[
+        str | None, typer.Option(help="Who acts: EU, US, UK, UN, ... [required]")
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="An ISO 3166 country code (SY) or a named entity. [required]"),
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option(help=f"One of: {choices(SanctionActionKind)}. [required]")
+    ] = None,
     program: Annotated[
         str | None, typer.Option(help="Program key {ISSUER}-{TARGET}, such as EU-SYR.")
     ] = None,
@@ -90,6 +99,7 @@ def sanction_add(
     ref: Annotated[
         str | None, typer.Option(help="Your own stable key for the record (must be unique).")
     ] = None,
+    no_input: NoInputOption = False,
     analyst: AnalystOption = None,
 ) -> None:
     """Record a sanction action and print its id.
@@ -98,6 +108,9 @@ def sanction_add(
     suspends, eases, licenses, waives, delists, lifts or lets measures expire. Its
     --deadline and --expires dates appear in `fintrack deadlines`.
 
+    On a terminal, `fintrack sanction add` without the required options asks for each field
+    in turn (known authorities and programs offered); --no-input fails instead.
+
     Example:
 
         fintrack sanction add --authority EU --program EU-SYR --target SY \\
@@ -105,9 +118,19 @@ def sanction_add(
             --effective 2025-02-24 --legal-ref "Regulation (EU) 2025/407" \\
             --deadline 2025-06-01 --deadline-label "regime lapses unless renewed"
     """
+    from fintrack.cli.ask import ask_sanction, guided
     from fintrack.sanctions import SanctionInput, add_sanction
     from fintrack.vocab import parse_choice
 
+    if guided(ctx, no_input, lacking=False, authority=authority, target=target, action=action):
+        answers = ask_sanction(ctx, dict(ctx.params))
+        authority, target, action = answers["authority"], answers["target"], answers["action"]
+        program, measure, status = answers["program"], answers["measure"], answers["status"]
+        announced, effective = answers["announced"], answers["effective"]
+        expires, deadline = answers["expires"], answers["deadline"]
+        deadline_label, legal_ref = answers["deadline_label"], answers["legal_ref"]
+        summary, source, level = answers["summary"], answers["source"], answers["level"]
+    assert authority is not None and target is not None and action is not None
     effective_on = optional_date(effective, "--effective")
     data = SanctionInput(
         authority=authority,
