@@ -21,12 +21,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-PLEDGE_HEADER = [
-    "id", "donor", "recipient", "currency", "pledged", "status", "announced", "installments", "ref",
-]  # fmt: skip
-INSTALLMENT_HEADER = [
-    "pledge_id", "seq", "due", "currency", "amount", "paid", "outstanding", "state", "pledge_ref",
-]  # fmt: skip
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from interchange import INSTALLMENT_HEADER, PLEDGE_HEADER
 
 
 @dataclass

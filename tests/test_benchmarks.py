@@ -28,3 +28,25 @@ def test_interchange_benchmark_runs_on_a_few_rows(tmp_path: Path) -> None:
         "sqlite3 shell CSV output",
     ]
     assert lines[-1].endswith("byte-identical to the generated file: yes")
+
+
+def test_render_benchmark_runs_on_a_few_rows(tmp_path: Path) -> None:
+    script = SCRIPT.parent / "render.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--rows", "30", "--width", "90", "--keep", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("30 pledges")
+    assert [line.split("  ")[0] for line in lines[2:6]] == [
+        "pledge list --format csv",
+        "pledge list (table, 90 columns)",
+        "totals --format csv",
+        "totals (table, 90 columns)",
+    ]
+    assert lines[-1] == "widest line of the pledge table: 90 (terminal: 90)"
+    table = (tmp_path / "pledge.txt").read_text("utf-8")
+    assert "Donor" in table and "Left out to fit 90 columns" in table
