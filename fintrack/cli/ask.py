@@ -1,10 +1,11 @@
 """Guided entry: a person at a terminal is asked, one question at a time, for what is missing."""
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+P = ParamSpec("P")
 E = TypeVar("E", bound=StrEnum)
 
 NoInputOption = Annotated[
@@ -69,11 +71,26 @@ def _console() -> Any:
     return stderr_console()
 
 
+def interruptible(flow: Callable[P, T]) -> Callable[P, T]:
+    """Ctrl-C at any moment of a flow of questions (not only while a line is read: also while
+    a question is printed or the database is read) ends as `Error: interrupted`."""
+
+    @functools.wraps(flow)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return flow(*args, **kwargs)
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+            raise typer.Abort() from None
+
+    return run
+
+
 def _read(console: Any, prompt: Any) -> str:
     """One line typed at the terminal; Ctrl-D or Ctrl-C abort the command, nothing written."""
-    console.print(prompt, end="")
-    console.file.flush()
     try:
+        console.print(prompt, end="")
+        console.file.flush()
         line = sys.stdin.readline()
     except KeyboardInterrupt:
         line = ""
@@ -235,6 +252,7 @@ def ask_count(question: str, field: str, default: int = 1) -> int:
     return value
 
 
+@interruptible
 def confirm(question: str) -> bool:
     """A yes-or-no question whose answer is no unless the person says yes."""
     from fintrack.errors import InputError
@@ -317,6 +335,7 @@ def _ask_source(ctx: typer.Context, values: dict[str, Any]) -> None:
         values["level"] = ask_choice("Confidence", Confidence, "--confidence", default).value
 
 
+@interruptible
 def ask_pledge(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     """Ask for each field of `pledge add` not given on the command line; `values` holds the
     command's parameters by name and comes back with the answers, as they would be typed."""
@@ -381,6 +400,7 @@ def ask_pledge(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+@interruptible
 def ask_sanction(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     """Ask for each field of `sanction add` not given on the command line (see `ask_pledge`)."""
     from fintrack.cli.common import database
@@ -436,6 +456,7 @@ def ask_sanction(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+@interruptible
 def ask_payment(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     """Ask for what `pay` lacks: the pledge (the open ones listed with what is outstanding),
     the amount (the next installment's outstanding amount by default) and the date (today)."""
