@@ -6,8 +6,9 @@ from tests.conftest import Result, Run, added, assert_error
 
 # Rich markup that would fail to parse ([/bold] closes nothing), markup that would vanish, a
 # link, a bidi override, and terminal controls: clear the screen, retitle the window, ring.
-HOSTILE = "[/bold][red]x[/red][link=https://evil.example]y[/link]\u202e\x1b[2J\x1b]0;t\x07"
-SHOWN = "[/bold][red]x[/red][link=https://evil.example]y[/link]<U+202E>␛[2J␛]0;t␇"
+# 48 characters, so that with a one-letter label it fits the shortest text column (authority, 50).
+HOSTILE = "[/bold][red]x[/red][link=x:y]y[/link]\u202e\x1b[2J\x1b]0;t\x07"
+SHOWN = "[/bold][red]x[/red][link=x:y]y[/link]<U+202E>␛[2J␛]0;t␇"
 
 
 def hostile(label: str) -> str:
@@ -36,7 +37,7 @@ def stored(run: Run) -> dict[str, int]:
         "--source", "https://example.org/[/bold]", "--analyst", hostile("A"),
     )  # fmt: skip
     ids["sanction"] = added(
-        run, "sanction", "add", "--authority", hostile("AU"), "--target", hostile("T"),
+        run, "sanction", "add", "--authority", hostile("U"), "--target", hostile("T"),
         "--action", "lift", "--program", "EU-SYR", "--measure", hostile("M"),
         "--deadline", "2025-06-01", "--deadline-label", hostile("L"),
         "--legal-ref", hostile("G"), "--summary", hostile("S"), "--ref", hostile("SR"),
@@ -67,7 +68,7 @@ def test_every_list_and_report_shows_stored_text_as_typed(
     check(run("totals", "--wide"), "D", "R")
     check(run("totals", "--by", "donor", "--in", "EUR", "--rates-on", "2025-05-01", "--wide"), "D")
     check(run("deadlines", "--as-of", "2025-05-10", "--wide"), "D", "R", "L")
-    check(run("sanction", "list", "--wide"), "AU", "T", "M", "L", "G", "S", "SR")
+    check(run("sanction", "list", "--wide"), "U", "T", "M", "L", "G", "S", "SR")
     check(run("claim", "list", "--wide"), "CS", "CT")
     check(run("source", "list", "--wide"), "ST", "SP")
     check(run("rate", "list"), "RS")
@@ -83,11 +84,11 @@ def test_every_show_and_history_shows_stored_text_as_typed(
     run: Run, stored: dict[str, int]
 ) -> None:
     check(run("pledge", "show", str(stored["pledge"])), "D", "R", "P2", "F")
-    check(run("sanction", "show", str(stored["sanction"])), "AU", "T", "M", "L", "G", "S")
+    check(run("sanction", "show", str(stored["sanction"])), "U", "T", "M", "L", "G", "S")
     check(run("claim", "show", str(stored["claim"])), "CS", "CT")
     check(run("source", "show", str(stored["source"])), "ST", "SP")
     check(run("history", "pledge", str(stored["pledge"]), "--wide"), "A", "A2", "WHY", "P", "P2")
-    check(run("history", "sanction", str(stored["sanction"]), "--wide"), "AU", "M")
+    check(run("history", "sanction", str(stored["sanction"]), "--wide"), "U", "M")
 
 
 def test_messages_show_typed_text_as_typed(run: Run) -> None:
