@@ -113,15 +113,16 @@ def _field(name: str) -> str:
 class _Shown:
     """Turns stored values into what a person reads: amounts in their currency, plain dates."""
 
-    def __init__(self, currency: str | None, session: Session) -> None:
-        self.currency = currency
+    def __init__(self, session: Session) -> None:
         self.session = session
 
-    def value(self, name: str, value: Any) -> str:
+    def value(self, name: str, value: Any, row: dict[str, Any] | None = None) -> str:
+        """`value` of column `name` as shown; an amount in the currency of its version `row`."""
         if value is None:
             return ""
-        if name == "amount_minor" and self.currency:
-            return f"{self.currency} {format_amount(int(value), self.currency)}"
+        currency = _currency_of(row) if row is not None else None
+        if name == "amount_minor" and currency:
+            return f"{currency} {format_amount(int(value), currency)}"
         if isinstance(value, datetime):
             return f"{value:%Y-%m-%d %H:%M:%S} UTC"
         if isinstance(value, date):
@@ -143,7 +144,7 @@ def _parts(kind: str, shown: _Shown) -> list[_Part]:
     def described(row: dict[str, Any]) -> str:
         skip = _QUIET | {"voided_at"}
         return ", ".join(
-            f"{_field(name)} {shown.value(name, value)}"
+            f"{_field(name)} {shown.value(name, value, row)}"
             for name, value in row.items()
             if name not in skip and value is not None and name in main_columns
         )
@@ -180,7 +181,7 @@ def _parts(kind: str, shown: _Shown) -> list[_Part]:
                 lambda row: f"installment {row['seq']}",
                 lambda row: (
                     f"due {shown.value('due_on', row['due_on'])}, "
-                    f"{shown.value('amount_minor', row['amount_minor'])}"
+                    f"{shown.value('amount_minor', row['amount_minor'], row)}"
                 ),
             )
         )
@@ -192,7 +193,7 @@ def _parts(kind: str, shown: _Shown) -> list[_Part]:
                 lambda row: f"payment {row['id']}",
                 lambda row: (
                     f"paid {shown.value('paid_on', row['paid_on'])}, "
-                    f"{shown.value('amount_minor', row['amount_minor'])}"
+                    f"{shown.value('amount_minor', row['amount_minor'], row)}"
                 ),
             )
         )
@@ -211,18 +212,76 @@ def _versions(session: Session, part: _Part, record_id: int) -> list[dict[str, A
     return rows
 
 
+# A version's place in time: when it became known and the change that made it (for ties).
+_Moment = tuple[datetime, int]
+
+
+def _currency_of(row: dict[str, Any]) -> str | None:
+    """The currency of a version's amount: its own column (a pledge), or the currency its
+    pledge had while the version was current (an installment or a payment)."""
+    currency = row.get("_currency", row.get("currency"))
+    return None if currency is None else str(currency)
+
+
+def _currencies(session: Session, pledge_id: int) -> list[tuple[_Moment, str]]:
+    """When the pledge's currency was set to what, oldest first, one entry per version."""
+    table: Table = Pledge.__table__  # type: ignore[assignment]
+    history = HISTORY[table.name]
+    versions = [
+        ((known_from, change_id), currency)
+        for source in (table, history)
+        for known_from, change_id, currency in session.execute(
+            select(source.c.known_from, source.c.change_id, source.c.currency).where(
+                source.c.id == pledge_id
+            )
+        )
+    ]
+    versions.sort()
+    return versions
+
+
+def _in_currency(
+    versions: list[dict[str, Any]], currencies: list[tuple[_Moment, str]]
+) -> list[dict[str, Any]]:
+    """The versions of an installment or payment, each with the currency of its amount.
+
+    The amount of an installment or payment is in its pledge's currency, which can change
+    without the row changing (a pledge edited from JPY 1,000 to KWD 1.000 keeps 1000 minor
+    units): a version that spans such a change is split there, so the history shows the
+    amount changing with the currency, and each amount in the currency it was in. A voided
+    payment is kept as it was when voided: it stays in the currency it had then.
+    """
+    split: list[dict[str, Any]] = []
+    for version in versions:
+        start: _Moment = (version["known_from"], version["change_id"])
+        end: _Moment | None = None
+        if version["ended_by"] is not None:
+            end = (version["known_until"], version["ended_by"])
+        before = [currency for moment, currency in currencies if moment <= start]
+        current = before[-1] if before else (currencies[0][1] if currencies else None)
+        part = {**version, "_currency": current}
+        for moment, currency in currencies:
+            if version.get("voided_at") is not None:
+                break
+            if moment <= start or (end is not None and moment >= end) or currency == current:
+                continue
+            split.append({**part, "known_until": moment[0], "ended_by": moment[1]})
+            current = currency
+            part = {**version, "known_from": moment[0], "change_id": moment[1]}
+            part["_currency"] = currency
+        split.append(part)
+    return split
+
+
 def record_history(session: Session, kind: str, record_id: int) -> list[dict[str, Any]]:
     """What changed on a record and its parts, change by change: when, who, what, why.
 
     Built from the versions themselves, so it shows exactly what the database held.
     """
     record = get_record(session, kind, record_id)
-    currency = None
-    if kind == "pledge":
-        currency = record.currency
-    elif kind == "payment":
-        currency = record.pledge.currency
-    shown = _Shown(currency, session)
+    pledge_id = {"pledge": record_id, "payment": getattr(record, "pledge_id", None)}.get(kind)
+    currencies = _currencies(session, pledge_id) if pledge_id is not None else []
+    shown = _Shown(session)
     events: dict[int, list[tuple[Any, dict[str, Any]]]] = defaultdict(list)
     order: tuple[Any, ...] = ()
 
@@ -236,6 +295,8 @@ def record_history(session: Session, kind: str, record_id: int) -> list[dict[str
             by_key[part.key(row)].append(row)
         for key, versions in sorted(by_key.items(), key=lambda item: str(item[0]).zfill(12)):
             order = (number, str(key).zfill(12))
+            if currencies and "amount_minor" in part.table.c and "currency" not in part.table.c:
+                versions = _in_currency(versions, currencies)
             first = versions[0]
             verb = "recorded" if part.owner == "id" else "added"
             add(first["change_id"], part.label(first), verb, "", part.summary(first))
@@ -247,14 +308,13 @@ def record_history(session: Session, kind: str, record_id: int) -> list[dict[str
                 for name, value in after.items():
                     if name in _QUIET or name in ("known_until", "ended_by", "history_id"):
                         continue
-                    if before.get(name) != value:
-                        add(
-                            after["change_id"],
-                            part.label(after),
-                            _field(name),
-                            shown.value(name, before.get(name)),
-                            shown.value(name, value),
-                        )
+                    if name.startswith("_"):  # what the history adds, such as _currency
+                        continue
+                    old_text = shown.value(name, before.get(name), before)
+                    new_text = shown.value(name, value, after)
+                    # An amount changes when its currency does, even in the same minor units.
+                    if before.get(name) != value or old_text != new_text:
+                        add(after["change_id"], part.label(after), _field(name), old_text, new_text)
             last = versions[-1]
             if last["ended_by"] is not None:
                 add(last["ended_by"], part.label(last), "removed", part.summary(last), "")
