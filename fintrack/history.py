@@ -115,6 +115,7 @@ class _Shown:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._seqs: dict[int, int] = {}
 
     def value(self, name: str, value: Any, row: dict[str, Any] | None = None) -> str:
         """`value` of column `name` as shown; an amount in the currency of its version `row`."""
@@ -123,6 +124,8 @@ class _Shown:
         currency = _currency_of(row) if row is not None else None
         if name == "amount_minor" and currency:
             return f"{currency} {format_amount(int(value), currency)}"
+        if name == "installment_id":
+            return str(self.seq(int(value)))
         if isinstance(value, datetime):
             return f"{value:%Y-%m-%d %H:%M:%S} UTC"
         if isinstance(value, date):
@@ -130,6 +133,19 @@ class _Shown:
         if isinstance(value, bool):
             return "yes" if value else "no"
         return str(value)
+
+    def seq(self, installment_id: int) -> int | str:
+        """An installment's number in its schedule (what `pay --installment` takes), not its
+        row id; an installment keeps its number for as long as it exists."""
+        if installment_id not in self._seqs:
+            tables: tuple[Table, ...] = (Installment.__table__, HISTORY["installments"])  # type: ignore[assignment]
+            for table in tables:
+                query = select(table.c.seq).where(table.c.id == installment_id).limit(1)
+                found = self.session.scalar(query)
+                if found is not None:
+                    self._seqs[installment_id] = int(found)
+                    break
+        return self._seqs.get(installment_id, f"#{installment_id}")
 
     def source(self, source_id: int) -> str:
         source = self.session.get(Source, source_id)  # each source read once per session

@@ -313,6 +313,11 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
         else:
             pledge.installments.append(Installment(seq=seq, due_on=due, amount_minor=amount))
     for extra in old[count:]:
+        # Only voided payments can still point at a removed installment (live ones were
+        # refused above). They stay on record, moved to the last kept installment, and
+        # their history keeps the installment they were paid against.
+        for voided in list(extra.disbursements):
+            voided.installment = old[count - 1]
         pledge.installments.remove(extra)
         session.delete(extra)
     pledge.currency = currency

@@ -3,7 +3,7 @@ day, standings in SQL, and schedules that shrink past voided payments without lo
 
 from typing import Any
 
-from tests.conftest import Run, as_json
+from tests.conftest import Run, as_json, assert_error
 from tests.test_provenance import at, ok
 
 # A JPY pledge with a voided payment, then edited to KWD: 1000 minor units either way.
@@ -61,3 +61,44 @@ def test_views_as_known_before_a_currency_change_use_the_old_currency(run: Run) 
     assert (total["currency"], total["pledged"]) == ("JPY", "1000")
     [total] = [r for r in as_json(run, "totals", "--known-on", "2025-01-04") if r["total"]]
     assert (total["currency"], total["pledged"]) == ("KWD", "1.000")
+
+
+def test_a_schedule_shrinks_past_a_voided_payment_and_keeps_it(run: Run, db_url: str) -> None:
+    from tests.test_provenance import counts
+
+    replay(run, [
+        ("2025-01-01", ["pledge", "add", "--donor", "A", "--recipient", "B", "--currency", "USD",
+                        "--amount", "300", "--installments", "3", "--every", "month",
+                        "--first-due", "2025-02-01", "--on", "2025-01-01"]),
+        ("2025-01-02", ["pay", "1", "100", "--on", "2025-01-02", "--installment", "3"]),
+        ("2025-01-03", ["void", "payment", "1", "--reason", "wrong pledge"]),
+    ])  # fmt: skip
+    before = counts(db_url)
+    with at("2025-01-04"):
+        ok(run, "pledge", "edit", "1", "--installments", "2", "--amount", "300", "--reason", "x")
+    after = counts(db_url)
+    assert after["disbursements"] == before["disbursements"] == 1  # the voided payment stays
+    assert after["installments"] == 2
+    assert after["installments_history"] == before["installments_history"] + 3  # 1, 2 and 3
+    shown = as_json(run, "pledge", "show", "1")
+    assert [(i["seq"], i["amount"], i["paid"]) for i in shown["installments"]] == [
+        (1, "150.00", "0.00"),
+        (2, "150.00", "0.00"),
+    ]
+    # Installments by their number, not their row id; the move is in the payment's history.
+    assert changes(as_json(run, "history", "payment", "1")) == [
+        (
+            "payment 1",
+            "recorded",
+            "",
+            "pledge 1, installment 3, paid 2025-01-02, amount USD 100.00",
+        ),
+        ("payment 1", "voided", "", "2025-01-03 10:00:00 UTC"),
+        ("payment 1", "installment", "3", "2"),
+    ]
+    # The schedule can grow back; a live payment on a removed installment is still refused.
+    with at("2025-01-05"):
+        ok(run, "pledge", "edit", "1", "--installments", "3", "--amount", "300", "--reason", "y")
+        ok(run, "pay", "1", "50", "--on", "2025-01-05", "--installment", "3")
+        result = run("pledge", "edit", "1", "--installments", "2", "--amount", "300")
+    assert_error(result, "installment 3 of pledge 1 has USD 50.00 paid against it")
