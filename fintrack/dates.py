@@ -30,7 +30,21 @@ def schedule(first_due: date, count: int, every: Period) -> list[date]:
     """
     from dateutil.relativedelta import relativedelta
 
-    if every is Period.WEEK:
-        return [first_due + relativedelta(weeks=i) for i in range(count)]
-    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[every]
-    return [first_due + relativedelta(months=months * i) for i in range(count)]
+    def due(i: int) -> date:
+        if every is Period.WEEK:
+            return first_due + relativedelta(weeks=i)
+        return first_due + relativedelta(months=_MONTHS[every] * i)
+
+    try:  # the last date first: a schedule past year 9999 is refused before it is built
+        due(count - 1)
+    except (OverflowError, ValueError):
+        raise InputError(
+            "--installments",
+            f"{count} installments every {every.value} from {first_due.isoformat()} would run "
+            f"past {date.max.isoformat()}, the last date fintrack can store; give fewer "
+            "installments or an earlier --first-due",
+        ) from None
+    return [due(i) for i in range(count)]
+
+
+_MONTHS = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}

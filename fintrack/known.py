@@ -30,6 +30,8 @@ _LABELS = {rank: confidence for confidence, rank in CONFIDENCE_RANK.items()}
 
 def end_of_day(day: date) -> datetime:
     """The first instant after `day` (UTC): what was known on `day` was stored before it."""
+    if day == date.max:  # no instant follows it: its last one will do
+        return datetime.max
     return datetime.combine(day + timedelta(days=1), time.min)
 
 
@@ -57,7 +59,9 @@ class Known:
     @property
     def day(self) -> date | None:
         """The day of --known-on, if any."""
-        return None if self.before is None else (self.before - timedelta(days=1)).date()
+        if self.before is None:
+            return None
+        return date.max if self.before == datetime.max else (self.before - timedelta(days=1)).date()
 
     def versions(self, model: type[Any]) -> FromClause:
         """The version of each record of `model` that was current at the time, voided or not."""

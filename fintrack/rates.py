@@ -4,7 +4,7 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
@@ -221,7 +221,7 @@ class RateBook:
         if not days:
             return None
         index = bisect_right(days, on) - 1
-        if index < 0 or days[index] < on - timedelta(days=self.max_age):
+        if index < 0 or (on - days[index]).days > self.max_age:
             return None
         return days[index], self._values[base, quote][index]
 

@@ -162,6 +162,11 @@ def totals(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[str
     return rows
 
 
+def window_end(as_of: date, within: int) -> date:
+    """The last day of a window of `within` days from `as_of`, at most the last storable date."""
+    return as_of + timedelta(days=min(within, (date.max - as_of).days))
+
+
 def _state(days: int) -> str:
     if days < 0:
         return "overdue"
@@ -246,7 +251,7 @@ def _installment_dates(
     session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
 ) -> list[dict[str, Any]]:
     """Installments with money outstanding due by the end of the window (overdue included)."""
-    end = as_of + timedelta(days=within)
+    end = window_end(as_of, within)
     t = _Tables(known)
     installment, pledge_entity = t.installment, t.pledge
     paid = paid_per_installment(known=known)
@@ -344,7 +349,7 @@ def _sanction_dates(
     session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
 ) -> list[dict[str, Any]]:
     """Sanction deadlines and expiries in the window, and earlier ones that lapsed."""
-    end = as_of + timedelta(days=within)
+    end = window_end(as_of, within)
     actions = known.of(SanctionAction, name="action")
     live = actions.status != SanctionStatus.REVOKED.value
     rows = []

@@ -102,3 +102,33 @@ def test_a_schedule_shrinks_past_a_voided_payment_and_keeps_it(run: Run, db_url:
         ok(run, "pay", "1", "50", "--on", "2025-01-05", "--installment", "3")
         result = run("pledge", "edit", "1", "--installments", "2", "--amount", "300")
     assert_error(result, "installment 3 of pledge 1 has USD 50.00 paid against it")
+
+
+def test_dates_at_the_ends_of_the_calendar_are_clean_errors_or_work(run: Run) -> None:
+    """Schedules past 9999-12-31 are refused; windows, views and rate ages near the ends of the
+    calendar work instead of ending in an unexpected OverflowError."""
+    from tests.conftest import row_counts
+
+    ok(run, "pledge", "add", "--donor", "A", "--recipient", "B", "--currency", "USD",
+       "--amount", "300", "--installments", "3", "--every", "month", "--first-due", "2025-01-01")  # fmt: skip
+    ok(run, "rate", "add", "EUR", "USD", "1.1", "--on", "0001-01-01")
+    before = row_counts()
+    past_9999 = "would run past 9999-12-31, the last date fintrack can store"
+    for args in (
+        ["pledge", "edit", "1", "--installments", "99999", "--amount", "300000"],
+        ["pledge", "edit", "1", "--first-due", "9999-12-31"],
+        ["pledge", "edit", "1", "--every", "week", "--first-due", "9999-12-20"],
+        ["pledge", "add", "--donor", "A", "--recipient", "C", "--currency", "USD", "--amount",
+         "3", "--installments", "3", "--every", "month", "--first-due", "9999-12-31"],
+    ):  # fmt: skip
+        result = run(*args, "--reason", "r") if args[1] == "edit" else run(*args)
+        assert_error(result, "Error: --installments: ", past_9999)
+        assert result.code == 1
+    assert row_counts() == before
+    converted = as_json(run, "rate", "convert", "1", "EUR", "--to", "USD", "--on", "0001-01-01")
+    assert converted[0]["converted"] == "1.10"
+    deadlines = as_json(run, "deadlines", "--as-of", "9999-12-20", "--within", "365")
+    assert [row["detail"] for row in deadlines] == [f"installment {i} of 3" for i in (1, 2, 3)]
+    assert as_json(run, "rate", "list", "--known-on", "9999-12-31")[0]["rate"] == "1.1"
+    [total] = [r for r in as_json(run, "totals", "--known-on", "9999-12-31") if r["total"]]
+    assert total["pledged"] == "300.00"
