@@ -1073,13 +1073,14 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
 def import_rates(session: Session, source: CsvFile, options: Options) -> ImportResult:
     """Exchange rates, keyed by base, quote and day; a different rate for a stored key is an
     error, as with `fintrack rate add`."""
-    from fintrack.rates import parse_rate
+    from fintrack.rates import known_rate, parse_rate
 
     result = ImportResult()
     problems = Problems()
     query = select(ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on, ExchangeRate.rate)
     stored = {(b, q, on): rate for b, q, on, rate in session.execute(query)}
     seen: dict[tuple[str, str, date], int] = {}
+    in_file: dict[tuple[str, str, date], Any] = {}  # the rate of each key's first line
 
     def parsed(record: Record) -> tuple[Cells, dict[str, Any] | None, Any]:
         cells = Cells(record)
@@ -1092,13 +1093,22 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
         if cells.errors or base is None or quote is None or on is None or rate is None:
             return cells, None, None
         key = (base, quote, on)
+        # A rate and its inverse for one day are one fact (see fintrack.rates.known_rate).
+        known = known_rate(stored, base, quote, on, rate)
+        earlier = None if key in in_file else known_rate(in_file, base, quote, on, rate)
         if seen.get(key, record.line) != record.line:
             cells.fail(None, f"{base}/{quote} on {on} is also on line {seen[key]}")
-        elif key in stored and stored[key] != rate:
+        elif earlier is not None and not earlier.agrees:
             cells.fail(
                 "rate",
-                f"'{rate}', but the {base}/{quote} rate for {on} is already "
-                f"recorded as {stored[key]}; change it with `fintrack rate add --replace`",
+                f"'{rate}', but line {seen[earlier.key]} gives {earlier.described()}; a rate "
+                "and its inverse for one day are one fact: keep one of the lines",
+            )
+        elif known is not None and not known.agrees:
+            cells.fail(
+                "rate",
+                f"'{rate}', but the {base}/{quote} rate for {on} is already recorded as "
+                f"{known.described()}; change it with `fintrack rate add --replace`",
             )
         if cells.errors:
             return cells, None, None
@@ -1118,16 +1128,22 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
             problems.add(source, record.line, cells.errors)
         else:
             seen.setdefault(key, record.line)
+            in_file.setdefault(key, row["rate"])
     _finish(problems, result, options)
 
     seen.clear()
+    in_file.clear()
     rows = Batches(session, ExchangeRate, options)
     now = options.now()
     for record in _writing_pass(source, options, problems):
         _, row, key = parsed(record)
         assert row is not None
+        base, quote, on = key
+        # Already known: the same rate or its inverse, stored or on an earlier line.
+        known = known_rate(stored, base, quote, on, row["rate"]) or (quote, base, on) in in_file
         seen.setdefault(key, record.line)
-        if key in stored:
+        in_file.setdefault(key, row["rate"])
+        if known:
             result.count(Kind.RATES, added=False)
             continue
         result.count(Kind.RATES, added=True)

@@ -3,9 +3,10 @@
 import re
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -53,6 +54,73 @@ def parse_rate(text: str, field: str = "RATE") -> Decimal:
     return plain_decimal(rate)
 
 
+# A rate's pair and day: (base, quote, rate_on).
+RateKey = tuple[str, str, date]
+
+
+@dataclass(frozen=True)
+class KnownRate:
+    """The rate already known for a pair and day, in one direction or the other, as a new
+    rate for that pair and day meets it: a rate and its inverse for one day are one fact."""
+
+    base: str
+    quote: str
+    on: date
+    rate: Decimal
+    inverse: bool  # stored the other way round from the new rate
+    agrees: bool  # the new rate states the same fact: the same rate, or this one's inverse
+
+    @property
+    def key(self) -> RateKey:
+        return self.base, self.quote, self.on
+
+    def described(self) -> str:
+        """The known rate, said of the new rate's pair: `1.1275`, or for an inverse
+        `its inverse, EUR/USD 1.3 (= USD/EUR 0.769230769231)`."""
+        if not self.inverse:
+            return str(self.rate)
+        return (
+            f"its inverse, {self.base}/{self.quote} {self.rate} "
+            f"(= {self.quote}/{self.base} {shown_rate(1 / Fraction(self.rate))})"
+        )
+
+
+def _rounded(value: Fraction, like: Decimal) -> Decimal:
+    """`value` rounded (half to even) to the decimal places of `like`."""
+    with localcontext() as context:
+        context.prec = MAX_PRECISION + 20
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        places = Decimal(1).scaleb(int(like.as_tuple().exponent))
+        return exact.quantize(places, rounding=ROUND_HALF_EVEN)
+
+
+def _restates(known: Decimal, inverse: bool, rate: Decimal) -> bool:
+    """Whether `rate` states the known fact: the same rate, or the known rate's inverse,
+    exact or as each other's inverse to the places each is given to (1.1275 and 0.8869,
+    as 1/1.1275 = 0.88691... and 1/0.8869 = 1.12752...; not 1.3 and 0.8, as 1/0.8 = 1.25)."""
+    if not inverse:
+        return known == rate
+    if Fraction(known) * Fraction(rate) == 1:
+        return True
+    return (
+        _rounded(1 / Fraction(known), rate) == rate and _rounded(1 / Fraction(rate), known) == known
+    )
+
+
+def known_rate(
+    known: Mapping[RateKey, Decimal], base: str, quote: str, on: date, rate: Decimal
+) -> KnownRate | None:
+    """What `known` (stored rates, or those earlier in a file) holds for `base`/`quote` on
+    `on`, in that direction or the other, and whether `rate` agrees with it; None if nothing.
+    The same direction is looked at first (a database of an older fintrack may hold both)."""
+    for stored_key, inverse in (((base, quote, on), False), ((quote, base, on), True)):
+        stored = known.get(stored_key)
+        if stored is not None:
+            agrees = _restates(stored, inverse, rate)
+            return KnownRate(*stored_key, stored, inverse, agrees)
+    return None
+
+
 def add_rate(
     session: Session,
     base: str,
@@ -61,42 +129,64 @@ def add_rate(
     on: date,
     source: str | None = None,
     replace: bool = False,
-) -> tuple[ExchangeRate, str]:
+) -> tuple[ExchangeRate, str, str | None]:
     """Record that one `base` was worth `rate` `quote` on `on`.
 
-    Returns the rate row and what happened: "added", "unchanged" (the same rate was already
-    there) or "replaced" (with `replace`, a different rate for the same pair and day).
+    A rate and its inverse for one day are one fact, stored once: the rate serves both
+    directions. Returns the stored rate row and what happened: "added", "unchanged" (the
+    same rate was already there), "inverse" (its inverse was: the row returned), or
+    "replaced" (with `replace`, a different rate for the pair and day, either way round),
+    and for "replaced" the rate it replaced (`USD/EUR 0.8`).
     """
     base_code = normalize_currency(base, "BASE")
     quote_code = normalize_currency(quote, "QUOTE")
     if base_code == quote_code:
         raise InputError("QUOTE", f"'{quote_code}' is the base currency too; a rate needs two")
     value = parse_rate(rate)
-    existing = session.scalar(
-        select(ExchangeRate).where(
-            ExchangeRate.base == base_code,
-            ExchangeRate.quote == quote_code,
-            ExchangeRate.rate_on == on,
-        )
-    )
-    if existing is not None:
-        if existing.rate == value:
-            return existing, "unchanged"
-        if not replace:
-            raise Refused(
-                f"the {base_code}/{quote_code} rate for {on.isoformat()} is already recorded "
-                f"({existing.rate}); use --replace to change it to {value}"
+    stored = {
+        (row.base, row.quote, row.rate_on): row
+        for row in session.scalars(
+            select(ExchangeRate).where(
+                ExchangeRate.rate_on == on,
+                ((ExchangeRate.base == base_code) & (ExchangeRate.quote == quote_code))
+                | ((ExchangeRate.base == quote_code) & (ExchangeRate.quote == base_code)),
             )
-        existing.rate = value
-        existing.source = clean(source) or existing.source
-        session.flush()
-        return existing, "replaced"
-    row = ExchangeRate(
-        base=base_code, quote=quote_code, rate_on=on, rate=value, source=clean(source)
+        )
+    }
+    known = known_rate(
+        {key: row.rate for key, row in stored.items()}, base_code, quote_code, on, value
     )
-    session.add(row)
+    if known is None:
+        row = ExchangeRate(
+            base=base_code, quote=quote_code, rate_on=on, rate=value, source=clean(source)
+        )
+        session.add(row)
+        session.flush()
+        return row, "added", None
+    existing = stored[known.key]
+    doubled = len(stored) > 1  # both directions, from an older fintrack
+    if known.agrees and not (replace and doubled):
+        return existing, "inverse" if known.inverse else "unchanged", None
+    if not replace:
+        change = "change it to" if not known.inverse else "store"
+        recorded = f"as {known.described()}" if known.inverse else f"({known.rate})"
+        new = str(value) if not known.inverse else f"{base_code}/{quote_code} {value} instead"
+        raise Refused(
+            f"the {base_code}/{quote_code} rate for {on.isoformat()} is already recorded "
+            f"{recorded}; use --replace to {change} {new}"
+        )
+    # One row keeps the fact, turned the new way round if need be; its history keeps the
+    # old rate (and direction), so views as known on an earlier day still use it.
+    before = " and ".join(f"{b}/{q} {stored[b, q, d].rate}" for b, q, d in sorted(stored))
+    own = (base_code, quote_code, on)
+    row = stored.pop(own) if own in stored else stored.pop(known.key)
+    for other in stored.values():  # the other direction of an older database
+        session.delete(other)
     session.flush()
-    return row, "added"
+    row.base, row.quote, row.rate = base_code, quote_code, value
+    row.source = clean(source) or row.source
+    session.flush()
+    return row, "replaced", before
 
 
 @dataclass
@@ -129,6 +219,38 @@ def rate_row(rate: ExchangeRate) -> dict[str, Any]:
         "rate": rate.rate,
         "source": rate.source,
     }
+
+
+@dataclass(frozen=True)
+class DoubledRate:
+    """A pair stored both ways round for one day, which fintrack now refuses but a database
+    of an older version may hold: the rate recorded first is the one conversions use."""
+
+    counted: dict[str, Any]
+    ignored: dict[str, Any]
+    agrees: bool  # the ignored rate restates the counted one (its inverse, maybe rounded)
+
+
+def doubled_rates(session: Session, known: Known = NOW) -> list[DoubledRate]:
+    """Each pair and day stored in both directions, as `known` holds the rates."""
+    first = known.of(ExchangeRate, name="first_rate")
+    later = known.of(ExchangeRate, name="later_rate")
+    query = (
+        select(first, later)
+        .join(
+            later,
+            (later.base == first.quote)
+            & (later.quote == first.base)
+            & (later.rate_on == first.rate_on)
+            & (later.id > first.id),
+        )
+        .order_by(first.rate_on, first.base, first.quote)
+    )
+    found = []
+    for counted, ignored in session.execute(query.execution_options(populate_existing=True)):
+        agrees = _restates(counted.rate, True, ignored.rate)
+        found.append(DoubledRate(rate_row(counted), rate_row(ignored), agrees))
+    return found
 
 
 class MissingRate(FintrackError):
@@ -206,8 +328,16 @@ class RateBook:
         dates: dict[tuple[str, str], list[date]] = defaultdict(list)
         values: dict[tuple[str, str], list[Fraction]] = defaultdict(list)
         rates = (known or NOW).of(ExchangeRate)  # with --known-on, the rates known then
-        query = select(rates.base, rates.quote, rates.rate_on, rates.rate).order_by(rates.rate_on)
-        for base, quote, on, rate in session.execute(query):
+        query = select(rates.id, rates.base, rates.quote, rates.rate_on, rates.rate)
+        rows = session.execute(query.order_by(rates.rate_on, rates.id)).all()
+        # A pair stored both ways round for one day (by an older fintrack) is one fact: the
+        # rate recorded first converts both ways, as fintrack would have refused the other.
+        first: dict[tuple[frozenset[str], date], int] = {}
+        for row_id, base, quote, on, _ in rows:
+            first.setdefault((frozenset((base, quote)), on), row_id)
+        for row_id, base, quote, on, rate in rows:
+            if first[frozenset((base, quote)), on] != row_id:
+                continue
             dates[base, quote].append(on)
             values[base, quote].append(Fraction(rate))
         self._dates = dict(dates)

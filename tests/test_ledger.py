@@ -1,6 +1,7 @@
 """The ledger's consistency: history in each version's currency, one fact per rate pair and
 day, standings in SQL, and schedules that shrink past voided payments without losing them."""
 
+from datetime import date
 from typing import Any
 
 from tests.conftest import Run, as_json, assert_error
@@ -132,3 +133,154 @@ def test_dates_at_the_ends_of_the_calendar_are_clean_errors_or_work(run: Run) ->
     assert as_json(run, "rate", "list", "--known-on", "9999-12-31")[0]["rate"] == "1.1"
     [total] = [r for r in as_json(run, "totals", "--known-on", "9999-12-31") if r["total"]]
     assert total["pledged"] == "300.00"
+
+
+# --- a rate and its inverse for one day are one fact -----------------------------------------
+
+
+def converted(run: Run, amount: str, currency: str, to: str) -> str:
+    [row] = as_json(run, "rate", "convert", amount, currency, "--to", to, "--on", "2025-05-08")
+    return str(row["converted"])
+
+
+def listed_rates(run: Run, *args: str) -> list[tuple[str, str, str]]:
+    return [(r["base"], r["quote"], r["rate"]) for r in as_json(run, "rate", "list", *args)]
+
+
+def test_a_contradicting_inverse_is_refused_and_an_agreeing_one_is_already_known(
+    run: Run,
+) -> None:
+    from tests.conftest import row_counts
+
+    with at("2025-05-08"):
+        ok(run, "rate", "add", "EUR", "USD", "1.3", "--on", "2025-05-08")
+    before = row_counts()
+    result = run("rate", "add", "USD", "EUR", "0.8", "--on", "2025-05-08")
+    assert_error(
+        result,
+        "the USD/EUR rate for 2025-05-08 is already recorded as its inverse, EUR/USD 1.3 "
+        "(= USD/EUR 0.769230769231); use --replace to store USD/EUR 0.8 instead",
+    )
+    assert result.code == 1
+    assert row_counts() == before
+    assert (converted(run, "100", "EUR", "USD"), converted(run, "130", "USD", "EUR")) == (
+        "130.00",
+        "100.00",
+    )
+    # The inverse, exact or to the places it is given, is the same fact: nothing is stored.
+    for inverse in ("0.76923076923076923077", "0.7692", "0.769"):
+        same = run("rate", "add", "USD", "EUR", inverse, "--on", "2025-05-08")
+        assert (same.code, same.out) == (0, "")
+        assert same.err.strip() == (
+            f"USD/EUR {inverse} on 2025-05-08 is already known: EUR/USD 1.3 is recorded and "
+            "serves both directions; nothing changed"
+        )
+    assert row_counts() == before
+    assert listed_rates(run) == [("EUR", "USD", "1.3")]
+    # 0.7693 is not the inverse at four places (1/1.3 = 0.76923...): refused.
+    assert_error(run("rate", "add", "USD", "EUR", "0.7693", "--on", "2025-05-08"), "--replace")
+    # --replace stores the new fact in place of the old one, which the history keeps.
+    with at("2025-05-09"):
+        replaced = run("rate", "add", "USD", "EUR", "0.8", "--on", "2025-05-08", "--replace")
+    assert replaced.err.strip() == (
+        "Replaced USD/EUR 0.8 on 2025-05-08 (instead of EUR/USD 1.3; one rate serves both "
+        "directions)"
+    )
+    assert listed_rates(run) == [("USD", "EUR", "0.8")]
+    assert listed_rates(run, "--known-on", "2025-05-08") == [("EUR", "USD", "1.3")]
+    assert (converted(run, "100", "EUR", "USD"), converted(run, "125", "USD", "EUR")) == (
+        "125.00",
+        "100.00",
+    )
+
+
+def test_import_rates_takes_a_rate_and_its_inverse_for_one_day_as_one_fact(
+    run: Run, tmp_path: Any
+) -> None:
+    from tests.conftest import row_counts
+
+    both = tmp_path / "both.csv"
+    both.write_text(
+        "base,quote,on,rate\nEUR,USD,2025-05-08,1.3\nUSD,EUR,2025-05-08,0.8\n"
+        "GBP,USD,2025-05-08,1.25\nUSD,GBP,2025-05-08,0.8\n"
+    )
+    result = run("import", "rates", str(both))
+    assert result.err.splitlines() == [
+        f"{both}:3: column rate: '0.8', but line 2 gives its inverse, EUR/USD 1.3 "
+        "(= USD/EUR 0.769230769231); a rate and its inverse for one day are one fact: "
+        "keep one of the lines",
+        "Error: 1 of 4 rows are invalid; nothing was imported",
+    ]
+    assert listed_rates(run) == []
+    both.write_text(
+        "base,quote,on,rate\nEUR,USD,2025-05-08,1.3\nGBP,USD,2025-05-08,1.25\n"
+        "USD,GBP,2025-05-08,0.8\n"
+    )
+    assert run("import", "rates", str(both)).code == 0
+    assert listed_rates(run) == [("EUR", "USD", "1.3"), ("GBP", "USD", "1.25")]
+    before = row_counts()
+    against = tmp_path / "against.csv"
+    against.write_text("base,quote,on,rate\nUSD,EUR,2025-05-08,0.8\nUSD,CHF,2025-05-08,0.9\n")
+    assert run("import", "rates", str(against)).err.splitlines() == [
+        f"{against}:2: column rate: '0.8', but the USD/EUR rate for 2025-05-08 is already "
+        "recorded as its inverse, EUR/USD 1.3 (= USD/EUR 0.769230769231); change it with "
+        "`fintrack rate add --replace`",
+        "Error: 1 of 2 rows are invalid; nothing was imported",
+    ]
+    assert row_counts() == before
+    assert len(listed_rates(run)) == 2
+    against.write_text("base,quote,on,rate\nUSD,EUR,2025-05-08,0.7692\nUSD,CHF,2025-05-08,0.9\n")
+    assert run("import", "rates", str(against)).code == 0
+    assert listed_rates(run) == [
+        ("EUR", "USD", "1.3"),
+        ("GBP", "USD", "1.25"),
+        ("USD", "CHF", "0.9"),
+    ]
+
+
+def test_a_database_holding_both_directions_converts_by_the_rate_recorded_first(
+    run: Run, db_url: str
+) -> None:
+    """Databases of earlier versions may hold EUR/USD 1.3 and USD/EUR 0.8 for one day: the
+    first recorded converts both ways, `rate list` says so, and --replace keeps one."""
+    from sqlalchemy import update
+
+    from fintrack.models import ExchangeRate
+    from fintrack.store import Database
+
+    ok(run, "rate", "add", "EUR", "USD", "1.3", "--on", "2025-05-08")
+    ok(run, "rate", "add", "USD", "EUR", "0.5", "--on", "2025-05-08", "--replace")
+    ok(run, "rate", "add", "EUR", "USD", "1.3", "--on", "2025-05-07")
+    ok(run, "rate", "add", "GBP", "USD", "1.25", "--on", "2025-05-08")
+    ok(run, "rate", "add", "USD", "GBP", "0.8", "--on", "2025-05-07")
+    with Database(db_url).session(write=True) as session:  # as an older fintrack left them
+        session.execute(
+            update(ExchangeRate)
+            .where(ExchangeRate.rate_on == date(2025, 5, 7))
+            .values(rate_on=date(2025, 5, 8))
+        )
+    # Recorded first (a replaced row keeps its place): USD/EUR 0.5, then EUR/USD 1.3.
+    assert (converted(run, "100", "EUR", "USD"), converted(run, "100", "USD", "EUR")) == (
+        "200.00",
+        "50.00",
+    )
+    result = run("rate", "list")
+    assert result.code == 0
+    assert len(run("rate", "list", "--format", "csv").out.splitlines()) == 1 + 4
+    # Only the contradiction is noted: GBP/USD 1.25 and USD/GBP 0.8 agree.
+    assert result.err.splitlines() == [
+        "Note: USD/EUR 0.5 and EUR/USD 1.3 are both recorded for 2025-05-08 and contradict "
+        "each other; conversions use USD/EUR 0.5, recorded first (to keep the other: "
+        "fintrack rate add EUR USD 1.3 --on 2025-05-08 --replace)"
+    ]
+    ok(run, "rate", "add", "EUR", "USD", "1.3", "--on", "2025-05-08", "--replace")
+    assert listed_rates(run) == [
+        ("EUR", "USD", "1.3"),
+        ("GBP", "USD", "1.25"),
+        ("USD", "GBP", "0.8"),
+    ]
+    assert run("rate", "list").err == ""
+    assert (converted(run, "100", "EUR", "USD"), converted(run, "130", "USD", "EUR")) == (
+        "130.00",
+        "100.00",
+    )

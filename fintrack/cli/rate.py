@@ -66,8 +66,9 @@ def rate_add(
     replace: Annotated[
         bool,
         typer.Option(
-            help="Change the rate already recorded for this pair and date (the old one is "
-            "kept in the history: totals --known-on an earlier day still use it)."
+            help="Change the rate already recorded for this pair and date, in either "
+            "direction (the old one is kept in the history: totals --known-on an earlier "
+            "day still use it)."
         ),
     ] = False,
     analyst: AnalystOption = None,
@@ -75,7 +76,10 @@ def rate_add(
     """Record an exchange rate: one BASE was worth RATE QUOTE on a date.
 
     The rate also serves the other way round (its inverse) and, where no direct rate is
-    known, as one leg of a cross rate through a third currency.
+    known, as one leg of a cross rate through a third currency. A rate and its inverse for
+    one day are one fact: QUOTE/BASE for a day whose BASE/QUOTE rate is recorded is already
+    known if it is the inverse (exact, or rounded to the places given), else refused;
+    --replace stores it instead.
 
     Example (the ECB reference rate of 8 May 2025):
 
@@ -87,17 +91,26 @@ def rate_add(
 
     day = parse_date(on, "--on")
 
-    def record(session: "Session") -> tuple[str, Decimal, str]:
+    def record(session: "Session") -> tuple[str, Decimal, str, str | None]:
         begin(session, analyst=analyst)
-        row, outcome = add_rate(session, base, quote, rate, day, source, replace)
+        row, outcome, before = add_rate(session, base, quote, rate, day, source, replace)
         finish_change(session)
-        return f"{row.base}/{row.quote}", row.rate, outcome
+        return f"{row.base}/{row.quote}", row.rate, outcome, before
 
-    pair, value, outcome = database().transaction(record)
+    pair, value, outcome, before = database().transaction(record)
     if outcome == "unchanged":
         note(f"{pair} {value} on {day.isoformat()} is already recorded; nothing changed")
+    elif outcome == "inverse":
+        given = f"{base.strip().upper()}/{quote.strip().upper()} {rate.strip()}"
+        note(
+            f"{given} on {day.isoformat()} is already known: {pair} {value} is recorded and "
+            "serves both directions; nothing changed"
+        )
     else:
-        note(f"{outcome.capitalize()} {pair} {value} on {day.isoformat()}")
+        done = f"{outcome.capitalize()} {pair} {value} on {day.isoformat()}"
+        if before is not None and not before.startswith(f"{pair} "):
+            done += f" (instead of {before}; one rate serves both directions)"
+        note(done)
 
 
 @app.command("list")
@@ -117,13 +130,28 @@ def rate_list(
 
         fintrack rate list --currency EUR --from 2025-01-01
     """
-    from fintrack.rates import RateFilter, list_rates
+    from fintrack.rates import RateFilter, doubled_rates, list_rates
 
     where = RateFilter(currency, optional_date(since, "--from"), optional_date(until, "--to"))
     view = known(known_on)
     with database().session() as session:
         rows = list_rates(session, where, view)
+        doubled = doubled_rates(session, view)
     render(rows, RATE_COLUMNS, fmt, title="Exchange rates", empty="No exchange rates match.")
+    listed = {(row["base"], row["quote"], row["on"]) for row in rows}
+    for pair in doubled:
+        counted, ignored = pair.counted, pair.ignored
+        if pair.agrees or (counted["base"], counted["quote"], counted["on"]) not in listed:
+            continue
+        day = counted["on"].isoformat()
+        note(
+            f"Note: {counted['base']}/{counted['quote']} {counted['rate']} and "
+            f"{ignored['base']}/{ignored['quote']} {ignored['rate']} are both recorded for "
+            f"{day} and contradict each other; conversions use "
+            f"{counted['base']}/{counted['quote']} {counted['rate']}, recorded first (to keep "
+            f"the other: fintrack rate add {ignored['base']} {ignored['quote']} "
+            f"{ignored['rate']} --on {day} --replace)"
+        )
 
 
 @app.command("convert")
