@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, case, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
-from fintrack.known import NOW, Known
+from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge, SanctionAction
 from fintrack.money import normalize_currency, percent
 from fintrack.pledges import counted, dated, named, paid_per_installment
@@ -232,7 +232,6 @@ def deadlines(
         rows.extend(_installment_dates(session, as_of, within, known, where))
     rows.extend(_sanction_dates(session, as_of, within, known, where))
     rows.sort(key=lambda row: (row["date"], row["kind"], row["record_id"]))
-    _add_standing(session, rows, known)
     if book is not None:
         for row in rows:
             row["target"] = book.target
@@ -256,6 +255,7 @@ def _installment_dates(
     installment, pledge_entity = t.installment, t.pledge
     paid = paid_per_installment(known=known)
     outstanding = installment.amount_minor - func.coalesce(paid.c.paid, 0)
+    standing = known.standing(Pledge)
     sizes = known.of(Installment, name="sizes")
     count = (
         select(sizes.pledge_id, func.count(sizes.id).label("of"))
@@ -269,10 +269,12 @@ def _installment_dates(
             count.c.of,
             outstanding.label("left"),
             pledge_entity,
+            standing.c.rank,
         )
         .join(pledge_entity, pledge_entity.id == installment.pledge_id)
         .join(count, count.c.pledge_id == pledge_entity.id)
         .outerjoin(paid, paid.c.installment_id == installment.id)
+        .outerjoin(standing, standing.c.record_id == pledge_entity.id)
         .where(
             installment.due_on < as_of if where.overdue else installment.due_on <= end,
             outstanding > 0,
@@ -285,12 +287,14 @@ def _installment_dates(
         installments = installments.where(named(pledge_entity.recipient, where.recipient))
     rows: list[dict[str, Any]] = []
     options = {"populate_existing": True}
-    for due_on, seq, of, left, pledge in session.execute(installments.execution_options(**options)):
+    query = installments.execution_options(**options)
+    for due_on, seq, of, left, pledge, rank in session.execute(query):
         detail = f"installment {seq} of {of}"
         if pledge.schedule_assumed:
             detail += " (date assumed)"
         rows.append(
             _deadline(
+                rank,
                 due_on,
                 as_of,
                 "installment",
@@ -303,18 +307,6 @@ def _installment_dates(
             )
         )
     return rows
-
-
-def _add_standing(session: Session, rows: list[dict[str, Any]], known: Known) -> None:
-    """Each deadline's record's standing: how sure its sources make it."""
-    from fintrack.sources import standings
-
-    for record, model in (("pledge", Pledge), ("sanction", SanctionAction)):
-        ids = sorted({row["record_id"] for row in rows if row["record"] == record})
-        found = standings(session, model, ids, known) if ids else {}
-        for row in rows:
-            if row["record"] == record:
-                row["confidence"] = found.get(row["record_id"], Confidence.UNVERIFIED.value)
 
 
 def _acted_on(action: Any, day: Any, known: Known) -> ColumnElement[bool]:
@@ -351,6 +343,7 @@ def _sanction_dates(
     """Sanction deadlines and expiries in the window, and earlier ones that lapsed."""
     end = window_end(as_of, within)
     actions = known.of(SanctionAction, name="action")
+    standing = known.standing(SanctionAction)
     live = actions.status != SanctionStatus.REVOKED.value
     rows = []
     for column, kind in (
@@ -361,10 +354,14 @@ def _sanction_dates(
             continue
         lapsed = and_(column < as_of, ~_acted_on(actions, column, known))
         when_ok = lapsed if where.overdue else or_(and_(column >= as_of, column <= end), lapsed)
-        query = select(actions).where(live, when_ok)
+        query = (
+            select(actions, standing.c.rank)
+            .outerjoin(standing, standing.c.record_id == actions.id)
+            .where(live, when_ok)
+        )
         if where.authority:
             query = query.where(named(actions.authority, where.authority))
-        for action in session.scalars(query.execution_options(populate_existing=True)):
+        for action, rank in session.execute(query.execution_options(populate_existing=True)):
             subject = " ".join(part for part in (action.authority, action.program) if part)
             if kind is DeadlineKind.DEADLINE:
                 detail = action.deadline_label or f"{action.action}: {action.target}"
@@ -375,7 +372,7 @@ def _sanction_dates(
                     detail += f" ({action.legal_ref})"
                 when = action.expires_on
             assert when is not None
-            row = _deadline(when, as_of, kind.value, subject, detail, "sanction", action.id)
+            row = _deadline(rank, when, as_of, kind.value, subject, detail, "sanction", action.id)
             if when < as_of:
                 row["state"] = LAPSED
             rows.append(row)
@@ -383,6 +380,7 @@ def _sanction_dates(
 
 
 def _deadline(
+    rank: int | None,  # the best rank among the record's sources (see `Known.standing`)
     when: date,
     as_of: date,
     kind: str,
@@ -405,6 +403,7 @@ def _deadline(
         "amount": amount,
         "record": record,
         "record_id": record_id,
+        "confidence": standing_label(rank),
     }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fintrack.errors import InputError, NotFound
@@ -244,7 +244,8 @@ def list_sanctions(
         query = query.where(when <= where.until)
     query = query.order_by(when.is_(None), when, actions.id)
     records = list(session.scalars(query.execution_options(populate_existing=True)))
-    ids = [record.id for record in records]
+    # The ids as a query, not a list: a list is one parameter per record (see `standings`).
+    ids = query.with_only_columns(actions.id).order_by(None)
     measures = _measures_of(session, ids, known)
     standing = standings(session, SanctionAction, ids, known)
     return [
@@ -256,12 +257,12 @@ def list_sanctions(
     ]
 
 
-def _measures_of(session: Session, ids: list[int], known: Known) -> dict[int, list[str]]:
+def _measures_of(session: Session, ids: Select[Any], known: Known) -> dict[int, list[str]]:
     measures = known.of(SanctionMeasure)
     found: dict[int, list[str]] = defaultdict(list)
     query = (
         select(measures.sanction_id, measures.measure)
-        .where(measures.sanction_id.in_(ids))
+        .where(measures.sanction_id.in_(ids.scalar_subquery()))
         .order_by(measures.sanction_id, measures.position)
     )
     for sanction_id, measure in session.execute(query):

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from fintrack.errors import InputError, NotFound
@@ -212,11 +212,16 @@ def sources_of(
 
 
 def standings(
-    session: Session, model: type[Any], record_ids: Sequence[int] | None = None, known: Known = NOW
+    session: Session, model: type[Any], among: Select[Any] | None = None, known: Known = NOW
 ) -> dict[int, str]:
-    """The standing of each sourced record (records without sources are unverified)."""
+    """The standing of each sourced record (records without sources are unverified), of
+    every record or of those whose ids the query `among` selects.
+
+    `among` is a query, not a list of ids, so the database narrows the records itself: an id
+    list in `IN (...)` is one parameter per record, past PostgreSQL's limit of 65,535.
+    """
     standing = known.standing(model)
     query = select(standing.c.record_id, standing.c.rank)
-    if record_ids is not None:
-        query = query.where(standing.c.record_id.in_(list(record_ids)))
+    if among is not None:
+        query = query.where(standing.c.record_id.in_(among.scalar_subquery()))
     return {record_id: standing_label(rank) for record_id, rank in session.execute(query)}

@@ -1,7 +1,7 @@
 """The ledger's consistency: history in each version's currency, one fact per rate pair and
 day, standings in SQL, and schedules that shrink past voided payments without losing them."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from tests.conftest import Run, as_json, assert_error
@@ -284,3 +284,136 @@ def test_a_database_holding_both_directions_converts_by_the_rate_recorded_first(
         "130.00",
         "100.00",
     )
+
+
+# --- standings in SQL ------------------------------------------------------------------------
+
+
+def test_deadlines_and_sanction_list_give_each_record_its_best_standing(run: Run) -> None:
+    """The standing each listing shows is the best confidence among the record's sources, as
+    `show` lists them, now and as known on an earlier day."""
+    url = "https://example.org/"
+    pledges = {
+        "none": [],
+        "reported": [("a", "reported")],
+        "confirmed": [("b", "reported"), ("c", "confirmed")],
+        "denied": [("d", "denied")],
+    }
+    with at("2025-05-01"):
+        for donor in pledges:
+            args = ["pledge", "add", "--donor", donor, "--recipient", "R", "--currency", "USD",
+                    "--amount", "10", "--first-due", "2025-06-01"]  # fmt: skip
+            ok(run, *args)
+        for number, links in enumerate(pledges.values(), start=1):
+            for name, confidence in links:
+                ok(run, "source", "link", "pledge", str(number), url + name,
+                   "--confidence", confidence)  # fmt: skip
+        for authority in ("EU", "UK"):
+            ok(run, "sanction", "add", "--authority", authority, "--target", "T", "--action",
+               "impose", "--expires", "2025-06-10")  # fmt: skip
+        ok(run, "source", "link", "sanction", "2", url + "uk", "--confidence", "confirmed")
+    with at("2025-05-02"):
+        ok(run, "source", "link", "pledge", "2", url + "a", "--confidence", "confirmed",
+           "--reason", "confirmed")  # fmt: skip
+
+    def best(kind: str, record_id: int, day: str | None) -> str:
+        when = ["--known-on", day] if day else []
+        sources = as_json(run, kind, "show", str(record_id), *when)["sources"]
+        return str(sources[0]["confidence"]) if sources else "unverified"
+
+    for day in (None, "2025-05-01"):
+        when = ["--known-on", day] if day else []
+        rows = as_json(run, "deadlines", "--as-of", "2025-05-20", "--within", "30", *when)
+        shown = {(row["record"], row["record_id"]): row["confidence"] for row in rows}
+        assert len(shown) == 6
+        assert shown == {key: best(*key, day) for key in shown}
+        listed = as_json(run, "sanction", "list", *when)
+        assert {row["id"]: row["confidence"] for row in listed} == {
+            1: "unverified",
+            2: "confirmed",
+        }
+    assert shown[("pledge", 2)] == "reported"  # as known on 1 May; confirmed since
+    now = as_json(run, "deadlines", "--as-of", "2025-05-20", "--within", "30")
+    assert [row["confidence"] for row in now if row["record"] == "pledge"] == [
+        "unverified",
+        "confirmed",
+        "confirmed",
+        "denied",
+    ]
+
+
+def bulk_records(db_url: str, count: int) -> None:
+    """`count` pledges of one installment each and `count` sanction actions expiring, every
+    seventh of each with a confirming source, written by the database itself (a recursive
+    query), so that a test with many records takes little time."""
+    from sqlalchemy import insert, literal, select
+
+    from fintrack.models import Change, Installment, Pledge, SanctionAction, Source, SourceLink
+    from fintrack.store import Database
+
+    db = Database(db_url)
+    db.upgrade()
+    now = datetime(2025, 1, 1)
+    with db.engine.begin() as connection:
+        change = connection.execute(
+            insert(Change).values(at=now, analyst="bulk", command="bulk").returning(Change.id)
+        ).scalar_one()
+        source = connection.execute(
+            insert(Source).values(title="s", change_id=change, created_at=now).returning(Source.id)
+        ).scalar_one()
+        seq = select(literal(1).label("i")).cte("seq", recursive=True)
+        seq = seq.union_all(select(seq.c.i + 1).where(seq.c.i < count))
+        stamp = {"known_from": literal(now), "change_id": literal(change)}
+        tables: dict[Any, dict[str, Any]] = {
+            Pledge: {"id": seq.c.i, "donor": literal("D"), "recipient": literal("R"),
+                     "currency": literal("USD"), "amount_minor": literal(100),
+                     "status": literal("pledge"), "schedule_assumed": literal(False),
+                     "created_at": literal(now)},
+            Installment: {"pledge_id": seq.c.i, "seq": literal(1),
+                          "due_on": literal(date(2025, 6, 1)), "amount_minor": literal(100)},
+            SanctionAction: {"id": seq.c.i, "authority": literal("EU"), "target": literal("T"),
+                             "action": literal("impose"), "status": literal("in-force"),
+                             "expires_on": literal(date(2025, 6, 2)), "created_at": literal(now)},
+            SourceLink: {"source_id": literal(source), "pledge_id": seq.c.i,
+                         "confidence": literal("confirmed")},
+        }  # fmt: skip
+        for model, values in tables.items():
+            columns = {**values, **stamp}
+            rows = select(*columns.values()).select_from(seq)
+            if model is SourceLink:
+                rows = rows.where(seq.c.i % 7 == 0)
+            connection.execute(insert(model).from_select(list(columns), rows))
+        sanction_links = {**tables[SourceLink], **stamp, "sanction_id": seq.c.i}
+        sanction_links["pledge_id"] = literal(None)
+        rows = select(*sanction_links.values()).select_from(seq).where(seq.c.i % 7 == 0)
+        connection.execute(insert(SourceLink).from_select(list(sanction_links), rows))
+
+
+def test_listings_ask_for_standings_in_sql_not_by_a_list_of_ids(run: Run, db_url: str) -> None:
+    """No statement takes a parameter per record: an id list in `IN (...)` fails past
+    PostgreSQL's 65,535 parameters (`deadlines --within 365` at 250,000 pledges did)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    count = 500
+    bulk_records(db_url, count)
+    most = 0
+
+    def parameters(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        nonlocal most
+        if not isinstance(params, list):  # an executemany is a list of rows
+            most = max(most, len(params or ()))
+
+    event.listen(Engine, "before_cursor_execute", parameters)
+    try:
+        result = run("deadlines", "--as-of", "2025-05-20", "--within", "365", "--format", "csv")
+        listed = run("sanction", "list", "--format", "csv")
+    finally:
+        event.remove(Engine, "before_cursor_execute", parameters)
+    assert result.code == 0, result.err
+    assert listed.code == 0, listed.err
+    assert most < 50, most
+    lines = result.out.splitlines()
+    assert len(lines) == 1 + 2 * count
+    assert sum(line.endswith(",confirmed") for line in lines) == 2 * (count // 7)
+    assert sum(",confirmed," in line for line in listed.out.splitlines()) == count // 7
