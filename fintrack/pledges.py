@@ -275,16 +275,14 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
     count = len(old) if edit.installments is None else edit.installments
     if count < 1:
         raise InputError("--installments", f"'{count}' must be at least 1")
-    if edit.amount is not None or edit.each is not None:
-        parts = _amounts(edit.amount, edit.each, currency, count)
-    elif count != len(old):
+    new_amounts = edit.amount is not None or edit.each is not None
+    if not new_amounts and count != len(old):
         raise InputError(
             "--installments",
             f"changes the number of installments from {len(old)} to {count}: give "
             "--amount TOTAL or --each AMOUNT too",
         )
-    else:
-        parts = [installment.amount_minor for installment in old]
+    # The dates first: a schedule past 9999-12-31 is refused before its amounts are laid out.
     dates = [installment.due_on for installment in old]
     if edit.first_due is not None or edit.every is not None or count != len(old):
         every = edit.every or period_of(dates)
@@ -293,6 +291,10 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
                 "--every", f"is required to lay out {count} installments: week, month, ..."
             )
         dates = schedule(edit.first_due or dates[0], count, every or Period.MONTH)
+    if new_amounts:
+        parts = _amounts(edit.amount, edit.each, currency, count)
+    else:
+        parts = [installment.amount_minor for installment in old]
     by_id = {installment.id: installment for installment in old}
     for installment_id, amount in paid.items():
         installment = by_id[installment_id]

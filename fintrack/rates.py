@@ -80,7 +80,7 @@ class KnownRate:
         if not self.inverse:
             return str(self.rate)
         return (
-            f"its inverse, {self.base}/{self.quote} {self.rate} "
+            f"its inverse, {self.base}/{self.quote} {self.rate:f} "
             f"(= {self.quote}/{self.base} {shown_rate(1 / Fraction(self.rate))})"
         )
 
@@ -169,15 +169,15 @@ def add_rate(
         return existing, "inverse" if known.inverse else "unchanged", None
     if not replace:
         change = "change it to" if not known.inverse else "store"
-        recorded = f"as {known.described()}" if known.inverse else f"({known.rate})"
-        new = str(value) if not known.inverse else f"{base_code}/{quote_code} {value} instead"
+        recorded = f"as {known.described()}" if known.inverse else f"({known.rate:f})"
+        new = f"{value:f}" if not known.inverse else f"{base_code}/{quote_code} {value:f} instead"
         raise Refused(
             f"the {base_code}/{quote_code} rate for {on.isoformat()} is already recorded "
             f"{recorded}; use --replace to {change} {new}"
         )
     # One row keeps the fact, turned the new way round if need be; its history keeps the
     # old rate (and direction), so views as known on an earlier day still use it.
-    before = " and ".join(f"{b}/{q} {stored[b, q, d].rate}" for b, q, d in sorted(stored))
+    before = " and ".join(f"{b}/{q} {stored[b, q, d].rate:f}" for b, q, d in sorted(stored))
     own = (base_code, quote_code, on)
     row = stored.pop(own) if own in stored else stored.pop(known.key)
     for other in stored.values():  # the other direction of an older database

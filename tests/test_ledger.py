@@ -119,6 +119,8 @@ def test_dates_at_the_ends_of_the_calendar_are_clean_errors_or_work(run: Run) ->
         ["pledge", "edit", "1", "--installments", "99999", "--amount", "300000"],
         ["pledge", "edit", "1", "--first-due", "9999-12-31"],
         ["pledge", "edit", "1", "--every", "week", "--first-due", "9999-12-20"],
+        # Refused before a trillion amounts are laid out (a MemoryError before).
+        ["pledge", "edit", "1", "--each", "0.01", "--installments", "1000000000000"],
         ["pledge", "add", "--donor", "A", "--recipient", "C", "--currency", "USD", "--amount",
          "3", "--installments", "3", "--every", "month", "--first-due", "9999-12-31"],
     ):  # fmt: skip

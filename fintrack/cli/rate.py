@@ -99,15 +99,15 @@ def rate_add(
 
     pair, value, outcome, before = database().transaction(record)
     if outcome == "unchanged":
-        note(f"{pair} {value} on {day.isoformat()} is already recorded; nothing changed")
+        note(f"{pair} {value:f} on {day.isoformat()} is already recorded; nothing changed")
     elif outcome == "inverse":
         given = f"{base.strip().upper()}/{quote.strip().upper()} {rate.strip()}"
         note(
-            f"{given} on {day.isoformat()} is already known: {pair} {value} is recorded and "
+            f"{given} on {day.isoformat()} is already known: {pair} {value:f} is recorded and "
             "serves both directions; nothing changed"
         )
     else:
-        done = f"{outcome.capitalize()} {pair} {value} on {day.isoformat()}"
+        done = f"{outcome.capitalize()} {pair} {value:f} on {day.isoformat()}"
         if before is not None and not before.startswith(f"{pair} "):
             done += f" (instead of {before}; one rate serves both directions)"
         note(done)
