@@ -41,8 +41,8 @@ from fintrack.models import (
 )
 from fintrack.money import format_amount, normalize_currency, parse_amount
 from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
-from fintrack.sources import MAX_URL, is_url
-from fintrack.text import clean, required
+from fintrack.sources import source_url
+from fintrack.text import check_row, clean, required
 from fintrack.vocab import (
     Confidence,
     PledgeStatus,
@@ -293,6 +293,16 @@ class Cells:
 
     def fail(self, column: str | None, message: str) -> None:
         self.errors.append((column, message))
+
+
+def _fits(cells: Cells, model: Any, row: dict[str, Any]) -> bool:
+    """Whether a row's text is stored as it is, checked as `add` checks it (`check_row`)."""
+    try:
+        check_row(model, row, option=False)
+    except InputError as exc:
+        cells.fail(exc.field, _message(exc))
+        return False
+    return True
 
 
 def _integer(text: str, column: str) -> int:
@@ -698,6 +708,8 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
         "due": next_due or announced,
         "replaces": replaces,
     }
+    if not _fits(cells, Pledge, row):
+        return None
     content = pledge_content(donor, recipient, purpose, currency, pledged, announced)
     return row, ref if ref is not None else content
 
@@ -1109,6 +1121,8 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
             "rate": rate,
             "source": cells.text("source"),
         }
+        if not _fits(cells, ExchangeRate, row):
+            return cells, None, None
         return cells, row, key
 
     for record in _pass(source, options, "Checking"):
@@ -1141,19 +1155,9 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
 
 
 def _url(text: str, column: str) -> str:
-    value = text.strip()
-    if not is_url(value):
-        raise InputError(column, f"'{text}' is not a web address (http:// or https://)")
-    if len(value) > MAX_URL:
-        raise InputError(column, f"must be at most {MAX_URL} characters")
-    return value
-
-
-def _publisher(text: str, column: str) -> str:
-    value = required(text, column)
-    if len(value) > 200:
-        raise InputError(column, "must be at most 200 characters")
-    return value
+    url = source_url(text, column)
+    assert url is not None  # Cells.parse gives no empty cell
+    return url
 
 
 def import_sources(session: Session, source: CsvFile, options: Options) -> ImportResult:
@@ -1170,7 +1174,7 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
         cells = Cells(record)
         url = cells.parse("url", _url)
         title = cells.text("title")
-        publisher = cells.parse("publisher", _publisher)
+        publisher = cells.parse("publisher", _required)
         published = cells.parse("published", parse_date)
         retrieved = cells.parse("retrieved", parse_date)
         if url is None and title is None and cells.get("url") is None:
@@ -1196,6 +1200,8 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
             "published_on": published,
             "retrieved_on": retrieved,
         }
+        if not _fits(cells, Source, row):
+            return cells, None, ""
         return cells, row, key
 
     numbering = KeyNumbering()

@@ -22,7 +22,7 @@ from fintrack.money import (
     split_evenly,
 )
 from fintrack.sources import cite
-from fintrack.text import clean, required
+from fintrack.text import check_row, check_text, clean, required
 from fintrack.vocab import Confidence, Period, PledgeStatus
 
 
@@ -80,8 +80,7 @@ def _amounts(amount: str | None, each_text: str | None, currency: str, count: in
 
 def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     """Validate and store one pledge with its schedule of installments."""
-    donor = required(data.donor, "--donor")
-    recipient = required(data.recipient, "--recipient")
+    texts = pledge_texts(data.donor, data.recipient, data.purpose, data.ref)
     currency = normalize_currency(data.currency, "--currency")
     count = 1 if data.installments is None else data.installments
     if count < 1:
@@ -96,18 +95,15 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
         raise InputError("--first-due", "give the first due date, or --on DATE for the pledge date")
     dates = schedule(first_due, count, data.every or Period.MONTH)
     assumed = data.first_due is None if data.schedule_assumed is None else data.schedule_assumed
-    ref = clean(data.ref)
+    ref = texts["ref"]
     if ref is not None and session.scalar(select(Pledge.id).where(Pledge.ref == ref)):
         raise InputError("--ref", f"'{ref}' is already used by another pledge")
 
     replaced = _replaceable(session, data.replaces) if data.replaces is not None else None
 
     pledge = Pledge(
-        ref=ref,
+        **texts,
         replaces=replaced,
-        donor=donor,
-        recipient=recipient,
-        purpose=clean(data.purpose),
         currency=currency,
         amount_minor=sum(parts),
         status=data.status.value,
@@ -122,6 +118,21 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     session.flush()
     cite(session, Pledge, pledge.id, data.sources, data.confidence)
     return pledge
+
+
+def pledge_texts(
+    donor: str | None, recipient: str | None, purpose: str | None = None, ref: str | None = None
+) -> dict[str, str | None]:
+    """The text of a pledge, cleaned and checked against its columns (`check_row`): the one
+    rule for `pledge add`, `pledge edit` and `import pledges`."""
+    texts = {
+        "donor": required(donor, "--donor"),
+        "recipient": required(recipient, "--recipient"),
+        "purpose": clean(purpose),
+        "ref": clean(ref),
+    }
+    check_row(Pledge, texts)
+    return texts
 
 
 def duplicate_of(session: Session, data: PledgeInput) -> int | None:
@@ -231,14 +242,18 @@ def edit_pledge(session: Session, pledge_id: int, edit: PledgeEdit) -> Pledge:
     """
     pledge = get_pledge(session, pledge_id, lock=True)
     refuse_void(pledge, "pledge", "be edited")
+    # Only what changes is checked: a field stored by an older fintrack does not block an edit.
     if edit.donor is not None:
-        pledge.donor = required(edit.donor, "--donor")
+        pledge.donor = check_text(required(edit.donor, "--donor"), Pledge.donor, "--donor")
     if edit.recipient is not None:
-        pledge.recipient = required(edit.recipient, "--recipient")
+        recipient = required(edit.recipient, "--recipient")
+        pledge.recipient = check_text(recipient, Pledge.recipient, "--recipient")
     if edit.purpose is not None:
+        check_row(Pledge, {"purpose": clean(edit.purpose)})
         pledge.purpose = clean(edit.purpose)
     if edit.ref is not None:
         ref = clean(edit.ref)
+        check_row(Pledge, {"ref": ref})
         if ref is not None and session.scalar(
             select(Pledge.id).where(Pledge.ref == ref, Pledge.id != pledge.id)
         ):

@@ -16,7 +16,7 @@ from fintrack.errors import FintrackError, InputError, Refused
 from fintrack.known import NOW, Known
 from fintrack.models import ExchangeRate
 from fintrack.money import MAX_PRECISION, exponent, normalize_currency, plain_decimal
-from fintrack.text import clean
+from fintrack.text import check_row, clean
 
 # A rate counts for a value date when it is from that day or from up to this many days before:
 # enough to bridge weekends and holidays of daily reference rates (the ECB publishes none on
@@ -72,6 +72,8 @@ def add_rate(
     if base_code == quote_code:
         raise InputError("QUOTE", f"'{quote_code}' is the base currency too; a rate needs two")
     value = parse_rate(rate)
+    source = clean(source)
+    check_row(ExchangeRate, {"source": source})
     existing = session.scalar(
         select(ExchangeRate).where(
             ExchangeRate.base == base_code,
@@ -88,12 +90,10 @@ def add_rate(
                 f"({existing.rate}); use --replace to change it to {value}"
             )
         existing.rate = value
-        existing.source = clean(source) or existing.source
+        existing.source = source or existing.source
         session.flush()
         return existing, "replaced"
-    row = ExchangeRate(
-        base=base_code, quote=quote_code, rate_on=on, rate=value, source=clean(source)
-    )
+    row = ExchangeRate(base=base_code, quote=quote_code, rate_on=on, rate=value, source=source)
     session.add(row)
     session.flush()
     return row, "added"

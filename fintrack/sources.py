@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from fintrack.errors import InputError, NotFound
 from fintrack.known import LINK_COLUMN, NOW, Known, standing_label
 from fintrack.models import Source, SourceLink
-from fintrack.text import clean
+from fintrack.text import check_row, check_text, clean, max_length
 from fintrack.vocab import CONFIDENCE_RANK, Confidence
 
-MAX_URL = 2000
+MAX_URL = max_length(Source.url)
 
 
 @dataclass
@@ -32,26 +32,24 @@ def is_url(text: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
 
 
-def _url(text: str | None, field: str) -> str | None:
+def source_url(text: str | None, field: str) -> str | None:
+    """A source's web address, checked as `source add` and `import sources` store it."""
     value = clean(text)
     if value is None:
         return None
     if not is_url(value):
         raise InputError(field, f"'{value}' is not a web address (http:// or https://)")
-    if len(value) > MAX_URL:
-        raise InputError(field, f"must be at most {MAX_URL} characters")
-    return value
+    return check_text(value, Source.url, field)
 
 
 def add_source(session: Session, data: SourceInput) -> Source:
     """Store a source; its URL, when it has one, must not be stored already."""
-    url = _url(data.url, "--url")
+    url = source_url(data.url, "--url")
     title = clean(data.title)
     if url is None and title is None:
         raise InputError("--url", "give the source's --url, its --title, or both")
     publisher = clean(data.publisher)
-    if publisher is not None and len(publisher) > 200:
-        raise InputError("--publisher", "must be at most 200 characters")
+    check_row(Source, {"title": title, "publisher": publisher})
     if data.published_on and data.retrieved_on and data.retrieved_on < data.published_on:
         raise InputError(
             "--retrieved", f"{data.retrieved_on} is before --published {data.published_on}"
