@@ -6,7 +6,7 @@ from datetime import date
 from fintrack.errors import InputError
 from fintrack.vocab import Period
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def parse_date(text: str, field: str) -> date:

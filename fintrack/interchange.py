@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fintrack.changes import stamp
 from fintrack.dates import parse_date
 from fintrack.errors import FintrackError, InputError
+from fintrack.ids import MAX_STORED_ID
 from fintrack.keys import (
     KeyNumbering,
     disbursement_content,
@@ -307,7 +308,7 @@ def _fits(cells: Cells, model: Any, row: dict[str, Any]) -> bool:
 
 def _integer(text: str, column: str) -> int:
     value = text.strip()
-    if not re.fullmatch(r"\d{1,9}", value) or int(value) < 1:
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < 1:
         raise InputError(column, f"'{text}' is not a whole number from 1 up")
     return int(value)
 
@@ -455,7 +456,7 @@ class IdPlan:
         self.pending: list[Any] = []
 
     def claim(self, key: Any, wanted: str | None) -> None:
-        number = int(wanted) if wanted and wanted.strip().isdigit() else 0
+        number = _file_id(wanted) or 0
         if number > 0 and number not in self.taken:
             self.taken.add(number)
             self.ids[key] = number
@@ -468,6 +469,15 @@ class IdPlan:
             self.ids[key] = following
             following += 1
         self.pending = []
+
+
+def _file_id(text: str | None) -> int | None:
+    """The id a file gives a record, if every engine can store it as one (a hint: a record
+    whose id is missing or out of range gets the next free number)."""
+    value = (text or "").strip()
+    if re.fullmatch(r"[0-9]{1,10}", value) and 0 < int(value) <= MAX_STORED_ID:
+        return int(value)
+    return None
 
 
 def _now() -> datetime:
@@ -762,9 +772,9 @@ def import_pledges(
                 problems.add(pledges, record.line, cells.errors)
                 continue
             lines[key] = record.line
-            file_id = cells.get("id")
-            if file_id is not None and file_id.strip().isdigit():
-                file_ids[int(file_id)] = key
+            file_id = _file_id(cells.get("id"))
+            if file_id is not None:
+                file_ids[file_id] = key
             if key in stored:
                 continue
             if row["replaces"] is not None:

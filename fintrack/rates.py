@@ -29,7 +29,7 @@ MAX_RATE_AGE_LIMIT = 366
 # itself uses the exact fraction.
 SHOWN_DIGITS = 12
 
-_RATE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+")
+_RATE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+", re.ASCII)
 MAX_RATE_DIGITS = 30
 
 
@@ -40,7 +40,9 @@ def parse_rate(text: str, field: str = "RATE") -> Decimal:
         raise InputError(field, f"'{text}' must be greater than zero")
     if not _RATE.fullmatch(value):
         raise InputError(
-            field, f"'{text}' is not a rate; use a positive decimal number such as 1.1275"
+            field,
+            f"'{text}' is not a rate; use a positive decimal number in the digits 0-9 "
+            "such as 1.1275",
         )
     try:
         rate = Decimal(value.replace(",", ""))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fintrack.errors import InputError, NotFound
+from fintrack.ids import parse_id
 from fintrack.known import LINK_COLUMN, NOW, Known, standing_label
 from fintrack.models import Source, SourceLink
 from fintrack.text import check_row, check_text, clean, max_length
@@ -78,10 +79,11 @@ def resolve_source(session: Session, text: str, field: str = "--source") -> Sour
     """The source `text` names: a source id (12 or #12), or a URL, stored on first use."""
     value = text.strip()
     number = value.removeprefix("#")
-    if number.isdigit():
-        found = session.get(Source, int(number))
+    if number.isdigit():  # any digits, so that ٢ or ² is refused as an id, not taken as a URL
+        source_id = parse_id(number, field)
+        found = session.get(Source, source_id)
         if found is None:
-            raise NotFound("source", int(number))
+            raise NotFound("source", source_id)
         return found
     if not is_url(value):
         raise InputError(
