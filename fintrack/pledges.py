@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from fintrack.dates import schedule
+from fintrack.dates import check_count, schedule
 from fintrack.errors import FintrackError, InputError, NotFound, Refused
 from fintrack.history import refuse_void
 from fintrack.known import NOW, Known, standing_label
@@ -82,9 +82,7 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     """Validate and store one pledge with its schedule of installments."""
     texts = pledge_texts(data.donor, data.recipient, data.purpose, data.ref)
     currency = normalize_currency(data.currency, "--currency")
-    count = 1 if data.installments is None else data.installments
-    if count < 1:
-        raise InputError("--installments", f"'{count}' must be at least 1")
+    count = check_count(1 if data.installments is None else data.installments)
     if count > 1 and data.every is None:
         raise InputError(
             "--every", f"is required with --installments {count}; use week, month, quarter or year"
@@ -148,9 +146,7 @@ def duplicate_of(session: Session, data: PledgeInput) -> int | None:
         donor = required(data.donor, "--donor")
         recipient = required(data.recipient, "--recipient")
         currency = normalize_currency(data.currency, "--currency")
-        count = 1 if data.installments is None else data.installments
-        if count < 1:
-            return None
+        count = check_count(1 if data.installments is None else data.installments)
         total = sum(_amounts(data.amount, data.each, currency, count))
         if data.replaces is not None:
             _replaceable(session, data.replaces)
@@ -229,8 +225,11 @@ def period_of(dates: Sequence[date]) -> Period | None:
     if len(dates) < 2:
         return None
     for period in Period:
-        if schedule(dates[0], len(dates), period) == list(dates):
-            return period
+        try:
+            if schedule(dates[0], len(dates), period) == list(dates):
+                return period
+        except InputError:  # stepping by this period runs past the calendar: not it
+            continue
     return None
 
 
@@ -287,9 +286,7 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
                 raise InputError(
                     "--currency", "give the amount in the new currency too: --amount or --each"
                 )
-    count = len(old) if edit.installments is None else edit.installments
-    if count < 1:
-        raise InputError("--installments", f"'{count}' must be at least 1")
+    count = check_count(len(old) if edit.installments is None else edit.installments)
     if edit.amount is not None or edit.each is not None:
         parts = _amounts(edit.amount, edit.each, currency, count)
     elif count != len(old):

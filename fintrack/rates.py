@@ -4,7 +4,7 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fintrack.dates import shift
 from fintrack.errors import FintrackError, InputError, Refused
 from fintrack.known import NOW, Known
 from fintrack.models import ExchangeRate
@@ -223,7 +224,7 @@ class RateBook:
         if not days:
             return None
         index = bisect_right(days, on) - 1
-        if index < 0 or days[index] < on - timedelta(days=self.max_age):
+        if index < 0 or days[index] < shift(on, -self.max_age):
             return None
         return days[index], self._values[base, quote][index]
 

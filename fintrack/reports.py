@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, case, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
+from fintrack.dates import shift
 from fintrack.known import NOW, Known
 from fintrack.models import Disbursement, Installment, Pledge, SanctionAction
 from fintrack.money import normalize_currency, percent
@@ -246,7 +247,7 @@ def _installment_dates(
     session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
 ) -> list[dict[str, Any]]:
     """Installments with money outstanding due by the end of the window (overdue included)."""
-    end = as_of + timedelta(days=within)
+    end = shift(as_of, within)
     t = _Tables(known)
     installment, pledge_entity = t.installment, t.pledge
     paid = paid_per_installment(known=known)
@@ -344,7 +345,7 @@ def _sanction_dates(
     session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
 ) -> list[dict[str, Any]]:
     """Sanction deadlines and expiries in the window, and earlier ones that lapsed."""
-    end = as_of + timedelta(days=within)
+    end = shift(as_of, within)
     actions = known.of(SanctionAction, name="action")
     live = actions.status != SanctionStatus.REVOKED.value
     rows = []
