@@ -6,13 +6,14 @@ from typing import Any
 
 from fintrack.errors import InputError
 
-# Characters no text field takes: the C0 and C1 controls (NUL, ESC, BEL, ...), DEL, and lone
-# surrogates (an undecodable byte of an argument). PostgreSQL refuses NUL and SQLite stores
-# it, so they are refused here, before any write, with one message on both engines. Long
-# text (a TEXT column: a summary, a purpose) may hold tabs and line breaks; a one-line field
-# (a VARCHAR: a name, a ref) folds spaces and tabs when cleaned and refuses a line break.
-_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_NOT_LONG_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Characters no text field takes: NUL, which PostgreSQL refuses and SQLite stores, and lone
+# surrogates (an undecodable byte of an argument), which neither can encode. They are refused
+# here, before any write, with one message on both engines. Other control characters are
+# data, stored as given and shown made visible (ESC as ␛). Long text (a TEXT column: a
+# summary, a purpose) may hold line breaks; a one-line field (a VARCHAR: a name, a ref)
+# folds spaces and tabs when cleaned, and refuses a line break.
+_NOT_TEXT = re.compile(r"[\x00\n\r\ud800-\udfff]")
+_NOT_LONG_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def clean(text: str | None) -> str | None:
@@ -37,7 +38,7 @@ def max_length(column: Any) -> int | None:
 
 def check_text(value: str, column: Any, field: str) -> str:
     """`value` if `column` stores it as it is on every engine, else InputError naming `field`:
-    no control character (but tabs and line breaks in long text), at most the column's
+    no NUL or undecodable character, no line break in a one-line field, at most the column's
     length in characters."""
     limit = max_length(column)
     bad = (_NOT_TEXT if limit is not None else _NOT_LONG_TEXT).search(value)
@@ -45,11 +46,8 @@ def check_text(value: str, column: Any, field: str) -> str:
         char, at = bad.group(), bad.start() + 1
         if char in "\n\r":
             raise InputError(field, f"must be one line; it has a line break at character {at}")
-        raise InputError(
-            field,
-            f"has the control character U+{ord(char):04X} at character {at}; remove it "
-            "(text may not hold control characters)",
-        )
+        what = "a NUL character" if char == "\x00" else "a byte that is not UTF-8"
+        raise InputError(field, f"has {what} (U+{ord(char):04X}) at character {at}; remove it")
     if limit is not None and len(value) > limit:
         raise InputError(field, f"at most {limit} characters (got {len(value)})")
     return value
