@@ -65,7 +65,8 @@ REASON = "reason"
 # What a spreadsheet may put before a formula-like text cell; the import removes it again.
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
 _SPACE_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:\.\d+)?")
-_DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d{1,2}")
+# Dots between thousands without a decimal comma (29.000) are parse_amount's to judge.
+_DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+,\d+|\d+,\d{1,2}")
 
 
 class Kind(StrEnum):

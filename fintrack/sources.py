@@ -29,7 +29,10 @@ class SourceInput:
 
 
 def is_url(text: str) -> bool:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # a malformed address: http://[::1 (an IPv6 host left open)
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
 
 
@@ -91,6 +94,7 @@ def resolve_source(session: Session, text: str, field: str = "--source") -> Sour
             f"'{value}' is neither a URL nor a source id; for a source without a URL, "
             "run fintrack source add --title ... and give its id",
         )
+    check_text(value, Source.url, field)
     found = session.scalar(select(Source).where(Source.url == value))
     return found if found is not None else add_source(session, SourceInput(url=value))
 
