@@ -118,7 +118,8 @@ class _WholeNumbers:
     """The coercion of an integer option or argument, taking the digits 0-9 only.
 
     Typer reads `1_0` as 10 and a number of any size, which SQLite cannot compare with an
-    id (OverflowError); each value is first checked by `parse_whole`, then coerced as before
+    id (OverflowError) and PostgreSQL neither above 2**31-1; each value is first checked by
+    `parse_whole` (an id up to the largest id every engine stores), then coerced as before
     (so `min=` still applies)."""
 
     inner: Any
@@ -128,12 +129,13 @@ class _WholeNumbers:
         from typer import BadParameter
 
         from fintrack.errors import InputError
-        from fintrack.ids import parse_whole
+        from fintrack.ids import MAX_ID, MAX_STORED_ID, parse_whole
 
         for item in value if isinstance(value, list | tuple) else [value]:
             if isinstance(item, str):
                 try:
-                    parse_whole(item, "", self.what, signed=True)
+                    most = MAX_STORED_ID if self.what == "an id" else MAX_ID
+                    parse_whole(item, "", self.what, signed=True, most=most)
                 except InputError as exc:
                     raise BadParameter(str(exc).removeprefix(": "), ctx=ctx, param=param) from None
         return self.inner.coerce(value, param=param, ctx=ctx)
