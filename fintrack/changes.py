@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import DateTime, Integer, bindparam, event, inspect, select
 from sqlalchemy.orm import Session
 
-from fintrack.errors import InputError
 from fintrack.models import HISTORY, Change, Versioned
+from fintrack.text import check_row
 
 CHANGE_KEY = "fintrack.change"
 WROTE_KEY = "fintrack.wrote"
@@ -36,14 +36,9 @@ def begin_change(
     refuses to write a versioned record without one.
     """
     name = (analyst or "").strip() or system_user()
-    if len(name) > 200:
-        raise InputError("--analyst", "must be at most 200 characters")
-    change = Change(
-        at=utcnow(),
-        analyst=name,
-        command=command[:200],
-        reason=(reason or "").strip() or None,
-    )
+    why = (reason or "").strip() or None
+    check_row(Change, {"analyst": name, "reason": why})
+    change = Change(at=utcnow(), analyst=name, command=command[:200], reason=why)
     session.add(change)
     session.flush()
     session.info[CHANGE_KEY] = change

@@ -12,7 +12,7 @@ from fintrack.errors import InputError
 from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Claim
 from fintrack.sources import cite
-from fintrack.text import clean, required
+from fintrack.text import check_row, clean, required
 from fintrack.vocab import Confidence
 
 
@@ -27,18 +27,16 @@ class ClaimInput:
 
 
 def add_claim(session: Session, data: ClaimInput) -> Claim:
-    subject = required(data.subject, "--subject")
-    if len(subject) > 300:
-        raise InputError("--subject", "must be at most 300 characters")
-    ref = clean(data.ref)
+    texts = {
+        "subject": required(data.subject, "--subject"),
+        "statement": required(data.statement, "--statement"),
+        "ref": clean(data.ref),
+    }
+    check_row(Claim, texts)
+    ref = texts["ref"]
     if ref is not None and session.scalar(select(Claim.id).where(Claim.ref == ref)):
         raise InputError("--ref", f"'{ref}' is already used by another claim")
-    claim = Claim(
-        subject=subject,
-        statement=required(data.statement, "--statement"),
-        stated_on=data.stated_on,
-        ref=ref,
-    )
+    claim = Claim(**texts, stated_on=data.stated_on)
     session.add(claim)
     session.flush()
     cite(session, Claim, claim.id, data.sources, data.confidence)

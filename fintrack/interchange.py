@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fintrack.changes import stamp
 from fintrack.dates import parse_date
 from fintrack.errors import FintrackError, InputError
+from fintrack.ids import MAX_STORED_ID
 from fintrack.keys import (
     KeyNumbering,
     disbursement_content,
@@ -41,8 +42,8 @@ from fintrack.models import (
 )
 from fintrack.money import format_amount, normalize_currency, parse_amount
 from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
-from fintrack.sources import MAX_URL, is_url
-from fintrack.text import clean, required
+from fintrack.sources import source_url
+from fintrack.text import check_row, clean, required
 from fintrack.vocab import (
     Confidence,
     PledgeStatus,
@@ -64,7 +65,8 @@ REASON = "reason"
 # What a spreadsheet may put before a formula-like text cell; the import removes it again.
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
 _SPACE_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:\.\d+)?")
-_DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d{1,2}")
+# Dots between thousands without a decimal comma (29.000) are parse_amount's to judge.
+_DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+,\d+|\d+,\d{1,2}")
 
 
 class Kind(StrEnum):
@@ -295,9 +297,19 @@ class Cells:
         self.errors.append((column, message))
 
 
+def _fits(cells: Cells, model: Any, row: dict[str, Any]) -> bool:
+    """Whether a row's text is stored as it is, checked as `add` checks it (`check_row`)."""
+    try:
+        check_row(model, row, option=False)
+    except InputError as exc:
+        cells.fail(exc.field, _message(exc))
+        return False
+    return True
+
+
 def _integer(text: str, column: str) -> int:
     value = text.strip()
-    if not re.fullmatch(r"\d{1,9}", value) or int(value) < 1:
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < 1:
         raise InputError(column, f"'{text}' is not a whole number from 1 up")
     return int(value)
 
@@ -445,7 +457,7 @@ class IdPlan:
         self.pending: list[Any] = []
 
     def claim(self, key: Any, wanted: str | None) -> None:
-        number = int(wanted) if wanted and wanted.strip().isdigit() else 0
+        number = _file_id(wanted) or 0
         if number > 0 and number not in self.taken:
             self.taken.add(number)
             self.ids[key] = number
@@ -458,6 +470,15 @@ class IdPlan:
             self.ids[key] = following
             following += 1
         self.pending = []
+
+
+def _file_id(text: str | None) -> int | None:
+    """The id a file gives a record, if every engine can store it as one (a hint: a record
+    whose id is missing or out of range gets the next free number)."""
+    value = (text or "").strip()
+    if re.fullmatch(r"[0-9]{1,10}", value) and 0 < int(value) <= MAX_STORED_ID:
+        return int(value)
+    return None
 
 
 def _now() -> datetime:
@@ -698,6 +719,8 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
         "due": next_due or announced,
         "replaces": replaces,
     }
+    if not _fits(cells, Pledge, row):
+        return None
     content = pledge_content(donor, recipient, purpose, currency, pledged, announced)
     return row, ref if ref is not None else content
 
@@ -750,9 +773,9 @@ def import_pledges(
                 problems.add(pledges, record.line, cells.errors)
                 continue
             lines[key] = record.line
-            file_id = cells.get("id")
-            if file_id is not None and file_id.strip().isdigit():
-                file_ids[int(file_id)] = key
+            file_id = _file_id(cells.get("id"))
+            if file_id is not None:
+                file_ids[file_id] = key
             if key in stored:
                 continue
             if row["replaces"] is not None:
@@ -1119,6 +1142,8 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
             "rate": rate,
             "source": cells.text("source"),
         }
+        if not _fits(cells, ExchangeRate, row):
+            return cells, None, None
         return cells, row, key
 
     for record in _pass(source, options, "Checking"):
@@ -1157,19 +1182,9 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
 
 
 def _url(text: str, column: str) -> str:
-    value = text.strip()
-    if not is_url(value):
-        raise InputError(column, f"'{text}' is not a web address (http:// or https://)")
-    if len(value) > MAX_URL:
-        raise InputError(column, f"must be at most {MAX_URL} characters")
-    return value
-
-
-def _publisher(text: str, column: str) -> str:
-    value = required(text, column)
-    if len(value) > 200:
-        raise InputError(column, "must be at most 200 characters")
-    return value
+    url = source_url(text, column)
+    assert url is not None  # Cells.parse gives no empty cell
+    return url
 
 
 def import_sources(session: Session, source: CsvFile, options: Options) -> ImportResult:
@@ -1186,7 +1201,7 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
         cells = Cells(record)
         url = cells.parse("url", _url)
         title = cells.text("title")
-        publisher = cells.parse("publisher", _publisher)
+        publisher = cells.parse("publisher", _required)
         published = cells.parse("published", parse_date)
         retrieved = cells.parse("retrieved", parse_date)
         if url is None and title is None and cells.get("url") is None:
@@ -1212,6 +1227,8 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
             "published_on": published,
             "retrieved_on": retrieved,
         }
+        if not _fits(cells, Source, row):
+            return cells, None, ""
         return cells, row, key
 
     numbering = KeyNumbering()

@@ -29,8 +29,11 @@ _LABELS = {rank: confidence for confidence, rank in CONFIDENCE_RANK.items()}
 
 
 def end_of_day(day: date) -> datetime:
-    """The first instant after `day` (UTC): what was known on `day` was stored before it."""
-    if day == date.max:  # no instant follows it: its last one will do
+    """The first instant after `day` (UTC): what was known on `day` was stored before it.
+
+    After 9999-12-31 there is none; its last instant stands for it, as nothing is stored then.
+    """
+    if day == date.max:
         return datetime.max
     return datetime.combine(day + timedelta(days=1), time.min)
 
@@ -59,9 +62,7 @@ class Known:
     @property
     def day(self) -> date | None:
         """The day of --known-on, if any."""
-        if self.before is None:
-            return None
-        return date.max if self.before == datetime.max else (self.before - timedelta(days=1)).date()
+        return None if self.before is None else (self.before - timedelta(microseconds=1)).date()
 
     def versions(self, model: type[Any]) -> FromClause:
         """The version of each record of `model` that was current at the time, voided or not."""

@@ -24,10 +24,17 @@ _MULTIPLIERS = {
     "bn": 10**9,
     "billion": 10**9,
 }
+# ASCII digits only: Python would read Arabic-Indic or fullwidth digits too.
 _AMOUNT = re.compile(
-    r"(?P<number>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)\s*(?P<suffix>[A-Za-z]*)"
+    r"(?P<number>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)\s*(?P<suffix>[A-Za-z]*)", re.ASCII
 )
-ACCEPTED_AMOUNTS = "a positive number such as 29000000, 29,000,000, 29M, 1.5bn or 29000000.50"
+# Numbers written as a European would group thousands: 29.000, 1.500.000.
+_PARTS = re.compile(r"(?P<number>[\d.,]+)\s*(?P<suffix>[A-Za-z]*)", re.ASCII)
+_DOT_GROUPED = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+", re.ASCII)
+ACCEPTED_AMOUNTS = (
+    "a positive number in the digits 0-9 such as 29000000, 29,000,000, 29M, 1.5bn or "
+    "29000000.50 (a dot is the decimal point; a comma may separate thousands)"
+)
 
 
 @cache
@@ -65,9 +72,57 @@ def exponent(currency: str) -> int:
     return value
 
 
+def not_ascii_digits(text: str) -> bool:
+    """Whether `text` holds a digit other than 0-9 (Arabic-Indic, fullwidth, ...)."""
+    return any(char.isdigit() and not char.isascii() for char in text)
+
+
+def _dot_grouped(text: str, number: str, suffix: str, currency: str) -> str | None:
+    """Why `number` is refused, if its dots may separate thousands (`29.000`).
+
+    A dot followed by exactly three digits, after one to three digits that do not start
+    with 0, reads as a thousands separator to much of the world and as the decimal point
+    to the rest. Where both readings are amounts of the currency it is refused as
+    ambiguous (USD 29.000, JPY 29.000, USD 1.500M), except for one such dot without a unit
+    in a currency with three decimals (KWD 29.000 is 29 dinars), as that currency's amounts
+    are written. USD 1.234 can only be thousands, and is refused for its decimals; two or
+    more such dots (1.500.000) are refused as thousands. `29,000.500`, `1234.500` and
+    `0.500` are not ambiguous.
+    """
+    if not _DOT_GROUPED.fullmatch(number):
+        return None
+    thousands = f"{int(number.replace('.', '')):,}{suffix}"
+    if number.count(".") > 1:
+        return f"'{text}' has dots between thousands; write {thousands}"
+    if not suffix and exponent(currency) == 3:
+        return None
+    as_decimal = (Decimal(number) * _MULTIPLIERS[suffix.lower()]).scaleb(exponent(currency))
+    if as_decimal != as_decimal.to_integral_value():
+        return None  # not a decimal amount of the currency: too many decimals, as it says
+    whole, _, fraction = number.partition(".")
+    decimal = f"{whole}.{fraction.rstrip('0')}".rstrip(".") + suffix
+    return (
+        f"'{text}' is ambiguous: a dot followed by three digits may separate thousands; "
+        f"write {thousands} for thousands, or {decimal} for the decimal number"
+    )
+
+
 def parse_amount(text: str, currency: str, field: str = "amount") -> int:
-    """Parse a user-written amount into integer minor units of `currency`."""
-    match = _AMOUNT.fullmatch(text.strip())
+    """Parse a user-written amount into integer minor units of `currency`.
+
+    The digits are 0-9; a dot is the decimal point and a comma separates thousands, so a
+    number that a European would read as dots between thousands is refused as ambiguous
+    (see `_dot_grouped`).
+    """
+    if not_ascii_digits(text):
+        raise InputError(field, f"'{text}' is not an amount; use {ACCEPTED_AMOUNTS}")
+    written = text.strip()
+    parts = _PARTS.fullmatch(written)
+    if parts is not None and parts.group("suffix").lower() in _MULTIPLIERS:
+        ambiguous = _dot_grouped(text, parts.group("number"), parts.group("suffix"), currency)
+        if ambiguous is not None:
+            raise InputError(field, ambiguous)
+    match = _AMOUNT.fullmatch(written)
     suffix = match.group("suffix").lower() if match else ""
     if match is None or suffix not in _MULTIPLIERS:
         raise InputError(field, f"'{text}' is not an amount; use {ACCEPTED_AMOUNTS}")

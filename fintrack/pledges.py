@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from fintrack.dates import schedule
+from fintrack.dates import check_count, schedule
 from fintrack.errors import FintrackError, InputError, NotFound, Refused
 from fintrack.history import refuse_void
 from fintrack.known import NOW, Known, standing_label
@@ -22,7 +22,7 @@ from fintrack.money import (
     split_evenly,
 )
 from fintrack.sources import cite
-from fintrack.text import clean, required
+from fintrack.text import check_row, check_text, clean, required
 from fintrack.vocab import Confidence, Period, PledgeStatus
 
 
@@ -80,12 +80,9 @@ def _amounts(amount: str | None, each_text: str | None, currency: str, count: in
 
 def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     """Validate and store one pledge with its schedule of installments."""
-    donor = required(data.donor, "--donor")
-    recipient = required(data.recipient, "--recipient")
+    texts = pledge_texts(data.donor, data.recipient, data.purpose, data.ref)
     currency = normalize_currency(data.currency, "--currency")
-    count = 1 if data.installments is None else data.installments
-    if count < 1:
-        raise InputError("--installments", f"'{count}' must be at least 1")
+    count = check_count(1 if data.installments is None else data.installments)
     if count > 1 and data.every is None:
         raise InputError(
             "--every", f"is required with --installments {count}; use week, month, quarter or year"
@@ -96,18 +93,15 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
         raise InputError("--first-due", "give the first due date, or --on DATE for the pledge date")
     dates = schedule(first_due, count, data.every or Period.MONTH)
     assumed = data.first_due is None if data.schedule_assumed is None else data.schedule_assumed
-    ref = clean(data.ref)
+    ref = texts["ref"]
     if ref is not None and session.scalar(select(Pledge.id).where(Pledge.ref == ref)):
         raise InputError("--ref", f"'{ref}' is already used by another pledge")
 
     replaced = _replaceable(session, data.replaces) if data.replaces is not None else None
 
     pledge = Pledge(
-        ref=ref,
+        **texts,
         replaces=replaced,
-        donor=donor,
-        recipient=recipient,
-        purpose=clean(data.purpose),
         currency=currency,
         amount_minor=sum(parts),
         status=data.status.value,
@@ -124,6 +118,21 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     return pledge
 
 
+def pledge_texts(
+    donor: str | None, recipient: str | None, purpose: str | None = None, ref: str | None = None
+) -> dict[str, str | None]:
+    """The text of a pledge, cleaned and checked against its columns (`check_row`): the one
+    rule for `pledge add`, `pledge edit` and `import pledges`."""
+    texts = {
+        "donor": required(donor, "--donor"),
+        "recipient": required(recipient, "--recipient"),
+        "purpose": clean(purpose),
+        "ref": clean(ref),
+    }
+    check_row(Pledge, texts)
+    return texts
+
+
 def duplicate_of(session: Session, data: PledgeInput) -> int | None:
     """The id of a pledge that counts in totals and has the donor, recipient, currency, total
     and announced date of `data` (names compared regardless of case): the same announcement
@@ -137,9 +146,7 @@ def duplicate_of(session: Session, data: PledgeInput) -> int | None:
         donor = required(data.donor, "--donor")
         recipient = required(data.recipient, "--recipient")
         currency = normalize_currency(data.currency, "--currency")
-        count = 1 if data.installments is None else data.installments
-        if count < 1:
-            return None
+        count = check_count(1 if data.installments is None else data.installments)
         total = sum(_amounts(data.amount, data.each, currency, count))
         if data.replaces is not None:
             _replaceable(session, data.replaces)
@@ -218,8 +225,11 @@ def period_of(dates: Sequence[date]) -> Period | None:
     if len(dates) < 2:
         return None
     for period in Period:
-        if schedule(dates[0], len(dates), period) == list(dates):
-            return period
+        try:
+            if schedule(dates[0], len(dates), period) == list(dates):
+                return period
+        except InputError:  # stepping by this period runs past the calendar: not it
+            continue
     return None
 
 
@@ -231,14 +241,18 @@ def edit_pledge(session: Session, pledge_id: int, edit: PledgeEdit) -> Pledge:
     """
     pledge = get_pledge(session, pledge_id, lock=True)
     refuse_void(pledge, "pledge", "be edited")
+    # Only what changes is checked: a field stored by an older fintrack does not block an edit.
     if edit.donor is not None:
-        pledge.donor = required(edit.donor, "--donor")
+        pledge.donor = check_text(required(edit.donor, "--donor"), Pledge.donor, "--donor")
     if edit.recipient is not None:
-        pledge.recipient = required(edit.recipient, "--recipient")
+        recipient = required(edit.recipient, "--recipient")
+        pledge.recipient = check_text(recipient, Pledge.recipient, "--recipient")
     if edit.purpose is not None:
+        check_row(Pledge, {"purpose": clean(edit.purpose)})
         pledge.purpose = clean(edit.purpose)
     if edit.ref is not None:
         ref = clean(edit.ref)
+        check_row(Pledge, {"ref": ref})
         if ref is not None and session.scalar(
             select(Pledge.id).where(Pledge.ref == ref, Pledge.id != pledge.id)
         ):
@@ -272,9 +286,7 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
                 raise InputError(
                     "--currency", "give the amount in the new currency too: --amount or --each"
                 )
-    count = len(old) if edit.installments is None else edit.installments
-    if count < 1:
-        raise InputError("--installments", f"'{count}' must be at least 1")
+    count = check_count(len(old) if edit.installments is None else edit.installments)
     new_amounts = edit.amount is not None or edit.each is not None
     if not new_amounts and count != len(old):
         raise InputError(

@@ -17,7 +17,7 @@ from fintrack.errors import FintrackError, InputError, Refused
 from fintrack.known import NOW, Known
 from fintrack.models import ExchangeRate
 from fintrack.money import MAX_PRECISION, exponent, normalize_currency, plain_decimal
-from fintrack.text import clean
+from fintrack.text import check_row, clean
 
 # A rate counts for a value date when it is from that day or from up to this many days before:
 # enough to bridge weekends and holidays of daily reference rates (the ECB publishes none on
@@ -30,7 +30,7 @@ MAX_RATE_AGE_LIMIT = 366
 # itself uses the exact fraction.
 SHOWN_DIGITS = 12
 
-_RATE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+")
+_RATE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+", re.ASCII)
 MAX_RATE_DIGITS = 30
 
 
@@ -41,7 +41,9 @@ def parse_rate(text: str, field: str = "RATE") -> Decimal:
         raise InputError(field, f"'{text}' must be greater than zero")
     if not _RATE.fullmatch(value):
         raise InputError(
-            field, f"'{text}' is not a rate; use a positive decimal number such as 1.1275"
+            field,
+            f"'{text}' is not a rate; use a positive decimal number in the digits 0-9 "
+            "such as 1.1275",
         )
     try:
         rate = Decimal(value.replace(",", ""))
@@ -143,6 +145,8 @@ def add_rate(
     if base_code == quote_code:
         raise InputError("QUOTE", f"'{quote_code}' is the base currency too; a rate needs two")
     value = parse_rate(rate)
+    source = clean(source)
+    check_row(ExchangeRate, {"source": source})
     stored = {
         (row.base, row.quote, row.rate_on): row
         for row in session.scalars(
@@ -158,7 +162,7 @@ def add_rate(
     )
     if known is None:
         row = ExchangeRate(
-            base=base_code, quote=quote_code, rate_on=on, rate=value, source=clean(source)
+            base=base_code, quote=quote_code, rate_on=on, rate=value, source=source
         )
         session.add(row)
         session.flush()
@@ -184,7 +188,7 @@ def add_rate(
         session.delete(other)
     session.flush()
     row.base, row.quote, row.rate = base_code, quote_code, value
-    row.source = clean(source) or row.source
+    row.source = source or row.source
     session.flush()
     return row, "replaced", before
 

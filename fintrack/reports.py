@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, case, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
+from fintrack.dates import shift
 from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge, SanctionAction
 from fintrack.money import normalize_currency, percent
@@ -162,11 +163,6 @@ def totals(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[str
     return rows
 
 
-def window_end(as_of: date, within: int) -> date:
-    """The last day of a window of `within` days from `as_of`, at most the last storable date."""
-    return as_of + timedelta(days=min(within, (date.max - as_of).days))
-
-
 def _state(days: int) -> str:
     if days < 0:
         return "overdue"
@@ -250,7 +246,7 @@ def _installment_dates(
     session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
 ) -> list[dict[str, Any]]:
     """Installments with money outstanding due by the end of the window (overdue included)."""
-    end = window_end(as_of, within)
+    end = shift(as_of, within)
     t = _Tables(known)
     installment, pledge_entity = t.installment, t.pledge
     paid = paid_per_installment(known=known)
@@ -341,7 +337,7 @@ def _sanction_dates(
     session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
 ) -> list[dict[str, Any]]:
     """Sanction deadlines and expiries in the window, and earlier ones that lapsed."""
-    end = window_end(as_of, within)
+    end = shift(as_of, within)
     actions = known.of(SanctionAction, name="action")
     standing = known.standing(SanctionAction)
     live = actions.status != SanctionStatus.REVOKED.value

@@ -14,7 +14,7 @@ from fintrack.history import refuse_void
 from fintrack.known import NOW, Known
 from fintrack.models import SanctionAction, SanctionMeasure
 from fintrack.sources import cite, standings
-from fintrack.text import clean, required
+from fintrack.text import check_row, check_text, clean, required
 from fintrack.vocab import Confidence, SanctionActionKind, SanctionStatus
 
 
@@ -49,8 +49,28 @@ class SanctionValues:
     measures: list[str]
 
 
-def sanction_values(data: SanctionInput) -> SanctionValues:
-    """Validate a sanction action without touching the database (the ref is not checked)."""
+# What separates the measures of an action in a CSV cell: a measure may not hold it, so that
+# an export reads back as the same measures.
+MEASURE_SEPARATOR = ";"
+
+
+def check_measure(measure: str, field: str = "--measure") -> str:
+    """A measure as stored (`check_text`), without the separator of measures in a file."""
+    if MEASURE_SEPARATOR in measure:
+        raise InputError(
+            field,
+            f"'{measure}' holds '{MEASURE_SEPARATOR}', which separates measures in exported "
+            f"files; give each measure its own --measure",
+        )
+    return check_text(measure, SanctionMeasure.measure, field)
+
+
+def sanction_values(data: SanctionInput, check: bool = True) -> SanctionValues:
+    """Validate a sanction action without touching the database (the ref is not checked).
+
+    With `check`, every text is checked against its column (`check_row`); `edit_sanction`
+    checks only what it changes, so that text stored by an older fintrack blocks no edit.
+    """
     authority = required(data.authority, "--authority").upper()
     target = required(data.target, "--target")
     program = clean(data.program)
@@ -63,6 +83,8 @@ def sanction_values(data: SanctionInput) -> SanctionValues:
     measures: list[str] = []
     for raw in data.measures:
         measure = required(raw, "--measure").lower()
+        if check:
+            check_measure(measure)
         if measure not in measures:
             measures.append(measure)
     row = {
@@ -80,6 +102,8 @@ def sanction_values(data: SanctionInput) -> SanctionValues:
         "legal_ref": clean(data.legal_ref),
         "summary": clean(data.summary),
     }
+    if check:
+        check_row(SanctionAction, row)
     return SanctionValues(row, measures)
 
 
@@ -153,7 +177,11 @@ def edit_sanction(
     wanted = replace(current, **changes)
     if measures is not None:
         wanted.measures = list(measures)
-    values = sanction_values(wanted)
+    values = sanction_values(wanted, check=False)
+    check_row(SanctionAction, {EDITABLE[name]: values.row[EDITABLE[name]] for name in changes})
+    if measures is not None:
+        for measure in values.measures:
+            check_measure(measure)
     ref = values.row["ref"]
     if ref is not None and session.scalar(
         select(SanctionAction.id).where(SanctionAction.ref == ref, SanctionAction.id != record.id)

@@ -10,12 +10,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from fintrack.errors import InputError, NotFound
+from fintrack.ids import parse_id
 from fintrack.known import LINK_COLUMN, NOW, Known, standing_label
 from fintrack.models import Source, SourceLink
-from fintrack.text import clean
+from fintrack.text import check_row, check_text, clean, max_length
 from fintrack.vocab import CONFIDENCE_RANK, Confidence
 
-MAX_URL = 2000
+MAX_URL = max_length(Source.url)
 
 
 @dataclass
@@ -28,30 +29,31 @@ class SourceInput:
 
 
 def is_url(text: str) -> bool:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # a malformed address: http://[::1 (an IPv6 host left open)
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
 
 
-def _url(text: str | None, field: str) -> str | None:
+def source_url(text: str | None, field: str) -> str | None:
+    """A source's web address, checked as `source add` and `import sources` store it."""
     value = clean(text)
     if value is None:
         return None
     if not is_url(value):
         raise InputError(field, f"'{value}' is not a web address (http:// or https://)")
-    if len(value) > MAX_URL:
-        raise InputError(field, f"must be at most {MAX_URL} characters")
-    return value
+    return check_text(value, Source.url, field)
 
 
 def add_source(session: Session, data: SourceInput) -> Source:
     """Store a source; its URL, when it has one, must not be stored already."""
-    url = _url(data.url, "--url")
+    url = source_url(data.url, "--url")
     title = clean(data.title)
     if url is None and title is None:
         raise InputError("--url", "give the source's --url, its --title, or both")
     publisher = clean(data.publisher)
-    if publisher is not None and len(publisher) > 200:
-        raise InputError("--publisher", "must be at most 200 characters")
+    check_row(Source, {"title": title, "publisher": publisher})
     if data.published_on and data.retrieved_on and data.retrieved_on < data.published_on:
         raise InputError(
             "--retrieved", f"{data.retrieved_on} is before --published {data.published_on}"
@@ -80,10 +82,11 @@ def resolve_source(session: Session, text: str, field: str = "--source") -> Sour
     """The source `text` names: a source id (12 or #12), or a URL, stored on first use."""
     value = text.strip()
     number = value.removeprefix("#")
-    if number.isdigit():
-        found = session.get(Source, int(number))
+    if number.isdigit():  # any digits, so that ٢ or ² is refused as an id, not taken as a URL
+        source_id = parse_id(number, field)
+        found = session.get(Source, source_id)
         if found is None:
-            raise NotFound("source", int(number))
+            raise NotFound("source", source_id)
         return found
     if not is_url(value):
         raise InputError(
@@ -91,6 +94,7 @@ def resolve_source(session: Session, text: str, field: str = "--source") -> Sour
             f"'{value}' is neither a URL nor a source id; for a source without a URL, "
             "run fintrack source add --title ... and give its id",
         )
+    check_text(value, Source.url, field)
     found = session.scalar(select(Source).where(Source.url == value))
     return found if found is not None else add_source(session, SourceInput(url=value))
 

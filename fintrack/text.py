@@ -1,6 +1,19 @@
-"""Clean free text given by the user."""
+"""Clean free text given by the user, and check it fits its column the same on every engine."""
+
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from fintrack.errors import InputError
+
+# Characters no text field takes: NUL, which PostgreSQL refuses and SQLite stores, and lone
+# surrogates (an undecodable byte of an argument), which neither can encode. They are refused
+# here, before any write, with one message on both engines. Other control characters are
+# data, stored as given and shown made visible (ESC as ␛). Long text (a TEXT column: a
+# summary, a purpose) may hold line breaks; a one-line field (a VARCHAR: a name, a ref)
+# folds spaces and tabs when cleaned, and refuses a line break.
+_NOT_TEXT = re.compile(r"[\x00\n\r\ud800-\udfff]")
+_NOT_LONG_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def clean(text: str | None) -> str | None:
@@ -16,3 +29,39 @@ def required(text: str | None, field: str) -> str:
     if value is None:
         raise InputError(field, "must not be empty")
     return value
+
+
+def max_length(column: Any) -> int | None:
+    """The characters a column (`Pledge.donor` or a table's column) holds; None for TEXT."""
+    return getattr(column.type, "length", None)
+
+
+def check_text(value: str, column: Any, field: str) -> str:
+    """`value` if `column` stores it as it is on every engine, else InputError naming `field`:
+    no NUL or undecodable character, no line break in a one-line field, at most the column's
+    length in characters."""
+    limit = max_length(column)
+    bad = (_NOT_TEXT if limit is not None else _NOT_LONG_TEXT).search(value)
+    if bad is not None:
+        char, at = bad.group(), bad.start() + 1
+        if char in "\n\r":
+            raise InputError(field, f"must be one line; it has a line break at character {at}")
+        what = "a NUL character" if char == "\x00" else "a byte that is not UTF-8"
+        raise InputError(field, f"has {what} (U+{ord(char):04X}) at character {at}; remove it")
+    if limit is not None and len(value) > limit:
+        raise InputError(field, f"at most {limit} characters (got {len(value)})")
+    return value
+
+
+def option_name(column: str) -> str:
+    """The command-line option of a column: deadline_label -> --deadline-label."""
+    return "--" + column.replace("_", "-")
+
+
+def check_row(model: Any, row: Mapping[str, Any], option: bool = True) -> None:
+    """Check every text value of a row against the columns of `model` (`check_text`); the
+    error names the option (--deadline-label) or, for an imported file, the column."""
+    columns = model.__table__.c
+    for name, value in row.items():
+        if isinstance(value, str) and name in columns:
+            check_text(value, columns[name], option_name(name) if option else name)

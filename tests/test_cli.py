@@ -43,7 +43,7 @@ def test_unknown_command_and_option_are_one_error_line(run: Run) -> None:
     assert_error(run("frobnicate"), "No such command 'frobnicate'")
     assert_error(run("pledge", "list", "--colour"), "No such option: --colour")
     assert_error(run("pledge", "add", "--donor", "Qatar"), "Missing option")
-    assert_error(run("pledge", "show", "one"), "Invalid value for 'ID'", "integer")
+    assert_error(run("pledge", "show", "one"), "Invalid value for 'ID'", "'one' is not an id")
     assert_error(run("pledge", "list", "--format", "xml"), "--format")
 
 
@@ -77,8 +77,9 @@ def test_console_script_reports_bad_input_without_traceback(tmp_path: Path) -> N
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "Error: --amount: 'lots' is not an amount; use a positive number such as 29000000, "
-        "29,000,000, 29M, 1.5bn or 29000000.50\n"
+        "Error: --amount: 'lots' is not an amount; use a positive number in the digits 0-9 "
+        "such as 29000000, 29,000,000, 29M, 1.5bn or 29000000.50 (a dot is the decimal point; "
+        "a comma may separate thousands)\n"
     )
 
 

@@ -275,8 +275,9 @@ def test_every_bad_row_is_listed_with_file_line_and_column_and_nothing_is_writte
     assert result.code == 1 and result.out == ""
     errors = result.err.splitlines()
     assert errors[0] == (
-        f"{source}:3: column pledged: '29x' is not an amount; use a positive number such as "
-        "29000000, 29,000,000, 29M, 1.5bn or 29000000.50"
+        f"{source}:3: column pledged: '29x' is not an amount; use a positive number in the "
+        "digits 0-9 such as 29000000, 29,000,000, 29M, 1.5bn or 29000000.50 (a dot is the "
+        "decimal point; a comma may separate thousands)"
     )
     assert (
         errors[3]
@@ -624,7 +625,7 @@ def one_row_error(result: Result, message: str) -> None:
         (",,,SANA,2025-05-08,", "title", "is empty, and so is url; a source needs a url, a title or both"),
         (",,Statement,,2025-05-08,2025-05-01", "retrieved", "'2025-05-01' is before published 2025-05-08"),
         (",,Statement,,2025-13-08,", "published", "'2025-13-08' is not a date; use YYYY-MM-DD, such as 2025-06-01"),
-        (",,Statement," + "P" * 201 + ",,", "publisher", "must be at most 200 characters"),
+        (",,Statement," + "P" * 201 + ",,", "publisher", "at most 200 characters (got 201)"),
         ("https://example.org/b,https://example.org/a,,,,", "key", "'https://example.org/b' is not this source's key https://example.org/a (its url)"),
     ],
 )  # fmt: skip

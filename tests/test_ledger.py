@@ -114,7 +114,7 @@ def test_dates_at_the_ends_of_the_calendar_are_clean_errors_or_work(run: Run) ->
        "--amount", "300", "--installments", "3", "--every", "month", "--first-due", "2025-01-01")  # fmt: skip
     ok(run, "rate", "add", "EUR", "USD", "1.1", "--on", "0001-01-01")
     before = row_counts()
-    past_9999 = "would run past 9999-12-31, the last date fintrack can store"
+    past_9999 = "would fall due after 9999-12-31, the last date there is"
     for args in (
         ["pledge", "edit", "1", "--installments", "99999", "--amount", "300000"],
         ["pledge", "edit", "1", "--first-due", "9999-12-31"],

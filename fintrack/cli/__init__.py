@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperArgument, TyperOption
 
 from fintrack.cli import brief, claim, data, db, pledge, rate, record, report, sanction, source
-from fintrack.cli.common import state
+from fintrack.cli.common import state, whole_numbers
 from fintrack.cli.output import VIEW, View
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = typer.main.get_command(app)
         name_values(command)
+        whole_numbers(command)
         result = command.main(args=argv, prog_name="fintrack", standalone_mode=False, color=color)
     except NoArgsIsHelpError as exc:
         # A group without a subcommand asks for its help: Rich has printed it on stdout.

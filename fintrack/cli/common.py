@@ -113,6 +113,47 @@ def listing(*, sort: bool = True) -> Callable[[Command], Command]:
     return decorate
 
 
+@dataclass(frozen=True)
+class _WholeNumbers:
+    """The coercion of an integer option or argument, taking the digits 0-9 only.
+
+    Typer reads `1_0` as 10 and a number of any size, which SQLite cannot compare with an
+    id (OverflowError) and PostgreSQL neither above 2**31-1; each value is first checked by
+    `parse_whole` (an id up to the largest id every engine stores), then coerced as before
+    (so `min=` still applies)."""
+
+    inner: Any
+    what: str
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        from typer import BadParameter
+
+        from fintrack.errors import InputError
+        from fintrack.ids import MAX_ID, MAX_STORED_ID, parse_whole
+
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, str):
+                try:
+                    most = MAX_STORED_ID if self.what == "an id" else MAX_ID
+                    parse_whole(item, "", self.what, signed=True, most=most)
+                except InputError as exc:
+                    raise BadParameter(str(exc).removeprefix(": "), ctx=ctx, param=param) from None
+        return self.inner.coerce(value, param=param, ctx=ctx)
+
+
+def whole_numbers(command: Any) -> None:
+    """Give every integer option and argument of a command tree the digits 0-9 only, and at
+    most the largest database integer: one usage error instead of a crash or a misreading."""
+    for param in command.params:
+        described = getattr(param, "type_descriptor", None)
+        if described is not None and described.annotation is int:
+            name = param.name or ""
+            what = "an id" if name == "id" or name.endswith(("_id", "replaces")) else "a number"
+            param._runtime_param = _WholeNumbers(param.get_runtime_param(), what)
+    for sub in getattr(command, "commands", {}).values():
+        whole_numbers(sub)
+
+
 def optional_date(value: str | None, field: str) -> date | None:
     return None if value is None else parse_date(value, field)
 
