@@ -468,11 +468,16 @@ class Batches:
     """Rows for one table, written with one executemany statement per batch.
 
     Rows of a versioned table are stamped as the first version of their record, made by the
-    import's change (`stamp`); a Core insert bypasses the ORM's flush hook that would.
+    import's change (`stamp`); a Core insert bypasses the ORM's flush hook that would. Rows
+    that refer to rows of another batch name it as `parent`: it is written first, so that a
+    full batch of children never reaches the database before the parents they point to.
     """
 
-    def __init__(self, session: Session, model: Any, options: Options) -> None:
+    def __init__(
+        self, session: Session, model: Any, options: Options, parent: "Batches | None" = None
+    ) -> None:
         self.session = session
+        self.parent = parent
         self.table = model.__table__
         self.statement = insert(self.table)
         self.change = options.change if issubclass(model, Versioned) else None
@@ -488,6 +493,8 @@ class Batches:
             self.flush()
 
     def flush(self) -> None:
+        if self.parent is not None:
+            self.parent.flush()
         if self.rows:
             self.session.connection().execute(self.statement, self.rows)
             self.rows = []
@@ -627,7 +634,7 @@ def import_sanctions(session: Session, source: CsvFile, options: Options) -> Imp
     numbering = KeyNumbering()
     seen.clear()
     actions = Batches(session, SanctionAction, options)
-    measures = Batches(session, SanctionMeasure, options)
+    measures = Batches(session, SanctionMeasure, options, parent=actions)
     now = options.now()
     for record in _writing_pass(source, options, problems):
         _, values, key = keyed(record)
@@ -644,7 +651,6 @@ def import_sanctions(session: Session, source: CsvFile, options: Options) -> Imp
         actions.add({"id": record_id, **values.row, "created_at": now})
         for position, measure in enumerate(values.measures):
             measures.add({"sanction_id": record_id, "position": position, "measure": measure})
-    actions.flush()
     measures.flush()
     return result
 
