@@ -1,8 +1,11 @@
 """CSV import and export: every row checked before anything is written, stable keys, streaming."""
 
+import codecs
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -42,6 +45,7 @@ from fintrack.models import (
 from fintrack.money import format_amount, normalize_currency, parse_amount
 from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
 from fintrack.sources import MAX_URL, is_url
+from fintrack.spreadsheet import unneutralise
 from fintrack.text import clean, required
 from fintrack.vocab import (
     Confidence,
@@ -57,12 +61,16 @@ T = TypeVar("T")
 MAX_LISTED = 20
 # Rows written to the database per statement.
 BATCH_ROWS = 5_000
+# The longest line of a file an import reads, and the longest row (with the line breaks in its
+# quoted cells), in characters: a longer one is refused before it is held in memory whole, so
+# that a file without line breaks cannot exhaust the memory.
+MAX_LINE = 1 << 20
+# The longest cell: the csv module's limit, which it reports as a csv.Error.
+MAX_CELL = csv.field_size_limit()
 # Rows fetched from the database at a time by an export.
 YIELD_PER = 2_000
 # A column of rejects files; ignored on import, so a corrected rejects file imports as it is.
 REASON = "reason"
-# What a spreadsheet may put before a formula-like text cell; the import removes it again.
-_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
 _SPACE_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:\.\d+)?")
 _DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d{1,2}")
 
@@ -106,11 +114,6 @@ LINK_KINDS = {"sanction": "sanction_id", "pledge": "pledge_id", "payment": "disb
 _HAD_SOURCE = (Kind.SANCTIONS, Kind.PLEDGES, Kind.DISBURSEMENTS)
 
 
-def unneutralise(text: str) -> str:
-    """Undo the quote that an export puts before a formula-like text cell (`'=1+2` -> `=1+2`)."""
-    return text[1:] if _NEUTRALISED.match(text) else text
-
-
 # --- Reading CSV files ------------------------------------------------------------------------
 
 
@@ -145,29 +148,48 @@ class CsvFile:
     def fail(self, message: str) -> InputError:
         return InputError(self.label, message)
 
-    def records(self, progress: Progress | None = None) -> Iterator[Record]:
+    def _open(self) -> IO[bytes]:
+        """The file, opened for reading; only a regular file: an import reads it twice (it
+        checks every row before it writes one), which a pipe or a device cannot give. It is
+        opened without waiting, so that a pipe without a writer is refused, not waited for."""
         try:
-            binary = self.path.open("rb")
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             raise self.fail("no such file") from None
         except IsADirectoryError:
             raise self.fail("is a directory; give a CSV file") from None
         except OSError as exc:
             raise self.fail(f"cannot be read: {exc.strerror}") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            if stat.S_ISDIR(mode):
+                raise self.fail("is a directory; give a CSV file")
+            raise self.fail(
+                "is not a regular file but a pipe or a device; an import reads its file "
+                "twice, so save the rows to a file and import that"
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+
+    def records(self, progress: Progress | None = None) -> Iterator[Record]:
+        binary = self._open()
         with binary:
-            self.size = self.path.stat().st_size
+            self.size = os.fstat(binary.fileno()).st_size
             text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+            lines = _Lines(text)
             line = 0
             try:
-                first = text.readline()
+                first = next(lines, "")
                 line = 1
                 self._read_header(first)
                 delimiter = self._delimiter
-                reader = csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
+                reader = csv.reader(_chain(first, lines), delimiter=delimiter, strict=True)
                 next(reader)
                 count = 0
                 while True:
                     line = reader.line_num + 1
+                    lines.row = 0
                     try:
                         cells = next(reader)
                     except StopIteration:
@@ -182,7 +204,21 @@ class CsvFile:
                 raise self.fail(
                     f"line {self._undecodable_line()} is not UTF-8 text; save the file as CSV UTF-8"
                 ) from None
+            except _TooLong as exc:
+                if exc.row:
+                    raise self.fail(
+                        f"line {line}: the row (with the line breaks in its quoted cells) is "
+                        f"longer than {MAX_LINE:,} characters; is a quote left open?"
+                    ) from None
+                raise self.fail(
+                    f"line {exc.line} is longer than {MAX_LINE:,} characters; is it a CSV file?"
+                ) from None
             except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise self.fail(
+                        f"line {line}: a cell is longer than {MAX_CELL:,} characters; "
+                        "is a quote left open?"
+                    ) from None
                 raise self.fail(f"line {line}: {exc}; is a quote left open?") from None
             if progress is not None:
                 progress(self.size)
@@ -190,14 +226,17 @@ class CsvFile:
     _delimiter = ","
 
     def _undecodable_line(self) -> int:
-        """The first line that is not UTF-8 (text is decoded ahead, a chunk at a time)."""
-        with self.path.open("rb") as binary:
-            for number, raw in enumerate(binary, start=1):
+        """The first line that is not UTF-8 (text is decoded ahead, a chunk at a time), found
+        a chunk at a time too, however long the lines."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        number = 1
+        with self._open() as binary:
+            while chunk := binary.read(1 << 16):
                 try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    return number
-        return 1
+                    number += decoder.decode(chunk).count("\n")
+                except UnicodeDecodeError as exc:
+                    return number + exc.object[: exc.start].count(b"\n")
+        return number
 
     def _read_header(self, first: str) -> None:
         if not first.strip():
@@ -249,9 +288,41 @@ class CsvFile:
         return Record(line, values, cells, problem)
 
 
-def _chain(first: str, rest: IO[str]) -> Iterator[str]:
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
+
+
+class _TooLong(Exception):
+    def __init__(self, line: int, row: bool) -> None:
+        self.line = line
+        self.row = row
+
+
+class _Lines:
+    """The lines of a text, each read only up to MAX_LINE characters, so that a line without
+    an end is refused rather than read whole; `row` counts the characters of the current row."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.number = 0
+        self.row = 0
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(MAX_LINE + 2)  # and its \r\n
+        if not line:
+            raise StopIteration
+        self.number += 1
+        length = len(line.rstrip("\r\n"))
+        if length > MAX_LINE:
+            raise _TooLong(self.number, row=False)
+        self.row += length
+        if self.row > MAX_LINE:
+            raise _TooLong(self.number, row=True)
+        return line
 
 
 # --- Checking cells ---------------------------------------------------------------------------

@@ -3,16 +3,22 @@ imports or seeds of the same records at once, on either engine."""
 
 import csv
 import io
+import json
 import os
+import re
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fintrack import interchange
-from tests.conftest import Run, assert_error, row_counts
+from fintrack.cli.output import Column, write_csv
+from fintrack.spreadsheet import unneutralise
+from tests.conftest import EMPTY, Run, assert_error, row_counts
 
 # Rows of each kind written below: more than the lowered batch size, and not a multiple of it.
 ROWS = 11
@@ -93,3 +99,157 @@ def test_sanctions_import_at_the_real_batch_size(run: Run, tmp_path: Path) -> No
     assert result.code == 0, result.err
     counts = row_counts()
     assert (counts["sanction_actions"], counts["sanction_measures"]) == (actions, 2 * actions)
+
+
+# --- Formula-like text after a separator --------------------------------------------------------
+
+FORMULA_START = re.compile(r"[=+\-@]")
+
+
+def test_a_formula_after_a_semicolon_is_quoted_and_neutralised_and_reads_back_exactly(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = run(
+        "sanction", "add", "--authority", "EU", "--target", "SY", "--action", "ease",
+        "--measure", "x", "--measure", "=1+2", "--measure", "'@a", "--summary", "x;=1+2",
+        "--legal-ref", "a, @b", "--ref", "r1",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    first = run("export", "sanctions", "-o", "-").out
+    assert "\"x; '=1+2; ''@a\"" in first  # each item neutralised, the cell quoted
+    assert '"a, \'@b","x;\'=1+2"' in first
+    # A spreadsheet that splits cells at ; or at tabs finds no formula in any cell.
+    for delimiter in ";\t":
+        for row in csv.reader(io.StringIO(first, newline=""), delimiter=delimiter):
+            for cell in row:
+                assert not FORMULA_START.match(cell.lstrip()), (delimiter, cell)
+    target = tmp_path / "s.csv"
+    target.write_text(first, encoding="utf-8")
+    monkeypatch.setenv("FINTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    result = run("import", "sanctions", str(target))
+    assert result.code == 0, result.err
+    (row,) = json.loads(run("sanction", "list", "--format", "json").out)
+    assert (row["measures"], row["summary"], row["legal_ref"]) == (
+        ["x", "=1+2", "'@a"], "x;=1+2", "a, @b"
+    )  # fmt: skip
+    assert run("export", "sanctions", "-o", "-").out == first
+
+
+ITEM = st.text(alphabet=st.sampled_from("'=+-@\t\r\n ,\"aZ1é"), max_size=8).map(str.strip)
+
+
+@given(
+    text=st.text(alphabet=st.sampled_from("'=+-@\t\r\n ;,\"aZ1é"), max_size=12),
+    items=st.lists(ITEM.filter(bool), max_size=4),
+)
+def test_no_reader_of_an_export_finds_a_formula_and_fintrack_reads_it_back(
+    text: str, items: list[str]
+) -> None:
+    """Whether a reader splits cells at , or ; or tabs, heeding quotes or not, no cell it finds
+    starts a formula; fintrack's import gives back the text and the list's items exactly."""
+    out = io.StringIO()
+    columns = [Column("summary", "Summary"), Column("measures", "Measures", "list")]
+    write_csv([{"summary": text, "measures": items}], columns, out)
+    data = out.getvalue()
+    for delimiter in ",;\t":
+        for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
+            reader = csv.reader(io.StringIO(data, newline=""), delimiter=delimiter, quoting=quoting)
+            for row in reader:
+                for cell in row:
+                    assert not FORMULA_START.match(cell.lstrip(" ")), (delimiter, cell)
+    header, cells = csv.reader(io.StringIO(data, newline=""))
+    assert header == ["summary", "measures"]
+    assert unneutralise(cells[0]) == text
+    assert [m.strip() for m in unneutralise(cells[1]).split(";") if m.strip()] == items
+
+
+# --- Files that never end, are huge, or are not files -------------------------------------------
+
+MEMORY_LIMIT = 1 << 30  # bytes of address space for a fintrack run in a process of its own
+
+
+def limited(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`fintrack ARGS` in a process of its own, with at most MEMORY_LIMIT of memory and
+    `timeout` seconds (TimeoutExpired past it)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    return subprocess.run(
+        [sys.executable, "-c", "from fintrack.cli import entry; entry()", *args],
+        env=dict(os.environ),  # FINTRACK_DATABASE_URL: the test's database
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
+    )
+
+
+def assert_one_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert (result.returncode, result.stdout) == (1, ""), result
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: "), line
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+
+
+def test_a_line_of_two_gigabytes_is_refused_without_reading_it_whole(
+    tmp_path: Path, empty_db: Path
+) -> None:
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as handle:  # a sparse file: a header, then 2 GiB of NUL bytes
+        handle.write(b"authority,target,action\n")
+        handle.truncate(2 << 30)
+    assert_one_error(
+        limited("import", "sanctions", str(huge)),
+        f"{huge}: line 2 is longer than 1,048,576 characters",
+    )
+    header = tmp_path / "header.csv"
+    header.write_text("x" * (interchange.MAX_LINE + 1) + "\n", encoding="utf-8")
+    assert_one_error(
+        limited("import", "sanctions", str(header)),
+        f"{header}: line 1 is longer than 1,048,576 characters",
+    )
+    assert row_counts(empty_db) == EMPTY
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_a_device_or_a_pipe_without_a_writer_is_refused_at_once(
+    tmp_path: Path, empty_db: Path, special: str
+) -> None:
+    path = special
+    if special == "fifo":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)
+    assert_one_error(
+        limited("import", "pledges", path, timeout=30),
+        f"{path}: is not a regular file but a pipe or a device",
+    )
+    assert row_counts(empty_db) == EMPTY
+
+
+def test_a_row_or_a_cell_too_long_is_an_error_naming_its_line(
+    run: Run, tmp_path: Path, empty_db: Path
+) -> None:
+    cell = '"' + "y" * 100_000 + '\n"'  # each cell a line of its own
+    source = write(
+        tmp_path / "rows.csv", ["authority,target,action", "EU,SY,ease", ",".join([cell] * 11)]
+    )
+    assert_error(
+        run("import", "sanctions", str(source)),
+        f"{source}: line 3: the row (with the line breaks in its quoted cells) is longer than "
+        "1,048,576 characters",
+    )
+    source = write(
+        tmp_path / "cell.csv", ["authority,target,action", "EU,SY,ease", f"EU,{'z' * 200_000},ease"]
+    )
+    assert_error(
+        run("import", "sanctions", str(source)),
+        f"{source}: line 3: a cell is longer than 131,072 characters",
+    )
+    source = tmp_path / "latin.csv"
+    source.write_bytes(
+        b"authority,target,action\nEU," + b"t" * 300_000 + b",ease\nEU,D\xfcsseldorf,ease\n"
+    )
+    assert_error(run("import", "sanctions", str(source)), f"{source}: line 3 is not UTF-8 text")
+    assert row_counts(empty_db) == EMPTY

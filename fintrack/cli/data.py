@@ -406,8 +406,9 @@ def import_(
 def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target: Path) -> Any:
     """Write rejected rows, as read plus a reason, to `target` (and a sibling file for the
     rows of the second file of an import: rejects.csv -> rejects.installments.csv)."""
-    from fintrack.cli.output import CsvWriter, neutralise
-    from fintrack.interchange import REASON, unneutralise
+    from fintrack.cli.output import CsvWriter
+    from fintrack.interchange import REASON
+    from fintrack.spreadsheet import neutralise, unneutralise
 
     def reject(source: Any, raw: list[str], reason: str) -> None:
         writer = writers.get(source.label)

@@ -1,6 +1,5 @@
 """The one renderer: every list and report goes out as a fitting table, CSV, JSON or JSON lines."""
 
-import csv
 import json
 import operator
 import os
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from fintrack.money import format_amount
+from fintrack.spreadsheet import neutralise
 
 Kind = Literal["text", "int", "decimal", "date", "datetime", "money", "percent", "list", "bool"]
 
@@ -106,25 +106,8 @@ def _plain(value: Any, column: Column, row: dict[str, Any]) -> Any:
     return value
 
 
-# A text cell a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with one of
-# these, possibly behind quotes already added. The quote before the rest makes it plain text.
-_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
-_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+# Text cells are neutralised (`fintrack.spreadsheet`): a list's items too, after each `; `.
 TEXT_KINDS = ("text", "list")
-
-
-def neutralise(text: str) -> str:
-    """A text cell that a spreadsheet shows as text, never runs as a formula: `=1+2` -> `'=1+2`.
-
-    Text that already starts with quotes before such a character gets one more, so that
-    `unneutralise` gives back exactly the original text.
-    """
-    return f"'{text}" if _FORMULA_START.match(text) else text
-
-
-def unneutralise(text: str) -> str:
-    """Undo `neutralise`: `'=1+2` -> `=1+2`; any other text is returned as it is."""
-    return text[1:] if _NEUTRALISED.match(text) else text
 
 
 def _csv_cell(value: Any, column: Column) -> str:
@@ -168,20 +151,28 @@ def plain_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> lis
     return [plain_row(row, columns) for row in rows]
 
 
-class CsvWriter:
-    """csv.writer with \n line ends that also quotes a carriage return inside a cell.
+# A cell holding one of these is quoted: a separator of cells or lines, or the quote itself. The
+# csv module would leave `;`, a tab and a lone \r bare, and a spreadsheet in a locale (or an
+# import dialog) that splits at them would read the rest of the cell as a new cell, where
+# `x;=1+2` starts a live formula; fintrack's own import accepts `;` between cells too.
+_QUOTED = re.compile('[",;\t\r\n]')
 
-    The csv module quotes only the characters of its line terminator, so a lone \r in a
-    cell would be written bare and read back as a line break; such rows are quoted whole.
-    """
+
+def _csv_field(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if _QUOTED.search(cell) else cell
+
+
+class CsvWriter:
+    """Rows of cells as CSV with \n line ends, each cell quoted when it holds a separator
+    that a reader could split it at (`_QUOTED`), the others bare."""
 
     def __init__(self, out: IO[str]) -> None:
-        self._plain = csv.writer(out, lineterminator="\n")
-        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        self._out = out
 
     def writerow(self, cells: Sequence[str]) -> None:
-        writer = self._quoted if any("\r" in cell for cell in cells) else self._plain
-        writer.writerow(cells)
+        line = ",".join(_csv_field(cell) for cell in cells)
+        # A row of one empty cell is quoted, as csv.writer does, so that it is not a blank line.
+        self._out.write(f"{line}\n" if line or len(cells) != 1 else '""\n')
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
