@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from fintrack.changes import stamp
 from fintrack.dates import parse_date
 from fintrack.errors import FintrackError, InputError
+from fintrack.ids import parse_id
 from fintrack.keys import (
     KeyNumbering,
     disbursement_content,
@@ -368,7 +369,7 @@ class Cells:
 
 def _integer(text: str, column: str) -> int:
     value = text.strip()
-    if not re.fullmatch(r"\d{1,9}", value) or int(value) < 1:
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < 1:
         raise InputError(column, f"'{text}' is not a whole number from 1 up")
     return int(value)
 
@@ -515,9 +516,8 @@ class IdPlan:
         self.ids: dict[Any, int] = {}
         self.pending: list[Any] = []
 
-    def claim(self, key: Any, wanted: str | None) -> None:
-        number = int(wanted) if wanted and wanted.strip().isdigit() else 0
-        if number > 0 and number not in self.taken:
+    def claim(self, key: Any, number: int | None) -> None:
+        if number is not None and number not in self.taken:
             self.taken.add(number)
             self.ids[key] = number
         else:
@@ -582,8 +582,10 @@ def _advance_sequence(session: Session, table: str) -> None:
         return
     connection.execute(
         text(
+            # The next id is the largest one's successor; set as the largest, not as its
+            # successor, so that an import of the largest id (2**31 - 1) is in range.
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            f"(SELECT max(id) FROM {table}))"
         )
     )
 
@@ -633,6 +635,7 @@ def _stored(result: ImportResult, kind: Kind, live: bool) -> None:
 
 
 def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
+    cells.parse("id", parse_id)
     action = cells.parse("action", _choice(SanctionActionKind), need=True)
     status = cells.parse("status", _choice(SanctionStatus))
     when = {c: cells.parse(c, parse_date) for c in ("announced", "effective", "expires")}
@@ -698,7 +701,7 @@ def import_sanctions(session: Session, source: CsvFile, options: Options) -> Imp
             continue
         seen.setdefault(key, record.line)
         if key not in present:
-            ids.claim(key, cells.get("id"))
+            ids.claim(key, cells.parse("id", parse_id))
     ids.finish()
     _finish(problems, result, options)
 
@@ -740,11 +743,12 @@ class PledgeCheck:
     due: date | None
     installments: int = 0
     total: int = 0
-    seqs: int = 0  # bit n-1 is set when installment n was seen
+    seqs: set[int] = field(default_factory=set)  # the seq of every installment seen
     broken: int | None = None  # the line of an invalid installment of this pledge
 
 
 def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
+    cells.parse("id", parse_id)
     donor = cells.parse("donor", _required, need=True)
     recipient = cells.parse("recipient", _required, need=True)
     currency = cells.parse("currency", _currency, need=True)
@@ -754,7 +758,7 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
     count = cells.parse("installments", _integer)
     next_due = cells.parse("next_due", parse_date)
     assumed = cells.parse("schedule_assumed", _boolean)
-    replaces = cells.parse("replaces", _integer)
+    replaces = cells.parse("replaces", parse_id)
     if cells.errors:
         return None
     assert donor and recipient and currency and pledged
@@ -827,9 +831,9 @@ def import_pledges(
                 problems.add(pledges, record.line, cells.errors)
                 continue
             lines[key] = record.line
-            file_id = cells.get("id")
-            if file_id is not None and file_id.strip().isdigit():
-                file_ids[int(file_id)] = key
+            file_id = cells.parse("id", parse_id)
+            if file_id is not None:
+                file_ids[file_id] = key
             if key in stored:
                 continue
             if row["replaces"] is not None:
@@ -837,7 +841,7 @@ def import_pledges(
             new[key] = PledgeCheck(
                 record.line, row["currency"], row["amount_minor"], row["count"], row["due"]
             )
-            ids.claim(key, cells.get("id"))
+            ids.claim(key, cells.parse("id", parse_id))
         ids.finish()
 
     def installment(record: Record) -> tuple[Cells, str | None, dict[str, Any] | None]:
@@ -878,8 +882,7 @@ def import_pledges(
                     if check is not None and check.broken is None:
                         check.broken = record.line
                 continue
-            bit = 1 << (row["seq"] - 1)
-            if check.seqs & bit:
+            if row["seq"] in check.seqs:
                 problems.add(
                     installments,
                     record.line,
@@ -887,7 +890,7 @@ def import_pledges(
                 )
                 check.broken = check.broken or record.line
                 continue
-            check.seqs |= bit
+            check.seqs.add(row["seq"])
             check.installments += 1
             check.total += row["amount_minor"]
 
@@ -1030,7 +1033,7 @@ def _schedule_errors(
                 f"{check.installments} for this pledge",
             )
         )
-    elif check.seqs != (1 << check.installments) - 1:
+    elif max(check.seqs) != check.installments:  # distinct seqs, so 1 to n exactly
         errors.append(
             (
                 "installments",
@@ -1084,6 +1087,7 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
     ) -> tuple[Cells, dict[str, Any] | None, str | None]:
         """The row's cells, its disbursement and key; no key for a payment of a voided pledge."""
         cells = Cells(record)
+        cells.parse("id", parse_id)
         key = cells.parse("pledge_ref", _required, need=True)
         seq = cells.parse("installment", _integer, need=True)
         paid_on = cells.parse("paid_on", parse_date, need=True)
@@ -1124,7 +1128,7 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
         if row is None and key is not None:
             problems.add(source, record.line, cells.errors)
         elif key is not None and key not in present:
-            ids.claim(key, cells.get("id"))
+            ids.claim(key, cells.parse("id", parse_id))
     ids.finish()
     _finish(problems, result, options)
 

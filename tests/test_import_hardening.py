@@ -253,3 +253,84 @@ def test_a_row_or_a_cell_too_long_is_an_error_naming_its_line(
     )
     assert_error(run("import", "sanctions", str(source)), f"{source}: line 3 is not UTF-8 text")
     assert row_counts(empty_db) == EMPTY
+
+
+# --- Id and number cells -------------------------------------------------------------------------
+
+# Superscript, Arabic-Indic and fullwidth two, and forms Python's int() takes.
+NOT_IDS = ["²", "٢", "\uff12", "1_0", "0", "9223372036854775808", "2147483648"]
+NOT_NUMBERS = ["²", "٢", "\uff12", "1_0"]
+ONE_PLEDGE = ["donor,recipient,currency,pledged,announced,ref", "Q,S,USD,100,2025-05-01,p1"]
+
+
+def _files(tmp_path: Path, case: str, value: str) -> tuple[list[str], str, int, str]:
+    """The import arguments of a case, the file and line with the bad cell, and its column."""
+
+    def put(name: str, lines: list[str]) -> str:
+        return str(write(tmp_path / name, lines))
+
+    if case == "sanction id":
+        path = put("s.csv", ["id,authority,target,action", f"{value},EU,SY,ease"])
+        return ["sanctions", path], path, 2, "id"
+    if case == "pledge id":
+        lines = ["id,donor,recipient,currency,pledged,announced", f"{value},Q,S,USD,1,2025-05-01"]
+        path = put("p.csv", lines)
+        return ["pledges", path], path, 2, "id"
+    if case == "replaces":
+        path = put("p.csv", ["id,donor,recipient,currency,pledged,announced,replaces",
+                             "1,Q,S,USD,100,2025-05-01,", f"2,Q,S,USD,200,2025-05-01,{value}"])  # fmt: skip
+        return ["pledges", path], path, 3, "replaces"
+    if case == "seq":
+        pledges = put("p.csv", ONE_PLEDGE)
+        path = put("i.csv", ["pledge_ref,seq,due,amount", f"p1,{value},2025-06-01,100"])
+        return ["installments", path, "--pledges", pledges], path, 2, "seq"
+    if case == "installment":
+        path = put("d.csv", ["pledge_ref,installment,paid_on,amount", f"p1,{value},2025-06-01,1"])
+        return ["disbursements", path], path, 2, "installment"
+    assert case == "payment id"
+    path = put("d.csv", ["id,pledge_ref,installment,paid_on,amount", f"{value},p1,1,2025-06-01,1"])
+    return ["disbursements", path], path, 2, "id"
+
+
+@pytest.mark.parametrize(
+    ("case", "value"),
+    [(case, value) for case in ("sanction id", "pledge id", "replaces", "payment id")
+     for value in NOT_IDS]
+    + [(case, value) for case in ("seq", "installment") for value in NOT_NUMBERS],
+)  # fmt: skip
+def test_an_id_or_number_cell_in_other_digits_or_too_large_is_a_row_error(
+    run: Run, tmp_path: Path, empty_db: Path, case: str, value: str
+) -> None:
+    if case in ("installment", "payment id"):
+        assert run("import", "pledges", str(write(tmp_path / "one.csv", ONE_PLEDGE))).code == 0
+    before = row_counts(empty_db)
+    args, path, line, column = _files(tmp_path, case, value)
+    result = run("import", *args)
+    assert (result.code, result.out) == (1, ""), result
+    *rows, last = result.err.splitlines()
+    expected = f"{path}:{line}: column {column}: '{value}' is not "
+    assert any(row.startswith(expected) for row in rows), result.err
+    assert last.startswith("Error: ") and last.endswith("invalid; nothing was imported"), last
+    assert row_counts(empty_db) == before
+
+
+def test_the_largest_id_is_kept_and_installment_numbers_far_apart_are_an_error(
+    run: Run, tmp_path: Path, empty_db: Path
+) -> None:
+    source = write(tmp_path / "s.csv", ["id,authority,target,action", "2147483647,EU,SY,ease"])
+    assert run("import", "sanctions", str(source)).code == 0
+    assert json.loads(run("sanction", "list", "--format", "json").out)[0]["id"] == 2147483647
+    # Installments numbered near 10^9: refused quickly, in little memory.
+    pledges = ["donor,recipient,currency,pledged,announced,ref"]
+    pledges += [f"Q,S,USD,100,2025-05-01,p{i}" for i in range(30)]
+    installments = ["pledge_ref,seq,due,amount"]
+    installments += [f"p{i},{999_999_999 - i},2025-06-01,100" for i in range(30)]
+    result = limited(
+        "import", "pledges", str(write(tmp_path / "p.csv", pledges)),
+        "--installments", str(write(tmp_path / "i.csv", installments)),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "are not numbered 1 to 1" in result.stderr
+    assert (
+        result.stderr.splitlines()[-1] == "Error: 30 of 60 rows are invalid; nothing was imported"
+    )
