@@ -47,6 +47,7 @@ from fintrack.money import format_amount, normalize_currency, parse_amount
 from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
 from fintrack.sources import MAX_URL, is_url
 from fintrack.spreadsheet import unneutralise
+from fintrack.store import serialize_imports
 from fintrack.text import clean, required
 from fintrack.vocab import (
     Confidence,
@@ -535,6 +536,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _begin(session: Session, options: Options) -> None:
+    """Before an import reads what is stored: wait for any other import to end."""
+    if not options.dry_run:
+        serialize_imports(session)
+
+
 class Batches:
     """Rows for one table, written with one executemany statement per batch.
 
@@ -671,6 +678,7 @@ def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
 
 
 def import_sanctions(session: Session, source: CsvFile, options: Options) -> ImportResult:
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     # Keys of every record, voided ones too (they are not brought back), and of live ones.
@@ -795,6 +803,7 @@ def import_pledges(
     installment of its total, due on its next_due (else announced) date. Installments of
     pledges already stored are skipped with them.
     """
+    _begin(session, options)
     result = ImportResult()
     problems = Problems(pledges, installments)
     # Every pledge stored, voided ones too (they are not brought back), and the live ones. A
@@ -1061,6 +1070,7 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
 
     Payments of a pledge voided in this database, and payments voided in it, are left out.
     """
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     keys = pledge_keys(session)
@@ -1156,6 +1166,7 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
     error, as with `fintrack rate add`."""
     from fintrack.rates import parse_rate
 
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     query = select(ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on, ExchangeRate.rate)
@@ -1242,6 +1253,7 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
 
     A source whose key is stored already is left as it is, like a record whose ref is.
     """
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     present = set(source_keys(session).values())
@@ -1327,6 +1339,7 @@ def import_links(session: Session, source: CsvFile, options: Options) -> ImportR
     changed to the file's, through the ORM, so the record's history keeps the old one. Links
     of records voided in this database are left out.
     """
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     pledges = pledge_keys(session)

@@ -73,13 +73,32 @@ def seed(
         finish_change(session)
         return result
 
+    from sqlalchemy.exc import IntegrityError
+
     db = database()
-    result = db.transaction(work)
+    try:
+        result = db.transaction(work)
+    except IntegrityError as exc:
+        raise _changed_meanwhile("seed", exc) from None
     note(
         f"Seeded {db.display}: {plural(result.sanctions_added, 'sanction action')}, "
         f"{plural(result.pledges_added, 'pledge')}, {plural(result.claims_added, 'claim')} and "
         f"{plural(result.sources_added, 'source')} added, "
         f"{plural(result.already_present, 'record')} already present"
+    )
+
+
+def _changed_meanwhile(command: str, exc: Any) -> Exception:
+    """The error for a record that another command (`sanction add --ref`, say) stored while
+    an import or seed ran, between its check and its write: imports and seeds wait for each
+    other, other commands do not (on PostgreSQL; on SQLite every writer waits)."""
+    from fintrack.errors import Refused
+    from fintrack.store import hide_password
+
+    reason = " ".join(str(exc.orig).split())
+    return Refused(
+        f"another command added a record while this {command} ran "
+        f"({hide_password(reason, database().url)}); nothing was written; run the {command} again"
     )
 
 
@@ -309,6 +328,8 @@ def import_(
 
         fintrack import pledges pledges.csv --installments installments.csv
     """
+    from sqlalchemy.exc import IntegrityError
+
     from fintrack import interchange
     from fintrack.errors import InputError
     from fintrack.interchange import CsvFile, InvalidRows, Kind, Options
@@ -377,6 +398,8 @@ def import_(
             for line in exc.listing():
                 print(line, file=sys.stderr)
             raise
+        except IntegrityError as exc:
+            raise _changed_meanwhile("import", exc) from None
         if rejects is not None and not dry_run and main.label not in writers:
             _rejects_writer(stack, writers, main, rejects)(main, [], "")
     if quiet:
