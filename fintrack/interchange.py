@@ -591,8 +591,7 @@ def _advance_sequence(session: Session, table: str) -> None:
         text(
             # The next id is the largest one's successor; set as the largest, not as its
             # successor, so that an import of the largest id (2**31 - 1) is in range.
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT max(id) FROM {table}))"
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
         )
     )
 
