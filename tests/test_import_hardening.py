@@ -510,3 +510,23 @@ def test_a_record_added_by_another_command_during_an_import_is_one_clear_error(
         assert (second.returncode, out) == (0, ""), err
     assert err.endswith(": 199 sanctions added, 1 sanction already present\n"), err
     assert row_counts(empty_db)["sanction_actions"] == 200
+
+
+def test_rejects_never_replace_a_file_being_imported(
+    run: Run, tmp_path: Path, empty_db: Path
+) -> None:
+    pledges = write(tmp_path / "p.csv", [*ONE_PLEDGE, "Q,S,QQQ,1,2025-05-01,p2"])
+    # The rejects of r.csv's second file go to r.installments.csv.
+    installments = write(tmp_path / "r.installments.csv", ["pledge_ref,seq,due,amount"])
+    before = pledges.read_bytes()
+    for rejects, extra in (
+        (pledges, ()),
+        (tmp_path / "r.csv", ("--installments", str(installments))),
+        (tmp_path / "." / "p.csv", ()),
+    ):
+        result = run("import", "pledges", str(pledges), *extra, "--on-error", "skip",
+                     "--rejects", str(rejects))  # fmt: skip
+        assert_error(result, "--rejects: would replace", "which is imported; give another file")
+    assert pledges.read_bytes() == before
+    assert installments.read_text(encoding="utf-8") == "pledge_ref,seq,due,amount\n"
+    assert row_counts(empty_db) == EMPTY

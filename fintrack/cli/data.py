@@ -343,6 +343,18 @@ def import_(
             "--rejects", "goes with --on-error skip, which needs it: --on-error skip --rejects FILE"
         )
 
+    if rejects is not None:
+        # The rejects replace their file once written: never a file being imported.
+        written = {rejects.resolve()}
+        if installments is not None or pledges is not None:
+            other = "installments" if installments is not None else "pledges"
+            written.add(rejects.with_name(f"{rejects.stem}.{other}{rejects.suffix}").resolve())
+        for given in (file, installments, pledges):
+            if given is not None and given.resolve() in written:
+                raise InputError(
+                    "--rejects", f"would replace {given}, which is imported; give another file"
+                )
+
     def source(path: Path, of: str) -> CsvFile:
         return CsvFile(path, Kind(of), [c.key for c in file_columns(of)], str(path))
 
