@@ -345,12 +345,12 @@ def import_(
 
     if rejects is not None:
         # The rejects replace their file once written: never a file being imported.
-        written = {rejects.resolve()}
+        replaced = {rejects.resolve()}
         if installments is not None or pledges is not None:
             other = "installments" if installments is not None else "pledges"
-            written.add(rejects.with_name(f"{rejects.stem}.{other}{rejects.suffix}").resolve())
+            replaced.add(rejects.with_name(f"{rejects.stem}.{other}{rejects.suffix}").resolve())
         for given in (file, installments, pledges):
-            if given is not None and given.resolve() in written:
+            if given is not None and given.resolve() in replaced:
                 raise InputError(
                     "--rejects", f"would replace {given}, which is imported; give another file"
                 )
