@@ -1,5 +1,6 @@
 """The one renderer: every list and report goes out as a fitting table, CSV, JSON or JSON lines."""
 
+import csv
 import json
 import operator
 import os
@@ -151,28 +152,20 @@ def plain_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> lis
     return [plain_row(row, columns) for row in rows]
 
 
-# A cell holding one of these is quoted: a separator of cells or lines, or the quote itself. The
-# csv module would leave `;`, a tab and a lone \r bare, and a spreadsheet in a locale (or an
-# import dialog) that splits at them would read the rest of the cell as a new cell, where
-# `x;=1+2` starts a live formula; fintrack's own import accepts `;` between cells too.
-_QUOTED = re.compile('[",;\t\r\n]')
-
-
-def _csv_field(cell: str) -> str:
-    return '"' + cell.replace('"', '""') + '"' if _QUOTED.search(cell) else cell
-
-
 class CsvWriter:
-    """Rows of cells as CSV with \n line ends, each cell quoted when it holds a separator
-    that a reader could split it at (`_QUOTED`), the others bare."""
+    """csv.writer with \n line ends that also quotes a carriage return inside a cell.
+
+    The csv module quotes only the characters of its line terminator, so a lone \r in a
+    cell would be written bare and read back as a line break; such rows are quoted whole.
+    """
 
     def __init__(self, out: IO[str]) -> None:
-        self._out = out
+        self._plain = csv.writer(out, lineterminator="\n")
+        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
 
     def writerow(self, cells: Sequence[str]) -> None:
-        line = ",".join(_csv_field(cell) for cell in cells)
-        # A row of one empty cell is quoted, as csv.writer does, so that it is not a blank line.
-        self._out.write(f"{line}\n" if line or len(cells) != 1 else '""\n')
+        writer = self._quoted if any("\r" in cell for cell in cells) else self._plain
+        writer.writerow(cells)
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
