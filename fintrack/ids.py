@@ -32,5 +32,10 @@ def parse_whole(
 
 
 def parse_id(text: str, field: str) -> int:
-    """A record's id, such as 12: at most the largest id every engine stores."""
-    return parse_whole(text, field, "an id", most=MAX_STORED_ID)
+    """A record's id, such as 12, as a command or a file gives it: the digits 0-9 only (not
+    `²`, `٢`, fullwidth digits or `1_0`, which Python's int() would take), from 1 to the
+    largest id every engine stores."""
+    number = parse_whole(text, field, "an id", most=MAX_STORED_ID)
+    if number < 1:
+        raise InputError(field, f"'{text}' is not an id: ids start at 1")
+    return number

@@ -1,8 +1,11 @@
 """CSV import and export: every row checked before anything is written, stable keys, streaming."""
 
+import codecs
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 from fintrack.changes import stamp
 from fintrack.dates import parse_date
 from fintrack.errors import FintrackError, InputError
-from fintrack.ids import MAX_STORED_ID
+from fintrack.ids import parse_id
 from fintrack.keys import (
     KeyNumbering,
     disbursement_content,
@@ -43,6 +46,8 @@ from fintrack.models import (
 from fintrack.money import format_amount, normalize_currency, parse_amount
 from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
 from fintrack.sources import source_url
+from fintrack.spreadsheet import unneutralise
+from fintrack.store import serialize_imports
 from fintrack.text import check_row, clean, required
 from fintrack.vocab import (
     Confidence,
@@ -58,12 +63,16 @@ T = TypeVar("T")
 MAX_LISTED = 20
 # Rows written to the database per statement.
 BATCH_ROWS = 5_000
+# The longest line of a file an import reads, and the longest row (with the line breaks in its
+# quoted cells), in characters: a longer one is refused before it is held in memory whole, so
+# that a file without line breaks cannot exhaust the memory.
+MAX_LINE = 1 << 20
+# The longest cell: the csv module's limit, which it reports as a csv.Error.
+MAX_CELL = csv.field_size_limit()
 # Rows fetched from the database at a time by an export.
 YIELD_PER = 2_000
 # A column of rejects files; ignored on import, so a corrected rejects file imports as it is.
 REASON = "reason"
-# What a spreadsheet may put before a formula-like text cell; the import removes it again.
-_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
 _SPACE_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:\.\d+)?")
 # Dots between thousands without a decimal comma (29.000) are parse_amount's to judge.
 _DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+,\d+|\d+,\d{1,2}")
@@ -108,11 +117,6 @@ LINK_KINDS = {"sanction": "sanction_id", "pledge": "pledge_id", "payment": "disb
 _HAD_SOURCE = (Kind.SANCTIONS, Kind.PLEDGES, Kind.DISBURSEMENTS)
 
 
-def unneutralise(text: str) -> str:
-    """Undo the quote that an export puts before a formula-like text cell (`'=1+2` -> `=1+2`)."""
-    return text[1:] if _NEUTRALISED.match(text) else text
-
-
 # --- Reading CSV files ------------------------------------------------------------------------
 
 
@@ -147,29 +151,48 @@ class CsvFile:
     def fail(self, message: str) -> InputError:
         return InputError(self.label, message)
 
-    def records(self, progress: Progress | None = None) -> Iterator[Record]:
+    def _open(self) -> IO[bytes]:
+        """The file, opened for reading; only a regular file: an import reads it twice (it
+        checks every row before it writes one), which a pipe or a device cannot give. It is
+        opened without waiting, so that a pipe without a writer is refused, not waited for."""
         try:
-            binary = self.path.open("rb")
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             raise self.fail("no such file") from None
         except IsADirectoryError:
             raise self.fail("is a directory; give a CSV file") from None
         except OSError as exc:
             raise self.fail(f"cannot be read: {exc.strerror}") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            if stat.S_ISDIR(mode):
+                raise self.fail("is a directory; give a CSV file")
+            raise self.fail(
+                "is not a regular file but a pipe or a device; an import reads its file "
+                "twice, so save the rows to a file and import that"
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+
+    def records(self, progress: Progress | None = None) -> Iterator[Record]:
+        binary = self._open()
         with binary:
-            self.size = self.path.stat().st_size
+            self.size = os.fstat(binary.fileno()).st_size
             text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+            lines = _Lines(text)
             line = 0
             try:
-                first = text.readline()
+                first = next(lines, "")
                 line = 1
                 self._read_header(first)
                 delimiter = self._delimiter
-                reader = csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
+                reader = csv.reader(_chain(first, lines), delimiter=delimiter, strict=True)
                 next(reader)
                 count = 0
                 while True:
                     line = reader.line_num + 1
+                    lines.row = 0
                     try:
                         cells = next(reader)
                     except StopIteration:
@@ -184,7 +207,21 @@ class CsvFile:
                 raise self.fail(
                     f"line {self._undecodable_line()} is not UTF-8 text; save the file as CSV UTF-8"
                 ) from None
+            except _TooLong as exc:
+                if exc.row:
+                    raise self.fail(
+                        f"line {line}: the row (with the line breaks in its quoted cells) is "
+                        f"longer than {MAX_LINE:,} characters; is a quote left open?"
+                    ) from None
+                raise self.fail(
+                    f"line {exc.line} is longer than {MAX_LINE:,} characters; is it a CSV file?"
+                ) from None
             except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise self.fail(
+                        f"line {line}: a cell is longer than {MAX_CELL:,} characters; "
+                        "is a quote left open?"
+                    ) from None
                 raise self.fail(f"line {line}: {exc}; is a quote left open?") from None
             if progress is not None:
                 progress(self.size)
@@ -192,14 +229,17 @@ class CsvFile:
     _delimiter = ","
 
     def _undecodable_line(self) -> int:
-        """The first line that is not UTF-8 (text is decoded ahead, a chunk at a time)."""
-        with self.path.open("rb") as binary:
-            for number, raw in enumerate(binary, start=1):
+        """The first line that is not UTF-8 (text is decoded ahead, a chunk at a time), found
+        a chunk at a time too, however long the lines."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        number = 1
+        with self._open() as binary:
+            while chunk := binary.read(1 << 16):
                 try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    return number
-        return 1
+                    number += decoder.decode(chunk).count("\n")
+                except UnicodeDecodeError as exc:
+                    return number + exc.object[: exc.start].count(b"\n")
+        return number
 
     def _read_header(self, first: str) -> None:
         if not first.strip():
@@ -251,9 +291,41 @@ class CsvFile:
         return Record(line, values, cells, problem)
 
 
-def _chain(first: str, rest: IO[str]) -> Iterator[str]:
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
+
+
+class _TooLong(Exception):
+    def __init__(self, line: int, row: bool) -> None:
+        self.line = line
+        self.row = row
+
+
+class _Lines:
+    """The lines of a text, each read only up to MAX_LINE characters, so that a line without
+    an end is refused rather than read whole; `row` counts the characters of the current row."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.number = 0
+        self.row = 0
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(MAX_LINE + 2)  # and its \r\n
+        if not line:
+            raise StopIteration
+        self.number += 1
+        length = len(line.rstrip("\r\n"))
+        if length > MAX_LINE:
+            raise _TooLong(self.number, row=False)
+        self.row += length
+        if self.row > MAX_LINE:
+            raise _TooLong(self.number, row=True)
+        return line
 
 
 # --- Checking cells ---------------------------------------------------------------------------
@@ -456,9 +528,8 @@ class IdPlan:
         self.ids: dict[Any, int] = {}
         self.pending: list[Any] = []
 
-    def claim(self, key: Any, wanted: str | None) -> None:
-        number = _file_id(wanted) or 0
-        if number > 0 and number not in self.taken:
+    def claim(self, key: Any, number: int | None) -> None:
+        if number is not None and number not in self.taken:
             self.taken.add(number)
             self.ids[key] = number
         else:
@@ -472,28 +543,30 @@ class IdPlan:
         self.pending = []
 
 
-def _file_id(text: str | None) -> int | None:
-    """The id a file gives a record, if every engine can store it as one (a hint: a record
-    whose id is missing or out of range gets the next free number)."""
-    value = (text or "").strip()
-    if re.fullmatch(r"[0-9]{1,10}", value) and 0 < int(value) <= MAX_STORED_ID:
-        return int(value)
-    return None
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _begin(session: Session, options: Options) -> None:
+    """Before an import reads what is stored: wait for any other import to end."""
+    if not options.dry_run:
+        serialize_imports(session)
 
 
 class Batches:
     """Rows for one table, written with one executemany statement per batch.
 
     Rows of a versioned table are stamped as the first version of their record, made by the
-    import's change (`stamp`); a Core insert bypasses the ORM's flush hook that would.
+    import's change (`stamp`); a Core insert bypasses the ORM's flush hook that would. Rows
+    that refer to rows of another batch name it as `parent`: it is written first, so that a
+    full batch of children never reaches the database before the parents they point to.
     """
 
-    def __init__(self, session: Session, model: Any, options: Options) -> None:
+    def __init__(
+        self, session: Session, model: Any, options: Options, parent: "Batches | None" = None
+    ) -> None:
         self.session = session
+        self.parent = parent
         self.table = model.__table__
         self.statement = insert(self.table)
         self.change = options.change if issubclass(model, Versioned) else None
@@ -509,6 +582,8 @@ class Batches:
             self.flush()
 
     def flush(self) -> None:
+        if self.parent is not None:
+            self.parent.flush()
         if self.rows:
             self.session.connection().execute(self.statement, self.rows)
             self.rows = []
@@ -525,8 +600,9 @@ def _advance_sequence(session: Session, table: str) -> None:
         return
     connection.execute(
         text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            # The next id is the largest one's successor; set as the largest, not as its
+            # successor, so that an import of the largest id (2**31 - 1) is in range.
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
         )
     )
 
@@ -576,6 +652,7 @@ def _stored(result: ImportResult, kind: Kind, live: bool) -> None:
 
 
 def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
+    cells.parse("id", parse_id)
     action = cells.parse("action", _choice(SanctionActionKind), need=True)
     status = cells.parse("status", _choice(SanctionStatus))
     when = {c: cells.parse(c, parse_date) for c in ("announced", "effective", "expires")}
@@ -611,6 +688,7 @@ def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
 
 
 def import_sanctions(session: Session, source: CsvFile, options: Options) -> ImportResult:
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     # Keys of every record, voided ones too (they are not brought back), and of live ones.
@@ -641,14 +719,14 @@ def import_sanctions(session: Session, source: CsvFile, options: Options) -> Imp
             continue
         seen.setdefault(key, record.line)
         if key not in present:
-            ids.claim(key, cells.get("id"))
+            ids.claim(key, cells.parse("id", parse_id))
     ids.finish()
     _finish(problems, result, options)
 
     numbering = KeyNumbering()
     seen.clear()
     actions = Batches(session, SanctionAction, options)
-    measures = Batches(session, SanctionMeasure, options)
+    measures = Batches(session, SanctionMeasure, options, parent=actions)
     now = options.now()
     for record in _writing_pass(source, options, problems):
         _, values, key = keyed(record)
@@ -665,7 +743,6 @@ def import_sanctions(session: Session, source: CsvFile, options: Options) -> Imp
         actions.add({"id": record_id, **values.row, "created_at": now})
         for position, measure in enumerate(values.measures):
             measures.add({"sanction_id": record_id, "position": position, "measure": measure})
-    actions.flush()
     measures.flush()
     return result
 
@@ -684,11 +761,12 @@ class PledgeCheck:
     due: date | None
     installments: int = 0
     total: int = 0
-    seqs: int = 0  # bit n-1 is set when installment n was seen
+    seqs: set[int] = field(default_factory=set)  # the seq of every installment seen
     broken: int | None = None  # the line of an invalid installment of this pledge
 
 
 def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
+    cells.parse("id", parse_id)
     donor = cells.parse("donor", _required, need=True)
     recipient = cells.parse("recipient", _required, need=True)
     currency = cells.parse("currency", _currency, need=True)
@@ -698,7 +776,7 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
     count = cells.parse("installments", _integer)
     next_due = cells.parse("next_due", parse_date)
     assumed = cells.parse("schedule_assumed", _boolean)
-    replaces = cells.parse("replaces", _integer)
+    replaces = cells.parse("replaces", parse_id)
     if cells.errors:
         return None
     assert donor and recipient and currency and pledged
@@ -737,6 +815,7 @@ def import_pledges(
     installment of its total, due on its next_due (else announced) date. Installments of
     pledges already stored are skipped with them.
     """
+    _begin(session, options)
     result = ImportResult()
     problems = Problems(pledges, installments)
     # Every pledge stored, voided ones too (they are not brought back), and the live ones. A
@@ -773,7 +852,7 @@ def import_pledges(
                 problems.add(pledges, record.line, cells.errors)
                 continue
             lines[key] = record.line
-            file_id = _file_id(cells.get("id"))
+            file_id = cells.parse("id", parse_id)
             if file_id is not None:
                 file_ids[file_id] = key
             if key in stored:
@@ -783,7 +862,7 @@ def import_pledges(
             new[key] = PledgeCheck(
                 record.line, row["currency"], row["amount_minor"], row["count"], row["due"]
             )
-            ids.claim(key, cells.get("id"))
+            ids.claim(key, cells.parse("id", parse_id))
         ids.finish()
 
     def installment(record: Record) -> tuple[Cells, str | None, dict[str, Any] | None]:
@@ -824,8 +903,7 @@ def import_pledges(
                     if check is not None and check.broken is None:
                         check.broken = record.line
                 continue
-            bit = 1 << (row["seq"] - 1)
-            if check.seqs & bit:
+            if row["seq"] in check.seqs:
                 problems.add(
                     installments,
                     record.line,
@@ -833,7 +911,7 @@ def import_pledges(
                 )
                 check.broken = check.broken or record.line
                 continue
-            check.seqs |= bit
+            check.seqs.add(row["seq"])
             check.installments += 1
             check.total += row["amount_minor"]
 
@@ -976,7 +1054,7 @@ def _schedule_errors(
                 f"{check.installments} for this pledge",
             )
         )
-    elif check.seqs != (1 << check.installments) - 1:
+    elif max(check.seqs) != check.installments:  # distinct seqs, so 1 to n exactly
         errors.append(
             (
                 "installments",
@@ -1004,6 +1082,7 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
 
     Payments of a pledge voided in this database, and payments voided in it, are left out.
     """
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     keys = pledge_keys(session)
@@ -1030,6 +1109,7 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
     ) -> tuple[Cells, dict[str, Any] | None, str | None]:
         """The row's cells, its disbursement and key; no key for a payment of a voided pledge."""
         cells = Cells(record)
+        cells.parse("id", parse_id)
         key = cells.parse("pledge_ref", _required, need=True)
         seq = cells.parse("installment", _integer, need=True)
         paid_on = cells.parse("paid_on", parse_date, need=True)
@@ -1070,7 +1150,7 @@ def import_disbursements(session: Session, source: CsvFile, options: Options) ->
         if row is None and key is not None:
             problems.add(source, record.line, cells.errors)
         elif key is not None and key not in present:
-            ids.claim(key, cells.get("id"))
+            ids.claim(key, cells.parse("id", parse_id))
     ids.finish()
     _finish(problems, result, options)
 
@@ -1098,6 +1178,7 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
     error, as with `fintrack rate add`."""
     from fintrack.rates import known_rate, parse_rate
 
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     query = select(ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on, ExchangeRate.rate)
@@ -1192,6 +1273,7 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
 
     A source whose key is stored already is left as it is, like a record whose ref is.
     """
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     present = set(source_keys(session).values())
@@ -1279,6 +1361,7 @@ def import_links(session: Session, source: CsvFile, options: Options) -> ImportR
     changed to the file's, through the ORM, so the record's history keeps the old one. Links
     of records voided in this database are left out.
     """
+    _begin(session, options)
     result = ImportResult()
     problems = Problems()
     pledges = pledge_keys(session)

@@ -15,6 +15,7 @@ from fintrack.models import Claim, Pledge, SanctionAction, Source
 from fintrack.pledges import PledgeInput, add_pledge
 from fintrack.sanctions import SanctionInput, add_sanction
 from fintrack.sources import SourceInput, add_source, link
+from fintrack.store import serialize_imports
 from fintrack.vocab import (
     Confidence,
     Period,
@@ -172,9 +173,13 @@ def _read(folder: Path) -> list[tuple[str, str, dict[str, Any]]]:
 
 def load_seed(session: Session, folder: Path) -> SeedResult:
     """Add the `[[source]]`, `[[sanction]]`, `[[pledge]]` and `[[claim]]` records of
-    folder/*.toml that are not already stored, with their links to their sources."""
+    folder/*.toml that are not already stored, with their links to their sources.
+
+    A seed running at the same time (or an import) is waited for, so that its records are
+    found stored rather than added twice."""
     result = SeedResult()
     tables = _read(folder)
+    serialize_imports(session)
     sources: dict[str, Source] = {}
     for where, kind, record in tables:
         if kind != "source":

@@ -34,6 +34,8 @@ RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 SQLITE_RETRY_CODES = frozenset({5, 6})
 # Serializes concurrent `upgrade()` runs on one PostgreSQL database (any fixed 64-bit key).
 PG_MIGRATION_LOCK = 0x66696E747261636B  # "fintrack"
+# Serializes imports and seeds on one PostgreSQL database (`serialize_imports`).
+PG_IMPORT_LOCK = PG_MIGRATION_LOCK + 1
 PG_CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "fintrack"}
 DRIVER_HINTS = {"postgresql": "pip install 'fintrack[postgres]'"}
 
@@ -94,6 +96,22 @@ def is_transient(error: BaseException) -> bool:
         return code & 0xFF in SQLITE_RETRY_CODES
     text = str(original)
     return "database is locked" in text or "database table is locked" in text
+
+
+def serialize_imports(session: "Session") -> None:
+    """Wait until no other import or seed is writing to this database, and keep the next one
+    waiting until this transaction ends.
+
+    An import reads which records are stored, then adds the others: two at once would add
+    the same records twice, and the second would fail on a duplicate key. Serialized, the
+    second finds the first's records stored, as on SQLite, whose writing transactions take
+    the write lock at once (BEGIN IMMEDIATE); PostgreSQL takes a transaction's advisory lock.
+    """
+    from sqlalchemy import text
+
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_IMPORT_LOCK})
 
 
 def resource_dir(name: str) -> Path:

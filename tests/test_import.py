@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fintrack.cli.output import Column, write_csv
-from fintrack.interchange import unneutralise
+from fintrack.spreadsheet import unneutralise
 from tests.cases import EU_URL, OFAC_URL, QATAR_REF, QATAR_URL, founding_case, source
 from tests.conftest import QATAR, Result, Run, added, assert_error, row_counts, url_of
 

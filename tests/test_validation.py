@@ -204,7 +204,9 @@ def test_the_largest_id_is_looked_up_on_every_engine(run: Run, empty_db: Path) -
     assert_error(run(*QATAR, "--source", str(MAX_ID)), f"no source with id {MAX_ID}")
 
 
-def test_an_import_id_no_engine_stores_is_ignored(run: Run, tmp_path: Path, empty_db: Path) -> None:
+def test_an_import_id_no_engine_stores_is_a_row_error(
+    run: Run, tmp_path: Path, empty_db: Path
+) -> None:
     path = tmp_path / "pledges.csv"
     path.write_text(
         f"id,{PLEDGE_HEADER}\n{2**63},Qatar,Syria,USD,1M,2025-05-08,,q\n"
@@ -212,8 +214,10 @@ def test_an_import_id_no_engine_stores_is_ignored(run: Run, tmp_path: Path, empt
         encoding="utf-8",
     )
     result = run("import", "pledges", str(path))
-    assert result.code == 0, result.err
-    assert sorted(row["id"] for row in as_json(run, "pledge", "list")) == [1, 2]
+    assert result.code == 1
+    assert f"pledges.csv:2: column id: '{2**63}' is too large for an id" in result.err
+    assert "pledges.csv:3: column id: '3000000000' is too large for an id" in result.err
+    assert row_counts(empty_db)["pledges"] == 0
 
 
 # --- 4. Dots between thousands ----------------------------------------------------------------

@@ -73,13 +73,32 @@ def seed(
         finish_change(session)
         return result
 
+    from sqlalchemy.exc import IntegrityError
+
     db = database()
-    result = db.transaction(work)
+    try:
+        result = db.transaction(work)
+    except IntegrityError as exc:
+        raise _changed_meanwhile("seed", exc) from None
     note(
         f"Seeded {db.display}: {plural(result.sanctions_added, 'sanction action')}, "
         f"{plural(result.pledges_added, 'pledge')}, {plural(result.claims_added, 'claim')} and "
         f"{plural(result.sources_added, 'source')} added, "
         f"{plural(result.already_present, 'record')} already present"
+    )
+
+
+def _changed_meanwhile(command: str, exc: Any) -> Exception:
+    """The error for a record that another command (`sanction add --ref`, say) stored while
+    an import or seed ran, between its check and its write: imports and seeds wait for each
+    other, other commands do not (on PostgreSQL; on SQLite every writer waits)."""
+    from fintrack.errors import Refused
+    from fintrack.store import hide_password
+
+    reason = " ".join(str(exc.orig).split())
+    return Refused(
+        f"another command added a record while this {command} ran "
+        f"({hide_password(reason, database().url)}); nothing was written; run the {command} again"
     )
 
 
@@ -309,6 +328,8 @@ def import_(
 
         fintrack import pledges pledges.csv --installments installments.csv
     """
+    from sqlalchemy.exc import IntegrityError
+
     from fintrack import interchange
     from fintrack.errors import InputError
     from fintrack.interchange import CsvFile, InvalidRows, Kind, Options
@@ -321,6 +342,18 @@ def import_(
         raise InputError(
             "--rejects", "goes with --on-error skip, which needs it: --on-error skip --rejects FILE"
         )
+
+    if rejects is not None:
+        # The rejects replace their file once written: never a file being imported.
+        replaced = {rejects.resolve()}
+        if installments is not None or pledges is not None:
+            other = "installments" if installments is not None else "pledges"
+            replaced.add(rejects.with_name(f"{rejects.stem}.{other}{rejects.suffix}").resolve())
+        for given in (file, installments, pledges):
+            if given is not None and given.resolve() in replaced:
+                raise InputError(
+                    "--rejects", f"would replace {given}, which is imported; give another file"
+                )
 
     def source(path: Path, of: str) -> CsvFile:
         return CsvFile(path, Kind(of), [c.key for c in file_columns(of)], str(path))
@@ -377,6 +410,8 @@ def import_(
             for line in exc.listing():
                 print(line, file=sys.stderr)
             raise
+        except IntegrityError as exc:
+            raise _changed_meanwhile("import", exc) from None
         if rejects is not None and not dry_run and main.label not in writers:
             _rejects_writer(stack, writers, main, rejects)(main, [], "")
     if quiet:
@@ -406,8 +441,9 @@ def import_(
 def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target: Path) -> Any:
     """Write rejected rows, as read plus a reason, to `target` (and a sibling file for the
     rows of the second file of an import: rejects.csv -> rejects.installments.csv)."""
-    from fintrack.cli.output import CsvWriter, neutralise
-    from fintrack.interchange import REASON, unneutralise
+    from fintrack.cli.output import CsvWriter
+    from fintrack.interchange import REASON
+    from fintrack.spreadsheet import neutralise, unneutralise
 
     def reject(source: Any, raw: list[str], reason: str) -> None:
         writer = writers.get(source.label)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from fintrack.money import format_amount
+from fintrack.spreadsheet import neutralise
 
 Kind = Literal["text", "int", "decimal", "date", "datetime", "money", "percent", "list", "bool"]
 
@@ -106,25 +107,8 @@ def _plain(value: Any, column: Column, row: dict[str, Any]) -> Any:
     return value
 
 
-# A text cell a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with one of
-# these, possibly behind quotes already added. The quote before the rest makes it plain text.
-_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
-_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+# Text cells are neutralised (`fintrack.spreadsheet`): a list's items too, after each `; `.
 TEXT_KINDS = ("text", "list")
-
-
-def neutralise(text: str) -> str:
-    """A text cell that a spreadsheet shows as text, never runs as a formula: `=1+2` -> `'=1+2`.
-
-    Text that already starts with quotes before such a character gets one more, so that
-    `unneutralise` gives back exactly the original text.
-    """
-    return f"'{text}" if _FORMULA_START.match(text) else text
-
-
-def unneutralise(text: str) -> str:
-    """Undo `neutralise`: `'=1+2` -> `=1+2`; any other text is returned as it is."""
-    return text[1:] if _NEUTRALISED.match(text) else text
 
 
 def _csv_cell(value: Any, column: Column) -> str:
