@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from fintrack.errors import InputError
 from fintrack.models import HISTORY, Change, Versioned
+from fintrack.store import mask_text
 
 CHANGE_KEY = "fintrack.change"
 WROTE_KEY = "fintrack.wrote"
@@ -41,7 +42,9 @@ def begin_change(
     change = Change(
         at=utcnow(),
         analyst=name,
-        command=command[:200],
+        # Secrets are hidden before the command is cut to its column's length, so that no
+        # part of one is kept.
+        command=mask_text(command)[:200],
         reason=(reason or "").strip() or None,
     )
     session.add(change)
