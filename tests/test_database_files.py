@@ -124,8 +124,8 @@ def test_a_read_only_database_can_be_read_but_not_written(tmp_path: Path, read_o
         database.chmod(0o444)
     if read_only in ("folder", "both"):
         folder.chmod(0o555)
-    reading = [("totals",), ("pledge", "show", "1")]
-    writing = [("pay", "1", "1", "--on", "2025-06-01")]
+    reading: list[tuple[str, ...]] = [("totals",), ("pledge", "show", "1")]
+    writing: list[tuple[str, ...]] = [("pay", "1", "1", "--on", "2025-06-01")]
     if read_only == "both":
         reading += [
             ("deadlines", "--as-of", "2025-05-01"),

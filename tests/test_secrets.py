@@ -137,7 +137,8 @@ def test_upgrade_to_0004_scrubs_the_secrets_of_stored_commands(run: Run, db_url:
 
     assert run("db", "upgrade").code == 0
     with database.engine.connect() as connection:
-        stored = dict(connection.execute(text("SELECT id, command FROM changes ORDER BY id")).all())
+        rows = connection.execute(text("SELECT id, command FROM changes ORDER BY id")).all()
+    stored = {int(i): str(c) for i, c in rows}
     assert stored == {
         1: "fintrack --db 'postgresql+psycopg://u@h/db?password=***' pledge add --donor Qatar",
         2: "fintrack '--db=postgresql://ana:***@h/db' pay 1 29M",
