@@ -6,6 +6,7 @@ Everything that differs between database engines lives in this module.
 import os
 import random
 import re
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,10 +58,10 @@ SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key|credential|auth", re.I
 MASK = "***"
 # user:password@ as SQLAlchemy reads a whole URL (the password runs to the first @) ...
 _URL_USERINFO = re.compile(r"^(?P<head>[\w+]+://[^:/]*:)(?P<secret>[^@]*)@")
-# ... and as it may appear among other words (no spaces in it).
+# ... and as it may appear among other words (no spaces in it; a quote ends it).
 _TEXT_USERINFO = re.compile(r"(?P<head>[\w+]+://[^:/@\s]*:)(?P<secret>[^@\s]*)@")
 _URL_PARAMETER = re.compile(r"(?P<head>[?&;](?P<name>[^=&;?#\s]*)=)(?P<secret>[^&]*)")
-_TEXT_PARAMETER = re.compile(r"(?P<head>[?&;](?P<name>[^=&;?#\s]*)=)(?P<secret>[^&\s]*)")
+_TEXT_PARAMETER = re.compile(r"(?P<head>[?&;](?P<name>[^=&;?#\s]*)=)(?P<secret>[^&\s'\"]*)")
 
 
 def default_url() -> str:
@@ -186,7 +187,7 @@ class Database:
 
         try:
             url = make_url(self.url)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise DatabaseError(f"database URL '{mask_url(self.url)}' is not valid") from None
         try:
             if url.get_backend_name() == "postgresql":
@@ -204,6 +205,10 @@ class Database:
         except NoSuchModuleError as exc:
             raise DatabaseError(
                 f"no driver for database URL '{mask_url(self.url)}': {exc}"
+            ) from None
+        except ValueError as exc:  # a part of the URL of the wrong form: port=notaport
+            raise DatabaseError(
+                f"database URL '{mask_url(self.url)}' is not valid: {mask_text(str(exc))}"
             ) from None
         except ModuleNotFoundError as exc:
             hint = DRIVER_HINTS.get(url.get_backend_name())
@@ -251,8 +256,12 @@ class Database:
     def sqlite_path(self) -> Path | None:
         """The file of a SQLite database, None for other engines or in-memory ones."""
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
-        url = make_url(self.url)
+        try:
+            url = make_url(self.url)
+        except (ArgumentError, ValueError):
+            return None  # not a valid URL: `engine` says so
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
             return None
         return Path(url.database)
@@ -527,8 +536,19 @@ def _create_database_file(path: Path) -> None:
     """Create a new SQLite database's folder (0700) and empty file (0600), so that nobody
     else can read it; an existing database is left as it is."""
     try:
-        if path.exists():
-            return
+        found = path.stat()
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot use {path} as the database: {_why(exc, path)}; {CHOOSE_ANOTHER}"
+        ) from None
+    if found is not None:
+        if not stat.S_ISREG(found.st_mode):
+            kind = "a folder" if stat.S_ISDIR(found.st_mode) else "a device, pipe or socket"
+            raise DatabaseError(f"{path} is {kind}, not a database file; {CHOOSE_ANOTHER}")
+        return
+    try:
         path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseError(

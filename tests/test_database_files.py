@@ -186,3 +186,22 @@ def test_a_full_disk_is_reported_as_such(run: Run, tmp_path: Path) -> None:
         for name in ("filler", "filler-tail"):
             (folder / name).unlink()
         assert row_counts(database) == before
+
+
+def test_a_database_path_that_is_no_file_is_one_error_line(run: Run, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert_error(run("--db", str(tmp_path), "totals"), f"{tmp_path} is a folder")
+    assert_error(run("--db", str(fifo), "totals"), f"{fifo} is a device, pipe or socket")
+    assert_error(run("--db", str(tmp_path / ("x" * 300)), "totals"), "file name too long")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_url_with_a_port_that_is_not_a_number_is_one_error_line(run: Run) -> None:
+    url = "postgresql+psycopg://ana:s3cret@db.example:notaport/fin"
+    for command in (("totals",), ("db", "current"), ("db", "upgrade")):
+        result = run("--db", url, *command)
+        assert_error(result, "database URL 'postgresql+psycopg://ana:***@db.example:notaport/fin'")
+        assert result.code == 1
+    path = run("--db", url, "db", "path")
+    assert path.out == "postgresql+psycopg://ana:***@db.example:notaport/fin\n"
