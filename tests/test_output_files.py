@@ -189,3 +189,20 @@ def test_an_export_killed_while_writing_leaves_nothing_behind(tmp_path: Path) ->
         assert writer.returncode == -signal.SIGKILL
         assert _names(folder) == ["pledges.csv"]
         assert old.read_text() == "old\n"
+
+
+def test_dev_stdout_is_the_open_file_not_a_path_to_replace(one_pledge: Run, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("")
+    inode = out.stat().st_ino
+    with open(out, "w") as stdout:
+        finished = subprocess.run(
+            [sys.executable, "-m", "fintrack", "export", "pledges", "-q", "-o", "/dev/stdout"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert finished.returncode == 0, finished.stderr
+    assert out.stat().st_ino == inode
+    assert out.read_text().startswith(PLEDGES_HEADER)

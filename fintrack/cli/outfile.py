@@ -11,6 +11,7 @@ from typing import IO
 
 from fintrack.errors import InputError
 
+DESCRIPTORS = ("/dev/fd", "/proc/self/fd", f"/proc/{os.getpid()}/fd")
 NEW_FILE_MODE = 0o666  # less the umask, as for any new file
 # Where O_TMPFILE is missing or the file system does not take it, the new file has a name.
 NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOSYS})
@@ -40,7 +41,7 @@ def text_file(target: Path, field: str) -> Iterator[IO[str]]:
         raise InputError(field, f"cannot write '{target}': {_why(exc)}") from None
     if found is not None and stat.S_ISDIR(found.st_mode):
         raise InputError(field, f"'{target}' is a directory; give a file name")
-    if found is not None and not stat.S_ISREG(found.st_mode):
+    if found is not None and (not stat.S_ISREG(found.st_mode) or _descriptor(target)):
         with _writing(target, field), open(target, "w", encoding="utf-8", newline="") as handle:
             yield handle
         return
@@ -67,6 +68,13 @@ def text_file(target: Path, field: str) -> Iterator[IO[str]]:
             os.close(fd)
             if name is not None:
                 Path(name).unlink(missing_ok=True)
+
+
+def _descriptor(target: Path) -> bool:
+    """Whether `target` names one of fintrack's own open files (/dev/stdout, /dev/fd/3), which
+    are written as they are, as the shell does, not replaced."""
+    text = os.path.abspath(target)
+    return text in ("/dev/stdout", "/dev/stderr") or os.path.dirname(text) in DESCRIPTORS
 
 
 @contextmanager
