@@ -283,10 +283,28 @@ class Database:
             return False
 
     def read_only_message(self) -> str:
+        if self.sqlite_path is None:
+            return (
+                f"the database {self.display} is read-only (the server refuses writes to this "
+                "user or connection), so nothing was written: connect as a user who may write"
+            )
         return (
             f"the database {self.display} is read-only (its file or its folder is not "
             f"writable), so nothing was written: make it writable, or {CHOOSE_ANOTHER}"
         )
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """Turn a failure of the disk or of permissions into one clear DatabaseError."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            yield
+        except DBAPIError as exc:
+            explained = None if is_transient(exc) else self.explain(exc)
+            if explained is None:
+                raise
+            raise DatabaseError(explained) from None
 
     def explain(self, error: "DBAPIError") -> str | None:
         """What a failure caused by the disk or the database's permissions means for the
@@ -359,6 +377,7 @@ class Database:
             raise DatabaseError(self._cannot_migrate(current))
         config = self.alembic_config()
         with (
+            self._explained(),
             self._connect(write=True) as connection,
             self._foreign_keys_deferred(connection),
             connection.begin(),
@@ -482,7 +501,6 @@ class Database:
 
         Pass `write=True` for work that writes, so that it holds the write lock from the start.
         """
-        from sqlalchemy.exc import DBAPIError
         from sqlalchemy.orm import Session
 
         import fintrack.changes  # noqa: F401  (its flush hook keeps every version of a record)
@@ -491,14 +509,12 @@ class Database:
         if write and self.read_only:
             raise DatabaseError(self.read_only_message())
         bind = self.engine.execution_options(**{WRITE_OPTION: write})
-        try:
-            with Session(bind, expire_on_commit=False) as session, session.begin():
-                yield session
-        except DBAPIError as exc:
-            explained = None if is_transient(exc) else self.explain(exc)
-            if explained is None:
-                raise
-            raise DatabaseError(explained) from None
+        with (
+            self._explained(),
+            Session(bind, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
 
     def transaction(self, work: "Callable[[Session], T]", write: bool = True) -> T:
         """Run `work(session)` as one transaction and return what it returns.

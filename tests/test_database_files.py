@@ -205,3 +205,20 @@ def test_a_url_with_a_port_that_is_not_a_number_is_one_error_line(run: Run) -> N
         assert result.code == 1
     path = run("--db", url, "db", "path")
     assert path.out == "postgresql+psycopg://ana:***@db.example:notaport/fin\n"
+
+
+@pytest.mark.postgresql_only("a server that refuses writes")
+def test_a_read_only_postgresql_connection_reads_and_refuses_writes_in_one_line(
+    run: Run, db_url: str
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    assert added(run, *QATAR) == 1
+    url = make_url(db_url)
+    options = f"{url.query['options']} -cdefault_transaction_read_only=on"
+    read_only = url.update_query_dict({"options": options}).render_as_string(False)
+    assert run("--db", read_only, "totals").code == 0
+    result = run("--db", read_only, "pay", "1", "29M", "--on", "2025-05-20")
+    assert_error(result, "is read-only (the server refuses writes", "nothing was written")
+    assert result.code == 1
+    assert row_counts()["disbursements"] == 0
