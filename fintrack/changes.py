@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, Integer, bindparam, event, inspect, select
 from sqlalchemy.orm import Session
 
 from fintrack.models import HISTORY, Change, Versioned
+from fintrack.store import mask_text
 from fintrack.text import check_row
 
 CHANGE_KEY = "fintrack.change"
@@ -38,7 +39,9 @@ def begin_change(
     name = (analyst or "").strip() or system_user()
     why = (reason or "").strip() or None
     check_row(Change, {"analyst": name, "reason": why})
-    change = Change(at=utcnow(), analyst=name, command=command[:200], reason=why)
+    # Secrets are hidden before the command is cut to its column's length, so that no part
+    # of one is kept.
+    change = Change(at=utcnow(), analyst=name, command=mask_text(command)[:200], reason=why)
     session.add(change)
     session.flush()
     session.info[CHANGE_KEY] = change

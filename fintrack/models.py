@@ -29,7 +29,7 @@ from fintrack.vocab import Confidence, PledgeStatus, SanctionActionKind, Sanctio
 
 # The Alembic revision these models correspond to. A test checks it is the head of
 # migrations/, so that ordinary commands can tell an up-to-date database without importing Alembic.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -161,9 +161,7 @@ def add_rate(
         {key: row.rate for key, row in stored.items()}, base_code, quote_code, on, value
     )
     if known is None:
-        row = ExchangeRate(
-            base=base_code, quote=quote_code, rate_on=on, rate=value, source=source
-        )
+        row = ExchangeRate(base=base_code, quote=quote_code, rate_on=on, rate=value, source=source)
         session.add(row)
         session.flush()
         return row, "added", None

@@ -5,8 +5,10 @@ Everything that differs between database engines lives in this module.
 
 import os
 import random
+import re
+import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +18,8 @@ from fintrack.errors import DatabaseError
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -38,6 +41,29 @@ PG_MIGRATION_LOCK = 0x66696E747261636B  # "fintrack"
 PG_IMPORT_LOCK = PG_MIGRATION_LOCK + 1
 PG_CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "fintrack"}
 DRIVER_HINTS = {"postgresql": "pip install 'fintrack[postgres]'"}
+# Where the database lives is said in errors that ask the user to choose another place.
+CHOOSE_ANOTHER = f"give another database with --db PATH or {ENV_VAR}"
+# A new SQLite database is private to its owner: its folder (when fintrack creates it) 0700,
+# its file 0600; SQLite gives its -wal and -shm files the mode of the database file.
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+# SQLite reports a full disk as SQLITE_FULL when a write finds no room, but as an I/O error
+# (or cannot open) when its shared-memory file cannot grow; with less than this much space
+# left, such an error is taken for a full disk.
+FULL_DISK_BYTES = 1 << 20
+
+# The secrets a database URL can carry: the password of user:password@, and the values of
+# query parameters whose name has one of these words in it (password=, sslpassword=,
+# passfile=, passphrase=, pwd=, sslkey=, api_key=, token=, secret=, credentials=, auth...).
+# They are hidden in everything fintrack prints or stores.
+SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key|credential|auth", re.IGNORECASE)
+MASK = "***"
+# user:password@ as SQLAlchemy reads a whole URL (the password runs to the first @) ...
+_URL_USERINFO = re.compile(r"^(?P<head>[\w+]+://[^:/]*:)(?P<secret>[^@]*)@")
+# ... and as it may appear among other words (no spaces in it; a quote ends it).
+_TEXT_USERINFO = re.compile(r"(?P<head>[\w+]+://[^:/@\s]*:)(?P<secret>[^@\s]*)@")
+_URL_PARAMETER = re.compile(r"(?P<head>[?&;](?P<name>[^=&;?#\s]*)=)(?P<secret>[^&]*)")
+_TEXT_PARAMETER = re.compile(r"(?P<head>[?&;](?P<name>[^=&;?#\s]*)=)(?P<secret>[^&\s'\"]*)")
 
 
 def default_url() -> str:
@@ -59,27 +85,67 @@ def normalize_url(text: str) -> str:
     return text if "://" in text else sqlite_url(Path(text))
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password hidden, for messages."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+def _mask_parameter(found: "re.Match[str]") -> str:
+    if SECRET_PARAMETER.search(found["name"]) and found["secret"]:
+        return found["head"] + MASK
+    return found[0]
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+
+def mask_url(url: str) -> str:
+    """The URL with every secret it can carry hidden (its password, and query parameters
+    such as password= and sslpassword=), for messages and for the history."""
+    masked = _URL_USERINFO.sub(rf"\g<head>{MASK}@", url, count=1)
+    return _URL_PARAMETER.sub(_mask_parameter, masked)
+
+
+def mask_text(text: str) -> str:
+    """A text with the secrets of every URL in it hidden, as `mask_url` does for one URL."""
+    if "=" not in text and "@" not in text:
+        return text
+    masked = _TEXT_USERINFO.sub(rf"\g<head>{MASK}@", text)
+    return _TEXT_PARAMETER.sub(_mask_parameter, masked)
+
+
+def mask_command(words: Sequence[str]) -> list[str]:
+    """The words of a command line with their secrets hidden: the --db value as a URL, and
+    every URL among the other words."""
+    masked: list[str] = []
+    database_next = False
+    for word in words:
+        if database_next:
+            masked.append(mask_url(word))
+        elif word.startswith("--db="):
+            masked.append("--db=" + mask_url(word.removeprefix("--db=")))
+        else:
+            masked.append(mask_text(word))
+        database_next = word == "--db"
+    return masked
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets of a database URL as a driver may quote them: its password and the values
+    of its secret query parameters, each as written and as decoded."""
+    from urllib.parse import parse_qsl, unquote, unquote_plus
+
+    secrets = []
+    found = _URL_USERINFO.match(url)
+    if found:
+        secrets += [found["secret"], unquote(found["secret"])]
+    for parameter in _URL_PARAMETER.finditer(url):
+        if SECRET_PARAMETER.search(parameter["name"]):
+            secrets += [parameter["secret"], unquote_plus(parameter["secret"])]
+    if "?" in url:
+        query = url.split("?", 1)[1]
+        secrets += [v for k, v in parse_qsl(query) if SECRET_PARAMETER.search(k)]
+    return sorted({s for s in secrets if s}, key=len, reverse=True)
 
 
 def hide_password(message: str, url: str) -> str:
-    """A message with the URL's password, should a driver quote it, replaced by ***."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        password = make_url(url).password
-    except ArgumentError:
-        return message
-    return message.replace(str(password), "***") if password else message
+    """A message with the secrets of the URL, should a driver quote them, replaced by ***,
+    and those of any URL in it hidden."""
+    for secret in url_secrets(url):
+        message = message.replace(secret, MASK)
+    return mask_text(message)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -139,7 +205,7 @@ class Database:
 
         try:
             url = make_url(self.url)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise DatabaseError(f"database URL '{mask_url(self.url)}' is not valid") from None
         try:
             if url.get_backend_name() == "postgresql":
@@ -147,12 +213,20 @@ class Database:
             if url.get_backend_name() != "sqlite":
                 return create_engine(url, pool_pre_ping=True)
             path = self.sqlite_path
+            read_only = False
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                _create_database_file(path)
+                read_only = self.read_only
+                if read_only:
+                    url = _read_only_url(path)
             engine = create_engine(url)
         except NoSuchModuleError as exc:
             raise DatabaseError(
                 f"no driver for database URL '{mask_url(self.url)}': {exc}"
+            ) from None
+        except ValueError as exc:  # a part of the URL of the wrong form: port=notaport
+            raise DatabaseError(
+                f"database URL '{mask_url(self.url)}' is not valid: {mask_text(str(exc))}"
             ) from None
         except ModuleNotFoundError as exc:
             hint = DRIVER_HINTS.get(url.get_backend_name())
@@ -170,7 +244,8 @@ class Database:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            if not read_only:  # turning WAL on writes to the file (once)
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -199,11 +274,84 @@ class Database:
     def sqlite_path(self) -> Path | None:
         """The file of a SQLite database, None for other engines or in-memory ones."""
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
-        url = make_url(self.url)
+        try:
+            url = make_url(self.url)
+        except (ArgumentError, ValueError):
+            return None  # not a valid URL: `engine` says so
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
             return None
         return Path(url.database)
+
+    @cached_property
+    def read_only(self) -> bool:
+        """Whether this process can only read the SQLite database: its file is not writable,
+        or the folder is not, where SQLite keeps the -wal and -shm files it writes beside it."""
+        path = self.sqlite_path
+        try:
+            if path is None or not path.is_file():
+                return False
+            if not os.access(path, os.W_OK):
+                return True
+            if os.access(path.parent, os.W_OK | os.X_OK):
+                return False
+            return not all(os.access(companion, os.W_OK) for companion in _companions(path))
+        except OSError:
+            return False
+
+    def read_only_message(self) -> str:
+        if self.sqlite_path is None:
+            return (
+                f"the database {self.display} is read-only (the server refuses writes to this "
+                "user or connection), so nothing was written: connect as a user who may write"
+            )
+        return (
+            f"the database {self.display} is read-only (its file or its folder is not "
+            f"writable), so nothing was written: make it writable, or {CHOOSE_ANOTHER}"
+        )
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """Turn a failure of the disk or of permissions into one clear DatabaseError."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            yield
+        except DBAPIError as exc:
+            explained = None if is_transient(exc) else self.explain(exc)
+            if explained is None:
+                raise
+            raise DatabaseError(explained) from None
+
+    def explain(self, error: "DBAPIError") -> str | None:
+        """What a failure caused by the disk or the database's permissions means for the
+        user, in one line; None for other failures."""
+        original = error.orig
+        name = str(getattr(original, "sqlite_errorname", "") or "")
+        state = str(getattr(original, "sqlstate", "") or "")
+        if (
+            name == "SQLITE_FULL"
+            or state == "53100"
+            or (name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and self._disk_full())
+        ):
+            return (
+                f"the disk holding the database {self.display} is full: nothing was written; "
+                "free some space and try again"
+            )
+        if name.startswith("SQLITE_READONLY") or state == "25006":
+            return self.read_only_message()
+        return None
+
+    def _disk_full(self) -> bool:
+        path = self.sqlite_path
+        if path is None:
+            return False
+        try:
+            space = os.statvfs(path.parent)
+        except OSError:
+            return False
+        return space.f_bavail * space.f_frsize < FULL_DISK_BYTES
 
     @property
     def display(self) -> str:
@@ -238,8 +386,16 @@ class Database:
         from alembic import command
         from sqlalchemy import text
 
+        current = self.current_revision()
+        self._check_known(current)
+        if self.read_only:
+            if current == self.head_revision():
+                self._schema_checked = True
+                return current, current
+            raise DatabaseError(self._cannot_migrate(current))
         config = self.alembic_config()
         with (
+            self._explained(),
             self._connect(write=True) as connection,
             self._foreign_keys_deferred(connection),
             connection.begin(),
@@ -249,6 +405,7 @@ class Database:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK}
                 )
             before = _revision(connection)
+            self._check_known(before)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             self._check_foreign_keys(connection)
@@ -298,13 +455,36 @@ class Database:
 
         current = self.current_revision()
         if current != SCHEMA_REVISION:
-            if current is not None and not self._known_revision(current):
-                raise DatabaseError(
-                    f"the database {self.display} has schema revision {current}, "
-                    "which this version of fintrack does not know; upgrade fintrack"
-                )
+            self._check_known(current)
+            if self.read_only:
+                raise DatabaseError(self._cannot_migrate(current))
             self.upgrade()
         self._schema_checked = True
+
+    def newer(self, revision: str | None) -> bool:
+        """Whether a revision stamped in a database is one this fintrack does not know: a
+        newer fintrack wrote the database."""
+        from fintrack.models import SCHEMA_REVISION
+
+        return revision not in (None, SCHEMA_REVISION) and not self._known_revision(revision)
+
+    def _check_known(self, revision: str | None) -> None:
+        if self.newer(revision):
+            from fintrack.models import SCHEMA_REVISION
+
+            raise DatabaseError(
+                f"the database {self.display} has schema revision {revision}: a newer fintrack "
+                f"wrote it (this one knows revisions up to {SCHEMA_REVISION}); upgrade fintrack"
+            )
+
+    def _cannot_migrate(self, current: str | None) -> str:
+        from fintrack.models import SCHEMA_REVISION
+
+        return (
+            f"the database {self.display} has schema revision {current or 'none (empty)'} "
+            f"and is read-only, so fintrack cannot migrate it to {SCHEMA_REVISION}: make it "
+            "writable, or have its owner run `fintrack db upgrade`"
+        )
 
     def _known_revision(self, revision: str) -> bool:
         from alembic.script import ScriptDirectory
@@ -325,6 +505,9 @@ class Database:
         except DBAPIError as exc:
             if is_transient(exc):
                 raise  # for `transaction` to retry
+            explained = self.explain(exc)
+            if explained is not None:
+                raise DatabaseError(explained) from None
             reason = hide_password(str(exc.orig).strip(), self.url)
             raise DatabaseError(f"cannot open the database {self.display}: {reason}") from None
         with connection:
@@ -341,8 +524,14 @@ class Database:
         import fintrack.changes  # noqa: F401  (its flush hook keeps every version of a record)
 
         self.ensure_schema()
+        if write and self.read_only:
+            raise DatabaseError(self.read_only_message())
         bind = self.engine.execution_options(**{WRITE_OPTION: write})
-        with Session(bind, expire_on_commit=False) as session, session.begin():
+        with (
+            self._explained(),
+            Session(bind, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def transaction(self, work: "Callable[[Session], T]", write: bool = True) -> T:
@@ -370,6 +559,80 @@ class Database:
                     ) from None
                 time.sleep(random.uniform(0, RETRY_PAUSE_S * 2**attempt))
         raise AssertionError("unreachable")
+
+
+def _companions(path: Path) -> list[Path]:
+    """The files SQLite keeps beside a database in WAL mode."""
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+
+
+def _create_database_file(path: Path) -> None:
+    """Create a new SQLite database's folder (0700) and empty file (0600), so that nobody
+    else can read it; an existing database is left as it is."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot use {path} as the database: {_why(exc, path)}; {CHOOSE_ANOTHER}"
+        ) from None
+    if found is not None:
+        if not stat.S_ISREG(found.st_mode):
+            kind = "a folder" if stat.S_ISDIR(found.st_mode) else "a device, pipe or socket"
+            raise DatabaseError(f"{path} is {kind}, not a database file; {CHOOSE_ANOTHER}")
+        return
+    try:
+        path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot create the folder {path.parent} for the database: "
+            f"{_why(exc, path.parent)}; {CHOOSE_ANOTHER}"
+        ) from None
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass  # another fintrack made it first
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot create the database {path}: {_why(exc, path)}; {CHOOSE_ANOTHER}"
+        ) from None
+
+
+def _why(error: OSError, path: Path) -> str:
+    """Why a file or folder cannot be made at `path`, in words: a file in the way, or the
+    system's reason."""
+    for ancestor in (path, *path.parents):
+        try:
+            if ancestor.exists():
+                if not ancestor.is_dir():
+                    return f"{ancestor} is a file, not a folder"
+                break
+        except OSError:
+            break
+    return (error.strerror or str(error)).lower()
+
+
+def _read_only_url(path: Path) -> "URL":
+    """A URL that opens the SQLite file for reading only.
+
+    In a folder it cannot write, SQLite cannot make the -shm file it reads a WAL database
+    with; when there is no -wal file either, everything committed is in the database file,
+    which SQLite then reads as immutable (without locks).
+    """
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import URL
+
+    query = {"mode": "ro", "uri": "true"}
+    wal, shm = _companions(path)
+    try:
+        unwritable = not os.access(path.parent, os.W_OK | os.X_OK)
+        if unwritable and not shm.exists() and (not wal.exists() or wal.stat().st_size == 0):
+            query["immutable"] = "1"
+    except OSError:
+        pass
+    return URL.create("sqlite", database="file:" + quote(str(path)), query=query)
 
 
 def _revision(connection: "Connection") -> str | None:

@@ -215,8 +215,9 @@ def _usage_message(exc: "_click.exceptions.ClickException") -> str:
 
 def _fail(message: str, code: int) -> int:
     from fintrack.cli.output import visible
+    from fintrack.store import mask_text
 
-    line = visible(" ".join(str(message).split()))
+    line = visible(" ".join(mask_text(str(message)).split()))
     print(f"Error: {line}", file=sys.stderr)
     return code
 
@@ -235,6 +236,44 @@ def _closed_pipe() -> int:
     return 1
 
 
+# Python keeps the bytes of an argument that is not valid UTF-8 as lone surrogates.
+SURROGATE = re.compile("[\ud800-\udfff]")
+CHECKED_ENVIRONMENT = ("FINTRACK_DATABASE_URL", "FINTRACK_ANALYST")
+
+
+def _shown_bytes(text: str) -> str:
+    """A text that is not valid UTF-8, with its bad bytes as \\xNN."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _not_utf8(words: list[str]) -> tuple[str, int] | None:
+    """The error for the first argument (or setting) that is not valid UTF-8, and its code.
+
+    Checked before any command runs, so nothing is written.
+    """
+    for position, word in enumerate(words, start=1):
+        if not SURROGATE.search(word):
+            continue
+        before = words[position - 2] if position > 1 else ""
+        if word.startswith("--") and "=" in word:
+            where = f"argument {position} (the value of {word.split('=', 1)[0]})"
+        elif before.startswith("-") and len(before) > 1 and not word.startswith("-"):
+            where = f"argument {position} (after {before})"
+        else:
+            where = f"argument {position}"
+        shown = _shown_bytes(word)
+        return f"{where} is not valid UTF-8 text: '{shown}'; type it again as UTF-8", 2
+    for name in CHECKED_ENVIRONMENT:
+        value = os.environ.get(name, "")
+        if SURROGATE.search(value):
+            return f"${name} is not valid UTF-8 text: '{_shown_bytes(value)}'; set it again", 1
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run fintrack; expected failures end as one `Error: ...` line and a non-zero code."""
     import typer.main
@@ -246,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     state.db_url = None
     VIEW.__dict__.update(vars(View()))
     state.argv = list(sys.argv[1:] if argv is None else argv)
+    bad = _not_utf8(state.argv)
+    if bad is not None:
+        return _fail(*bad)
     # NO_COLOR (https://no-color.org): Rich honours it for tables and help; the context's
     # colour setting covers what Typer prints itself (e.g. --install-completion).
     color = False if os.environ.get("NO_COLOR") else None

@@ -264,10 +264,10 @@ def begin(session: "Session", reason: str | None = None, analyst: str | None = N
     import shlex
 
     from fintrack.changes import begin_change
-    from fintrack.store import mask_url
+    from fintrack.store import mask_command
 
     # A database URL may hold a password, which must not end up in the history.
-    words = [mask_url(word) if "://" in word else word for word in state.argv]
+    words = mask_command(state.argv)
     return begin_change(session, shlex.join(["fintrack", *words]), reason, analyst)
 
 

@@ -35,6 +35,11 @@ def db_current() -> None:
         print(f"none (empty database; newest is {head})")
     elif current == head:
         print(f"{current} (head)")
+    elif db.newer(current):
+        print(
+            f"{current} (a newer fintrack wrote this database; this one knows revisions up to "
+            f"{head}: upgrade fintrack)"
+        )
     else:
         print(f"{current} (newest is {head}; run `fintrack db upgrade`)")
 

@@ -6,9 +6,8 @@ import operator
 import os
 import re
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -183,24 +182,12 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO
     return count
 
 
-@contextmanager
-def atomic_text_file(target: Path, field: str) -> Iterator[IO[str]]:
-    """A file that replaces `target` only once it is completely written, never half of it."""
-    from fintrack.errors import InputError
+def atomic_text_file(target: Path, field: str) -> AbstractContextManager[IO[str]]:
+    """A file that replaces `target` only once it is completely written, never half of it
+    (see `fintrack.cli.outfile.text_file`)."""
+    from fintrack.cli.outfile import text_file
 
-    if target.is_dir():
-        raise InputError(field, f"'{target}' is a directory; give a file name")
-    folder = target.parent
-    if not folder.is_dir():
-        raise InputError(field, f"folder '{folder}' does not exist")
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    return text_file(target, field)
 
 
 def write_json(data: Any, out: IO[str]) -> None:
