@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fintrack.errors import InputError, NotFound
@@ -14,7 +14,7 @@ from fintrack.history import refuse_void
 from fintrack.known import NOW, Known
 from fintrack.models import SanctionAction, SanctionMeasure
 from fintrack.sources import cite, standings
-from fintrack.text import check_row, check_text, clean, required
+from fintrack.text import check_row, check_text, clean, max_length, required
 from fintrack.vocab import Confidence, SanctionActionKind, SanctionStatus
 
 
@@ -261,7 +261,13 @@ def list_sanctions(
     if where.program:
         query = query.where(func.upper(actions.program) == where.program.upper())
     if where.target:
-        query = query.where(func.lower(actions.target).contains(where.target.lower()))
+        # A part of the target, as typed: % and _ are characters, not LIKE's wildcards. A part
+        # longer than any stored target matches none (and would be too long a LIKE pattern).
+        part = where.target.lower()
+        if len(part) > (max_length(SanctionAction.target) or len(part)):
+            query = query.where(false())
+        else:
+            query = query.where(func.lower(actions.target).contains(part, autoescape=True))
     if where.status:
         query = query.where(actions.status == where.status.value)
     if where.action:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -531,3 +532,16 @@ def test_show_refuses_an_id_that_is_not_a_number(run: Run) -> None:
     result = run("sanction", "show", "one")
     assert_error(result, "Invalid value for 'ID'")
     assert result.code == 2
+
+
+def test_target_filter_takes_percent_and_underscore_as_typed_and_any_length(
+    run: Run, empty_db: Path
+) -> None:
+    add(run, "--authority", "US", "--target", "SY 100% owned", "--action", "ease")
+    add(run, "--authority", "US", "--target", "SY bank", "--action", "ease")
+    targets = [row["target"] for row in as_json(run, "sanction", "list", "--target", "%")]
+    assert targets == ["SY 100% owned"]
+    assert as_json(run, "sanction", "list", "--target", "S_") == []
+    # Longer than any stored target (300 characters): no match, not a LIKE pattern error.
+    result = run("sanction", "list", "--target", "a" * 100_000, "--format", "json")
+    assert (result.code, json.loads(result.out)) == (0, [])
