@@ -1,6 +1,7 @@
 """Amounts: parsing, ISO 4217 exponents, integer minor units, splitting and formatting."""
 
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from functools import cache
 
@@ -196,3 +197,93 @@ def compact_amount(minor: int, currency: str) -> str:
         if abs(scaled) < 1000 or suffix == "tn":
             return f"{scaled:,}{suffix}"
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Money:
+    """An exact amount of one currency: integer minor units and an ISO 4217 code.
+
+    `Money.parse("29M", "USD")` reads what a person writes (the CLI's and the importer's
+    rules), `Money.of(Decimal("29000000"), "USD")` takes a number; `.amount` gives it back as
+    a Decimal with the currency's digits and `str()` as `USD 29,000,000.00`. Amounts of two
+    currencies are never added together.
+    """
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.minor, bool) or not isinstance(self.minor, int):
+            raise InputError("amount", f"{self.minor!r} is not a whole number of minor units")
+        if abs(self.minor) > MAX_MINOR:
+            raise InputError("amount", f"{self.minor} minor units is too large")
+        code = normalize_currency(self.currency)
+        if code != self.currency:
+            object.__setattr__(self, "currency", code)
+
+    @classmethod
+    def parse(cls, text: str, currency: str) -> "Money":
+        """An amount as people write it: `29M`, `29,000,000`, `1.5bn`, `29000000.50`."""
+        code = normalize_currency(currency)
+        return cls(parse_amount(text, code), code)
+
+    @classmethod
+    def of(cls, amount: "Decimal | int | str", currency: str) -> "Money":
+        """An amount as a number of the currency's units (`Decimal("29000000.50")`, `87`), or
+        as text for `parse`. Refused when it has more decimals than the currency has."""
+        if isinstance(amount, str):
+            return cls.parse(amount, currency)
+        code = normalize_currency(currency)
+        if isinstance(amount, bool) or not isinstance(amount, int | Decimal):
+            raise InputError("amount", f"{amount!r} is not an amount: give a Decimal or an int")
+        value = Decimal(amount)
+        if not value.is_finite():
+            raise InputError("amount", f"'{amount}' is not an amount")
+        digits = exponent(code)
+        minor = value.scaleb(digits)
+        if minor != minor.to_integral_value():
+            raise InputError(
+                "amount", f"'{amount}' has more decimals than {code} allows ({digits})"
+            )
+        return cls(int(minor), code)
+
+    @property
+    def amount(self) -> Decimal:
+        """The amount in units of the currency, exact: `Decimal('29000000.00')`."""
+        return to_decimal(self.minor, self.currency)
+
+    def format(self, grouping: bool = True) -> str:
+        """The figure without its code: `29,000,000.00` (`29000000.00` without grouping)."""
+        return format_amount(self.minor, self.currency, grouping)
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.format()}"
+
+    def _same(self, other: "Money") -> None:
+        if other.currency != self.currency:
+            raise InputError(
+                "currency", f"{self.currency} and {other.currency} amounts cannot be added"
+            )
+
+    def __add__(self, other: "Money") -> "Money":
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: "Money") -> "Money":
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def __neg__(self) -> "Money":
+        return Money(-self.minor, self.currency)
+
+
+def minor_of(value: "str | Money", currency: str, field: str = "amount") -> int:
+    """Minor units of `currency` from text people write (`29M`) or from a `Money` of that
+    currency; greater than zero either way."""
+    if isinstance(value, str):
+        return parse_amount(value, currency, field)
+    if value.currency != currency:
+        raise InputError(field, f"{value} is not in {currency}")
+    if value.minor <= 0:
+        raise InputError(field, f"{value} must be greater than zero")
+    return value.minor

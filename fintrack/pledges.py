@@ -15,9 +15,10 @@ from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge
 from fintrack.money import (
     MAX_MINOR,
+    Money,
     format_amount,
+    minor_of,
     normalize_currency,
-    parse_amount,
     percent,
     split_evenly,
 )
@@ -33,8 +34,8 @@ class PledgeInput:
     donor: str
     recipient: str
     currency: str
-    amount: str | None = None
-    each: str | None = None
+    amount: str | Money | None = None
+    each: str | Money | None = None
     installments: int | None = None
     every: Period | None = None
     first_due: date | None = None
@@ -51,13 +52,15 @@ class PledgeInput:
     schedule_assumed: bool | None = None
 
 
-def _amounts(amount: str | None, each_text: str | None, currency: str, count: int) -> list[int]:
+def _amounts(
+    amount: str | Money | None, each_text: str | Money | None, currency: str, count: int
+) -> list[int]:
     """The installment amounts in minor units, adding up exactly to the total."""
     if amount is None and each_text is None:
         raise InputError("--amount", "give --amount TOTAL or --each AMOUNT with --installments N")
-    total = parse_amount(amount, currency, "--amount") if amount is not None else None
+    total = minor_of(amount, currency, "--amount") if amount is not None else None
     if each_text is not None:
-        each = parse_amount(each_text, currency, "--each")
+        each = minor_of(each_text, currency, "--each")
         if each * count > MAX_MINOR:
             raise InputError("--each", f"'{each_text}' times {count} is too large")
         if total is not None and total != each * count:
@@ -194,8 +197,8 @@ class PledgeEdit:
     recipient: str | None = None
     purpose: str | None = None
     currency: str | None = None
-    amount: str | None = None
-    each: str | None = None
+    amount: str | Money | None = None
+    each: str | Money | None = None
     installments: int | None = None
     every: Period | None = None
     first_due: date | None = None
@@ -387,7 +390,7 @@ def paid_by_installment(session: Session, pledge_id: int) -> dict[int, int]:
 def pay(
     session: Session,
     pledge_id: int,
-    amount: str,
+    amount: str | Money,
     paid_on: date,
     installment_seq: int | None = None,
     force: bool = False,
@@ -408,7 +411,7 @@ def pay(
         raise Refused(
             f"pledge {pledge.id} was replaced by pledge {newer}; record payments against {newer}"
         )
-    minor = parse_amount(amount, pledge.currency, "AMOUNT")
+    minor = minor_of(amount, pledge.currency, "AMOUNT")
     paid = paid_by_installment(session, pledge.id)
     outstanding = pledge.amount_minor - sum(paid.values())
     money = pledge.currency

@@ -197,6 +197,12 @@ class Database:
         self.sqlite_busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
         self.max_attempts = MAX_ATTEMPTS
 
+    def close(self) -> None:
+        """Close the engine's pooled connections; a later use opens new ones."""
+        engine = self.__dict__.pop("engine", None)
+        if engine is not None:
+            engine.dispose()
+
     @cached_property
     def engine(self) -> "Engine":
         from sqlalchemy import create_engine, event

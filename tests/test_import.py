@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fintrack.cli.output import Column, write_csv
+from fintrack.formats import Column, write_csv
 from fintrack.spreadsheet import unneutralise
 from tests.cases import EU_URL, OFAC_URL, QATAR_REF, QATAR_URL, founding_case, source
 from tests.conftest import QATAR, Result, Run, added, assert_error, row_counts, url_of
@@ -532,7 +532,7 @@ def test_neutralised_text_cells_read_back_exactly_through_csv(text: str) -> None
 
 
 def test_every_export_column_is_read_by_import() -> None:
-    from fintrack.cli.data import file_columns
+    from fintrack.formats import file_columns
     from fintrack.interchange import DERIVED, REQUIRED, Kind
 
     for kind in Kind:

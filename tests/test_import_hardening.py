@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fintrack import interchange
-from fintrack.cli.output import Column, write_csv
+from fintrack.formats import Column, write_csv
 from fintrack.spreadsheet import unneutralise
 from tests.conftest import EMPTY, Run, assert_error, engine, row_counts
 
@@ -347,7 +347,7 @@ HOLDING_IMPORT = """
 import os, sys
 from pathlib import Path
 from fintrack.changes import begin_change
-from fintrack.cli.data import file_columns
+from fintrack.formats import file_columns
 from fintrack.interchange import CsvFile, Kind, Options, import_sanctions
 from fintrack.seed import load_seed
 from fintrack.store import Database, resource_dir

@@ -19,7 +19,8 @@ from fintrack.cli.common import (
     note,
     optional_date,
 )
-from fintrack.cli.output import KEEP, MAIN, Column, OutputFormat, render
+from fintrack.cli.output import OutputFormat, render
+from fintrack.formats import KEEP, MAIN, Column
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -10,13 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from fintrack.cli.common import AnalystOption, begin, database, note, plural
-from fintrack.cli.output import (
-    Column,
-    OutputFormat,
-    atomic_text_file,
-    stderr_console,
-    write_rows,
-)
+from fintrack.cli.output import OutputFormat, atomic_text_file, stderr_console
+from fintrack.formats import DEADLINE_COLUMNS, Column, file_columns, totals_columns, write_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -102,53 +97,15 @@ def _changed_meanwhile(command: str, exc: Any) -> Exception:
     )
 
 
-# The files of sources and of their links to records, each named by its stable key.
-SOURCE_FILE_COLUMNS = [
-    Column("key", "Key"),
-    Column("url", "URL"),
-    Column("title", "Title"),
-    Column("publisher", "Publisher"),
-    Column("published", "Published", "date"),
-    Column("retrieved", "Retrieved", "date"),
-]
-LINK_FILE_COLUMNS = [
-    Column("kind", "Kind"),
-    Column("record", "Record"),
-    Column("source", "Source"),
-    Column("confidence", "Confidence"),
-]
-# Columns of the listings that a file leaves out: a record's standing comes from its links
-# (the links file), and only live records are exported, so none is voided.
-NOT_IN_FILES = ("confidence", "voided")
-
-
-def file_columns(kind: str) -> list[Column]:
-    """The columns of the export file of a kind, which its import reads back."""
-    from fintrack.cli import pledge, rate, sanction
-
-    columns = {
-        "sanctions": sanction.COLUMNS,
-        "pledges": pledge.PLEDGE_COLUMNS,
-        "installments": pledge.INSTALLMENT_FILE_COLUMNS,
-        "disbursements": pledge.DISBURSEMENT_FILE_COLUMNS,
-        "rates": rate.RATE_COLUMNS,
-        "sources": SOURCE_FILE_COLUMNS,
-        "links": LINK_FILE_COLUMNS,
-    }[kind]
-    if kind in ("sources", "links"):
-        return columns
-    return [c for c in columns if c.key not in NOT_IN_FILES]
-
-
 def _report_rows(
     kind: ExportKind, as_of: str | None, within: int, by: str
 ) -> tuple[list[Column], list[dict[str, Any]]]:
     from fintrack.cli import report
 
     if kind is ExportKind.DEADLINES:
-        return report.DEADLINE_COLUMNS, report.deadlines_rows(as_of, within)[1]
+        return DEADLINE_COLUMNS, report.deadlines_rows(as_of, within)[1]
     grouping, rows, _ = report.totals_rows(by, None, None, None)
-    return report.totals_columns(grouping), rows
+    return totals_columns(grouping), rows
 
 
 def _progress(quiet: bool) -> Any:
@@ -441,7 +398,7 @@ def import_(
 def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target: Path) -> Any:
     """Write rejected rows, as read plus a reason, to `target` (and a sibling file for the
     rows of the second file of an import: rejects.csv -> rejects.installments.csv)."""
-    from fintrack.cli.output import CsvWriter
+    from fintrack.formats import CsvWriter
     from fintrack.interchange import REASON
     from fintrack.spreadsheet import neutralise, unneutralise
 

@@ -1,24 +1,28 @@
 """The one renderer: every list and report goes out as a fitting table, CSV, JSON or JSON lines."""
 
-import csv
 import json
 import operator
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
+from fintrack.formats import (
+    Column,
+    plain_row,
+    plain_rows,
+    write_csv,
+    write_json,
+    write_jsonl,
+    write_rows,
+)
 from fintrack.money import format_amount
-from fintrack.spreadsheet import neutralise
-
-Kind = Literal["text", "int", "decimal", "date", "datetime", "money", "percent", "list", "bool"]
 
 
 class OutputFormat(StrEnum):
@@ -26,41 +30,6 @@ class OutputFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
     JSONL = "jsonl"
-
-
-# What gives way, in order, when a table is too wide: columns of the highest priority number
-# are left out first; amounts are compacted (87.0M) rather than leave out a MAIN column.
-KEEP = 0  # the row's identity (an id, a donor, a date): never left out
-MAIN = 1  # the figures the table is for
-MORE = 2  # useful, but the first to go
-EXTRA = 3  # the first of all to go
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a listing: its key in the row, its header and how its values are written."""
-
-    key: str
-    header: str
-    kind: Kind = "text"
-    # Shown in the terminal table; CSV and JSON always carry every column.
-    in_table: bool = True
-    # Short codes (a status, a currency) are never broken over lines in a table.
-    wrap: bool = True
-    # Long text keeps at least this many characters of width in a table.
-    min_width: int = 0
-    # What the table shows instead of the value, built from the whole row.
-    table_text: Callable[[dict[str, Any]], str] | None = None
-    currency_key: str = "currency"
-    # What gives way when a table is too wide: KEEP (0) never, then MAIN, MORE, EXTRA (3)
-    # first (see fintrack.cli.table).
-    priority: int = 1
-    # A column left out of the table (in_table=False) is still shown by --wide, unless it only
-    # repeats what another column shows.
-    in_wide: bool = True
-    # A wrapped text cell in a list takes at most this many lines, the last cut with an
-    # ellipsis (`show`, --wide and CSV give the whole text).
-    max_lines: int = 3
 
 
 # Characters that would act on the terminal instead of being shown: C0 and C1 controls, DEL, and
@@ -91,36 +60,6 @@ def safe(text: object) -> Any:
     return Text(visible(str(text)))
 
 
-def _plain(value: Any, column: Column, row: dict[str, Any]) -> Any:
-    """A value for CSV and JSON: exact, no grouping, ISO dates."""
-    if value is None:
-        return None
-    if column.kind == "money":
-        return format_amount(value, row[column.currency_key], grouping=False)
-    if isinstance(value, datetime):  # stored in UTC
-        return value.isoformat(timespec="seconds") + "Z"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-# Text cells are neutralised (`fintrack.spreadsheet`): a list's items too, after each `; `.
-TEXT_KINDS = ("text", "list")
-
-
-def _csv_cell(value: Any, column: Column) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        value = "; ".join(str(item) for item in value)
-    text = str(value)
-    return neutralise(text) if column.kind in TEXT_KINDS else text
-
-
 def _table_cell(value: Any, column: Column, row: dict[str, Any]) -> str:
     if column.table_text is not None:
         return column.table_text(row)
@@ -143,56 +82,12 @@ def _table_cell(value: Any, column: Column, row: dict[str, Any]) -> str:
     return str(value)
 
 
-def plain_row(row: dict[str, Any], columns: Sequence[Column]) -> dict[str, Any]:
-    return {c.key: _plain(row.get(c.key), c, row) for c in columns}
-
-
-def plain_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> list[dict[str, Any]]:
-    return [plain_row(row, columns) for row in rows]
-
-
-class CsvWriter:
-    """csv.writer with \n line ends that also quotes a carriage return inside a cell.
-
-    The csv module quotes only the characters of its line terminator, so a lone \r in a
-    cell would be written bare and read back as a line break; such rows are quoted whole.
-    """
-
-    def __init__(self, out: IO[str]) -> None:
-        self._plain = csv.writer(out, lineterminator="\n")
-        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-
-    def writerow(self, cells: Sequence[str]) -> None:
-        writer = self._quoted if any("\r" in cell for cell in cells) else self._plain
-        writer.writerow(cells)
-
-
-def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
-    """Write a header and one line per row; returns the number of rows.
-
-    Text cells that a spreadsheet would take for a formula are neutralised (`neutralise`);
-    numbers, dates and amounts are written as they are.
-    """
-    writer = CsvWriter(out)
-    writer.writerow([c.key for c in columns])
-    count = 0
-    for row in rows:
-        writer.writerow([_csv_cell(_plain(row.get(c.key), c, row), c) for c in columns])
-        count += 1
-    return count
-
-
 def atomic_text_file(target: Path, field: str) -> AbstractContextManager[IO[str]]:
     """A file that replaces `target` only once it is completely written, never half of it
-    (see `fintrack.cli.outfile.text_file`)."""
-    from fintrack.cli.outfile import text_file
+    (see `fintrack.outfile.text_file`)."""
+    from fintrack.outfile import text_file
 
     return text_file(target, field)
-
-
-def write_json(data: Any, out: IO[str]) -> None:
-    json.dump(data, out, indent=2, ensure_ascii=False)
-    out.write("\n")
 
 
 def write_document(data: dict[str, Any], fmt: "OutputFormat") -> None:
@@ -201,39 +96,6 @@ def write_document(data: dict[str, Any], fmt: "OutputFormat") -> None:
         print(json.dumps(data, ensure_ascii=False))
     else:
         write_json(data, sys.stdout)
-
-
-def write_json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
-    """The rows as one JSON array, written a row at a time; the same text as `write_json`."""
-    count = 0
-    for row in rows:
-        item = json.dumps(plain_row(row, columns), indent=2, ensure_ascii=False)
-        out.write("[\n" if count == 0 else ",\n")
-        out.write("\n".join(f"  {line}" for line in item.splitlines()))
-        count += 1
-    out.write("\n]\n" if count else "[]\n")
-    return count
-
-
-def write_jsonl(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
-    """One JSON object per line (JSON Lines), for exports too large to read as one document."""
-    count = 0
-    for row in rows:
-        out.write(json.dumps(plain_row(row, columns), ensure_ascii=False))
-        out.write("\n")
-        count += 1
-    return count
-
-
-def write_rows(
-    rows: Iterable[dict[str, Any]], columns: Sequence[Column], fmt: "OutputFormat", out: IO[str]
-) -> int:
-    """Rows as CSV, JSON or JSON lines, streamed; returns the number of rows."""
-    if fmt is OutputFormat.JSON:
-        return write_json_rows(rows, columns, out)
-    if fmt is OutputFormat.JSONL:
-        return write_jsonl(rows, columns, out)
-    return write_csv(rows, columns, out)
 
 
 # Width of tables written to a file or a pipe, where there is no terminal to measure.

@@ -2,7 +2,7 @@
 
 import sys
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -27,20 +27,15 @@ from fintrack.cli.common import (
     optional_date,
     plural,
 )
-from fintrack.cli.output import (
-    EXTRA,
-    KEEP,
-    MAIN,
-    MORE,
-    Column,
-    OutputFormat,
-    plain_rows,
-    render,
-    render_one,
-    write_csv,
-    write_document,
-)
+from fintrack.cli.output import OutputFormat, render, render_one, write_document
 from fintrack.cli.source import CITED_COLUMNS
+from fintrack.formats import (
+    DISBURSEMENT_COLUMNS,
+    INSTALLMENT_COLUMNS,
+    PLEDGE_COLUMNS,
+    plain_rows,
+    write_csv,
+)
 from fintrack.vocab import Period, PledgeStatus, choices
 
 if TYPE_CHECKING:
@@ -51,59 +46,6 @@ app = typer.Typer(
 )
 
 
-def _status(row: dict[str, Any]) -> str:
-    """The status, or which pledge replaced this one (it then no longer counts in totals)."""
-    if row.get("voided") is not None:
-        return "void"
-    if row.get("replaced_by") is not None:
-        return f"replaced by {row['replaced_by']}"
-    return str(row["status"])
-
-
-PLEDGE_COLUMNS = [
-    Column("id", "ID", "int", priority=KEEP),
-    Column("donor", "Donor", priority=KEEP),
-    Column("recipient", "Recipient", priority=KEEP),
-    Column("purpose", "Purpose", in_table=False, priority=EXTRA),
-    Column("currency", "Cur", wrap=False, priority=KEEP),
-    Column("pledged", "Pledged", "money", priority=MAIN),
-    Column("disbursed", "Disbursed", "money", priority=MAIN),
-    Column("outstanding", "Outstanding", "money", priority=MAIN),
-    Column("fulfilled_pct", "Fulfilled", "percent", priority=EXTRA),
-    Column("status", "Status", wrap=False, table_text=_status, priority=MORE),
-    Column("announced", "Announced", "date", priority=EXTRA),
-    Column("installments", "Inst.", "int", priority=EXTRA),
-    Column("next_due", "Next due", "date", priority=MORE),
-    Column("schedule_assumed", "Assumed", "bool", priority=EXTRA),
-    Column("confidence", "Confidence", wrap=False, priority=EXTRA),
-    Column("ref", "Ref", in_table=False, priority=EXTRA),
-    Column("replaces", "Replaces", "int", in_table=False, priority=EXTRA),
-    Column("replaced_by", "Replaced by", "int", in_table=False, priority=EXTRA),
-    Column("voided", "Voided", "datetime", in_table=False, priority=EXTRA),
-]
-INSTALLMENT_COLUMNS = [
-    Column("pledge_id", "Pledge", "int", priority=KEEP),
-    Column("seq", "#", "int", priority=KEEP),
-    Column("due", "Due", "date", priority=KEEP),
-    Column("currency", "Cur", wrap=False, priority=KEEP),
-    Column("amount", "Amount", "money", priority=MAIN),
-    Column("paid", "Paid", "money", priority=MAIN),
-    Column("outstanding", "Outstanding", "money", priority=MAIN),
-    Column("state", "State", wrap=False, priority=KEEP),
-]
-DISBURSEMENT_COLUMNS = [
-    Column("id", "ID", "int", priority=KEEP),
-    Column("pledge_id", "Pledge", "int", priority=KEEP),
-    Column("installment", "Installment", "int", priority=KEEP),
-    Column("paid_on", "Paid on", "date", priority=KEEP),
-    Column("currency", "Cur", wrap=False, priority=KEEP),
-    Column("amount", "Amount", "money", priority=MAIN),
-    Column("confidence", "Confidence", wrap=False, priority=MORE),
-]
-# The files of `fintrack export` and `fintrack import`: the listings, and the stable key of
-# the pledge each row belongs to (its ref, or a key derived from its content).
-INSTALLMENT_FILE_COLUMNS = [*INSTALLMENT_COLUMNS, Column("pledge_ref", "Pledge ref")]
-DISBURSEMENT_FILE_COLUMNS = [*DISBURSEMENT_COLUMNS, Column("pledge_ref", "Pledge ref")]
 STATE_STYLES = {"overdue": "red", "paid": "green", "part paid": "yellow"}
 
 

@@ -16,7 +16,8 @@ from fintrack.cli.common import (
     note,
     optional_date,
 )
-from fintrack.cli.output import KEEP, MAIN, MORE, Column, OutputFormat, render
+from fintrack.cli.output import OutputFormat, render
+from fintrack.formats import KEEP, MAIN, MORE, RATE_COLUMNS, Column
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,13 +28,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-RATE_COLUMNS = [
-    Column("base", "Base", wrap=False, priority=KEEP),
-    Column("quote", "Quote", wrap=False, priority=KEEP),
-    Column("on", "On", "date", priority=KEEP),
-    Column("rate", "Rate", "decimal", priority=KEEP),
-    Column("source", "Source", priority=MORE),
-]
 CONVERSION_COLUMNS = [
     Column("value_date", "Value date", "date", priority=KEEP),
     Column("currency", "Cur", wrap=False, priority=KEEP),

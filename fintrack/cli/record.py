@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fintrack.cli.common import AnalystOption, FormatOption, begin, database, listing, note
-from fintrack.cli.output import KEEP, MAIN, MORE, Column, OutputFormat, render
+from fintrack.cli.output import OutputFormat, render
+from fintrack.formats import KEEP, MAIN, MORE, Column
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

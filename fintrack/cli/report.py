@@ -18,67 +18,23 @@ from fintrack.cli.common import (
     optional_date,
     plural,
 )
-from fintrack.cli.output import EXTRA, KEEP, MAIN, MORE, Column, OutputFormat, render
+from fintrack.cli.output import OutputFormat, render
 from fintrack.cli.rate import MaxRateAge
+from fintrack.formats import (
+    DEADLINE_COLUMNS,
+    KEEP,
+    KEY_COLUMNS,
+    MAIN,
+    TOTALS_COLUMNS,
+    Column,
+    converted_columns,
+    totals_columns,
+)
 
 if TYPE_CHECKING:
     from fintrack.known import Known
     from fintrack.reports import DeadlineFilter, DeadlineKind, Grouping
 
-TOTALS_COLUMNS = [
-    Column("donor", "Donor", priority=KEEP),
-    Column("recipient", "Recipient", priority=KEEP),
-    Column("month", "Month", priority=KEEP),
-    Column("currency", "Cur", wrap=False, priority=KEEP),
-    Column("pledges", "Pledges", "int", priority=MORE),
-    Column("pledged", "Pledged", "money", priority=MAIN),
-    Column("disbursed", "Disbursed", "money", priority=MAIN),
-    Column("outstanding", "Outstanding", "money", priority=MAIN),
-    Column("fulfilled_pct", "Fulfilled", "percent", priority=MAIN),
-    # How much of each figure rests on sources that do not confirm it (or on none).
-    Column("pledged_unconfirmed", "Pledged, unconfirmed", "money", priority=EXTRA),
-    Column("disbursed_unconfirmed", "Disbursed, unconfirmed", "money", priority=EXTRA),
-    Column("total", "Total row", "bool", in_table=False, priority=EXTRA, in_wide=False),
-]
-
-
-def _converted_columns(target: str) -> list[Column]:
-    """The columns that show a conversion beside the original amount."""
-    return [
-        Column("rate", "Rate", "decimal", priority=MORE),
-        Column("rate_on", "Rate date", "date", priority=MORE),
-        Column("route", "Route", wrap=False, in_table=False, priority=EXTRA),
-        Column("target", "In", wrap=False, in_table=False, priority=EXTRA, in_wide=False),
-        Column("converted", f"In {target}", "money", currency_key="target", priority=KEEP),
-    ]
-
-
-def _days(row: dict[str, Any]) -> str:
-    """Days left, with the state where it matters, so it shows without colour too."""
-    days, state = row["days_left"], row["state"]
-    return f"{days} {state}" if state in ("overdue", "lapsed", "today") else str(days)
-
-
-DEADLINE_COLUMNS = [
-    Column("date", "Date", "date", priority=KEEP),
-    Column("days_left", "Days", "int", wrap=False, table_text=_days, priority=KEEP),
-    Column("state", "State", in_table=False, priority=EXTRA, in_wide=False),
-    Column("kind", "Kind", wrap=False, priority=MORE),
-    Column("subject", "Subject", min_width=10, priority=KEEP),
-    # What the date is about ("lapses unless renewed") is the point of a deadline: whole.
-    Column("detail", "Detail", priority=MAIN, max_lines=6),
-    Column("currency", "Cur", wrap=False, priority=MAIN),
-    Column("amount", "Outstanding", "money", priority=MAIN),
-    Column(
-        "record",
-        "Record",
-        wrap=False,
-        table_text=lambda r: f"{r['record']} {r['record_id']}",
-        priority=KEEP,
-    ),
-    Column("record_id", "ID", "int", in_table=False, priority=EXTRA, in_wide=False),
-    Column("confidence", "Confidence", wrap=False, in_table=False, priority=EXTRA),
-]
 DEADLINE_STYLES = {
     "overdue": "bold red",
     "lapsed": "bold red",
@@ -87,7 +43,6 @@ DEADLINE_STYLES = {
 }
 
 MAX_WITHIN_DAYS = 36_500  # a century: far enough for any renewal cycle
-KEY_COLUMNS = ("donor", "recipient", "month")
 GROUPINGS = (
     "pair (donor and recipient), donor, recipient, month (installments' due month), currency"
 )
@@ -95,21 +50,6 @@ DEADLINE_KINDS = "installment, deadline, expiry"
 
 
 # How a pledge's date is defined, for the help of --since and --until.
-def totals_columns(by: "Grouping", target: str | None = None) -> list[Column]:
-    """The columns of the totals report for a grouping: its keys, then the figures.
-
-    Converted into `target`, the original currencies of each group come before the figures.
-    """
-    from fintrack.reports import GROUP_KEYS
-
-    keys = GROUP_KEYS[by]
-    columns = [c for c in TOTALS_COLUMNS if c.key not in KEY_COLUMNS or c.key in keys]
-    if target is None:
-        return columns
-    at = next(i for i, c in enumerate(columns) if c.key == "currency")
-    return [*columns[:at], Column("currencies", "From", "list", priority=MORE), *columns[at:]]
-
-
 def working_columns(by: "Grouping", target: str) -> list[Column]:
     """The columns of the conversions behind a converted totals report."""
     from fintrack.reports import GROUP_KEYS
@@ -121,7 +61,7 @@ def working_columns(by: "Grouping", target: str) -> list[Column]:
         Column("value_date", "Value date", "date", priority=MAIN),
         Column("currency", "Cur", wrap=False, priority=KEEP),
         Column("amount", "Amount", "money", priority=MAIN),
-        *_converted_columns(target),
+        *converted_columns(target),
     ]
 
 
@@ -317,7 +257,7 @@ def deadline_columns(target: str | None) -> list[Column]:
     if target is None:
         return DEADLINE_COLUMNS
     at = next(i for i, c in enumerate(DEADLINE_COLUMNS) if c.key == "record")
-    return [*DEADLINE_COLUMNS[:at], *_converted_columns(target), *DEADLINE_COLUMNS[at:]]
+    return [*DEADLINE_COLUMNS[:at], *converted_columns(target), *DEADLINE_COLUMNS[at:]]
 
 
 @listing()

@@ -21,7 +21,8 @@ from fintrack.cli.common import (
     note,
     optional_date,
 )
-from fintrack.cli.output import EXTRA, KEEP, MAIN, MORE, Column, OutputFormat, render
+from fintrack.cli.output import OutputFormat, render
+from fintrack.formats import SANCTION_COLUMNS
 from fintrack.vocab import SanctionActionKind, SanctionStatus, choices
 
 if TYPE_CHECKING:
@@ -32,26 +33,6 @@ app = typer.Typer(
     help="Record, list and show sanction actions.",
     no_args_is_help=True,
 )
-
-COLUMNS = [
-    Column("id", "ID", "int", priority=KEEP),
-    Column("authority", "Authority", priority=KEEP),
-    Column("program", "Program", priority=MAIN),
-    Column("target", "Target", priority=MAIN),
-    Column("action", "Action", priority=KEEP),
-    Column("measures", "Measures", "list", priority=MORE),
-    Column("status", "Status", wrap=False, priority=MAIN),
-    Column("announced", "Announced", "date", priority=MORE),
-    Column("effective", "Effective", "date", priority=MAIN),
-    Column("expires", "Expires", "date", priority=MORE),
-    Column("deadline", "Deadline", "date", priority=MORE),
-    Column("deadline_label", "Deadline label", in_table=False),
-    Column("legal_ref", "Legal reference", in_table=False),
-    Column("summary", "Summary", in_table=False),
-    Column("confidence", "Confidence", wrap=False, priority=EXTRA),
-    Column("ref", "Ref", in_table=False),
-    Column("voided", "Voided", "datetime", in_table=False),
-]
 
 
 @app.command("add")
@@ -287,7 +268,9 @@ def sanction_list(
     view = known(known_on, min_confidence)
     with database().session() as session:
         rows = list_sanctions(session, where, view)
-    render(rows, COLUMNS, fmt, title="Sanction actions", empty="No sanction actions match.")
+    render(
+        rows, SANCTION_COLUMNS, fmt, title="Sanction actions", empty="No sanction actions match."
+    )
 
 
 @app.command("show")
@@ -311,4 +294,4 @@ def sanction_show(
     with database().session() as session:
         row = known_sanction(session, sanction_id, view)
         cited = sources_of(session, SanctionAction, [sanction_id], view)[sanction_id]
-    show_with_sources(row, cited, COLUMNS, fmt, f"Sanction action {sanction_id}")
+    show_with_sources(row, cited, SANCTION_COLUMNS, fmt, f"Sanction action {sanction_id}")

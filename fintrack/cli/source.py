@@ -19,16 +19,8 @@ from fintrack.cli.common import (
     note,
     optional_date,
 )
-from fintrack.cli.output import (
-    EXTRA,
-    KEEP,
-    MAIN,
-    MORE,
-    Column,
-    OutputFormat,
-    render,
-    render_with_list,
-)
+from fintrack.cli.output import OutputFormat, render, render_with_list
+from fintrack.formats import EXTRA, KEEP, MAIN, MORE, Column
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

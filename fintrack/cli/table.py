@@ -9,10 +9,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from fintrack.cli.output import KEEP, MAIN
+from fintrack.formats import KEEP, MAIN
 
 if TYPE_CHECKING:
-    from fintrack.cli.output import Column
+    from fintrack.formats import Column
 
 # Columns are two spaces apart; a rule under the header. No vertical borders: on an 80-column
 # terminal every character of border is a character a figure cannot use.

@@ -1,0 +1,1191 @@
+"""fintrack as a library: `fintrack.open()` gives a `Tracker`, the one object a script needs.
+
+    import fintrack
+    from datetime import date
+
+    with fintrack.open("syria.db") as tracker:
+        with tracker.change(reason="Qatar's salary support") as ch:
+            pledge = ch.add_pledge(
+                donor="Qatar", recipient="Syria", each=fintrack.Money.parse("29M", "USD"),
+                installments=3, every="month", on=date(2025, 5, 8),
+            )
+            ch.pay(pledge.id, fintrack.Money.parse("29M", "USD"), on=date(2025, 6, 1))
+        for row in tracker.totals(by="donor"):
+            print(row.donor, row.pledged, row.fulfilled_pct)
+
+Reads go through the tracker; writes through `tracker.change(...)`, one change in the history
+and one transaction: everything in the `with` block is kept, or nothing is. When the database
+aborts the transaction for a transient reason (SQLite busy, a PostgreSQL serialization
+failure), the change runs its calls again in a new transaction, as the CLI's commands do, and
+goes on only if each gives what it gave before. Amounts are `Money`, dates `datetime.date`,
+rows frozen dataclasses; errors are `fintrack.FintrackError`s naming the field.
+"""
+
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
+
+from fintrack.errors import FintrackError, InputError
+from fintrack.formats import (
+    DEADLINE_COLUMNS,
+    DISBURSEMENT_COLUMNS,
+    INSTALLMENT_COLUMNS,
+    PLEDGE_COLUMNS,
+    RATE_COLUMNS,
+    SANCTION_COLUMNS,
+    Column,
+    FileFormat,
+    converted_columns,
+    file_columns,
+    totals_columns,
+    write_rows,
+)
+from fintrack.money import Money
+from fintrack.vocab import (
+    Confidence,
+    Period,
+    PledgeStatus,
+    SanctionActionKind,
+    SanctionStatus,
+    parse_choice,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from fintrack.interchange import ImportResult
+    from fintrack.known import Known
+    from fintrack.store import Database
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+RecordKind = Literal["sanction", "pledge", "payment", "claim"]
+ExportKind = Literal[
+    "sanctions",
+    "pledges",
+    "installments",
+    "disbursements",
+    "rates",
+    "sources",
+    "links",
+    "deadlines",
+    "totals",
+]
+ImportKind = Literal["sanctions", "pledges", "disbursements", "rates", "sources", "links"]
+Grouping = Literal["pair", "donor", "recipient", "month", "currency"]
+
+
+# --- Rows --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PledgeRow:
+    """A pledge with what was disbursed against it and what is outstanding."""
+
+    id: int
+    donor: str
+    recipient: str
+    purpose: str | None
+    pledged: Money
+    disbursed: Money
+    outstanding: Money
+    fulfilled_pct: Decimal | None
+    status: str
+    announced: date | None
+    installments: int
+    next_due: date | None
+    schedule_assumed: bool
+    confidence: str
+    ref: str | None
+    replaces: int | None
+    replaced_by: int | None
+    voided: datetime | None
+
+
+@dataclass(frozen=True)
+class InstallmentRow:
+    """One installment of a pledge's schedule: its amount, what was paid, its state."""
+
+    pledge_id: int
+    seq: int
+    due: date
+    amount: Money
+    paid: Money
+    outstanding: Money
+    state: str
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    """A disbursement: money paid against one installment of a pledge."""
+
+    id: int
+    pledge_id: int
+    installment: int
+    paid_on: date
+    amount: Money
+    confidence: str
+
+
+@dataclass(frozen=True)
+class SanctionRow:
+    """A sanction action: who acts, on whom, how, and its dates."""
+
+    id: int
+    authority: str
+    program: str | None
+    target: str
+    action: str
+    measures: tuple[str, ...]
+    status: str
+    announced: date | None
+    effective: date | None
+    expires: date | None
+    deadline: date | None
+    deadline_label: str | None
+    legal_ref: str | None
+    summary: str | None
+    confidence: str
+    ref: str | None
+    voided: datetime | None
+
+
+@dataclass(frozen=True)
+class TotalRow:
+    """Totals of one group (or, with `total`, of one currency): pledged, disbursed,
+    outstanding and percent fulfilled. Converted totals (`totals(in_=...)`) are in the target
+    currency, and `currencies` names the currencies they were converted from."""
+
+    donor: str | None
+    recipient: str | None
+    month: str | None
+    pledges: int
+    pledged: Money
+    disbursed: Money
+    outstanding: Money
+    fulfilled_pct: Decimal | None
+    pledged_unconfirmed: Money
+    disbursed_unconfirmed: Money
+    total: bool
+    currencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    """Something due: an installment with money outstanding, a sanction deadline or expiry.
+    `converted` holds the outstanding amount in the currency of `deadlines(in_=...)`."""
+
+    date: date
+    days_left: int
+    state: str
+    kind: str
+    subject: str
+    detail: str
+    amount: Money | None
+    record: str
+    record_id: int
+    confidence: str
+    converted: Money | None = None
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One EUR was worth `rate` USD on `on` (base EUR, quote USD)."""
+
+    base: str
+    quote: str
+    on: date
+    rate: Decimal
+    source: str | None
+
+
+@dataclass(frozen=True)
+class ConversionRow:
+    """An amount converted at the rate of its value date: the rate used, its date and its
+    route (`direct`, `inverse`, `via USD`)."""
+
+    value_date: date
+    amount: Money
+    rate: Decimal
+    rate_on: date | None  # None: the same currency, no rate needed
+    route: str
+    converted: Money
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    id: int
+    url: str | None
+    title: str | None
+    publisher: str | None
+    published: date | None
+    retrieved: date | None
+    links: int
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    id: int
+    subject: str
+    statement: str
+    stated: date | None
+    confidence: str
+    ref: str | None
+    voided: datetime | None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One field of a record that a change set, changed or removed."""
+
+    change: int
+    at: datetime
+    analyst: str
+    command: str
+    what: str
+    field: str
+    old: str
+    new: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import added, found already present, changed, left void and rejected,
+    counted by kind of record."""
+
+    added: dict[str, int]
+    present: dict[str, int]
+    changed: dict[str, int]
+    voided: dict[str, int]
+    rejected: int
+
+
+def _typed(cls: type[T], row: dict[str, Any], columns: Sequence[Column]) -> T:
+    """A row of the library (a dict keyed as its file's columns) as its dataclass: amounts
+    as Money in the currency the column names, lists as tuples."""
+    kinds = {column.key: column for column in columns}
+    values: dict[str, Any] = {}
+    for item in fields(cls):  # type: ignore[arg-type]
+        if item.name not in row:
+            continue
+        value = row[item.name]
+        column = kinds.get(item.name)
+        if column is not None and column.kind == "money" and value is not None:
+            value = Money(int(value), row[column.currency_key])
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[item.name] = value
+    return cls(**values)
+
+
+# --- The tracker -------------------------------------------------------------------------------
+
+
+def open(url_or_path: "str | PathLike[str] | None" = None) -> "Tracker":
+    """The tracker of a database: a SQLAlchemy URL (`postgresql+psycopg://...`), a path to a
+    SQLite file, or None for the CLI's default (`$FINTRACK_DATABASE_URL`, else the SQLite file
+    in the user's data folder). The database is created and migrated on first use."""
+    from fintrack.store import Database, default_url, normalize_url, sqlite_url
+
+    if url_or_path is None:
+        url = default_url()
+    elif isinstance(url_or_path, PathLike):
+        url = sqlite_url(Path(url_or_path))
+    else:
+        url = normalize_url(url_or_path)
+    return Tracker(Database(url))
+
+
+def _view(known_on: date | None, min_confidence: Confidence | str | None) -> "Known":
+    from fintrack.known import MIN_CONFIDENCE, Known
+
+    level = None
+    if min_confidence is not None:
+        level = parse_choice(Confidence, str(min_confidence), "min_confidence")
+        if level not in MIN_CONFIDENCE:
+            raise InputError("min_confidence", "use confirmed or reported")
+    return Known.on(known_on, level)
+
+
+def _choice(kind: type[T], value: T | str | None, field: str) -> T | None:
+    if value is None or isinstance(value, kind):
+        return value
+    return parse_choice(kind, str(value), field)  # type: ignore[type-var]
+
+
+def _sources(sources: Sequence[int | str]) -> tuple[str, ...]:
+    """Sources as the domain takes them: ids and URLs as text."""
+    return tuple(str(source) for source in sources)
+
+
+class Tracker:
+    """One database of sanction actions, pledges, payments, rates, sources and claims.
+
+    Use it as a context manager, or call `close()`, to release the database's connections.
+    """
+
+    def __init__(self, database: "Database") -> None:
+        self._db = database
+
+    @property
+    def url(self) -> str:
+        """The database's URL, with any password hidden."""
+        from fintrack.store import mask_url
+
+        return mask_url(self._db.url)
+
+    def __enter__(self) -> "Tracker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the database's connections (the tracker opens them again if used)."""
+        self._db.close()
+
+    def _read(self, work: "Callable[[Session], T]") -> T:
+        with self._db.session() as session:
+            return work(session)
+
+    # --- writing --------------------------------------------------------------------------
+
+    def change(
+        self, reason: str | None = None, analyst: str | None = None, command: str | None = None
+    ) -> "Change":
+        """One change: `with tracker.change(reason=...) as ch: ch.add_pledge(...)`. The
+        history records its time, `analyst` (default: the system user), `command` (default:
+        the script's command line) and `reason`."""
+        return Change(self._db, reason, analyst, command)
+
+    def seed(self, folder: "str | PathLike[str] | None" = None, analyst: str | None = None) -> int:
+        """Load the founding case (or the .toml files of `folder`); returns the records added."""
+        from fintrack.seed import load_seed
+        from fintrack.store import resource_dir
+
+        with self.change(analyst=analyst, command="fintrack seed") as ch:
+            result = ch.run(
+                lambda s: load_seed(s, Path(folder) if folder else resource_dir("seed"))
+            )
+        return (
+            result.sanctions_added + result.pledges_added + result.claims_added
+        ) + result.sources_added
+
+    def import_file(
+        self,
+        kind: ImportKind,
+        path: "str | PathLike[str]",
+        installments: "str | PathLike[str] | None" = None,
+        dry_run: bool = False,
+        reason: str | None = None,
+        analyst: str | None = None,
+    ) -> ImportSummary:
+        """Import a file as `fintrack import` does: every row checked before any is written,
+        one change; `installments` is the companion file of an import of pledges."""
+        from fintrack import interchange
+        from fintrack.changes import begin_change
+        from fintrack.interchange import CsvFile, Kind, Options
+
+        def source(file: "str | PathLike[str]", of: str) -> CsvFile:
+            return CsvFile(Path(file), Kind(of), [c.key for c in file_columns(of)], str(file))
+
+        main = source(path, parse_choice(Kind, kind, "kind").value)
+        companion = source(installments, "installments") if installments is not None else None
+        if companion is not None and main.kind is not Kind.PLEDGES:
+            raise InputError("installments", "goes with an import of pledges")
+        options = Options(dry_run=dry_run)
+        with self._db.session(write=not dry_run) as session:
+            if not dry_run:
+                command = shlex.join(["fintrack", "import", kind, str(path)])
+                options.change = begin_change(session, command, reason, analyst)
+            if main.kind is Kind.PLEDGES:
+                result = interchange.import_pledges(session, main, companion, options)
+            else:
+                importer = {
+                    Kind.SANCTIONS: interchange.import_sanctions,
+                    Kind.DISBURSEMENTS: interchange.import_disbursements,
+                    Kind.RATES: interchange.import_rates,
+                    Kind.SOURCES: interchange.import_sources,
+                    Kind.LINKS: interchange.import_links,
+                }[main.kind]
+                result = importer(session, main, options)
+            if options.change is not None and not result.wrote:
+                session.delete(options.change)
+        return _summary(result)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def pledges(
+        self,
+        donor: str | None = None,
+        recipient: str | None = None,
+        currency: str | None = None,
+        status: PledgeStatus | str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        known_on: date | None = None,
+        min_confidence: Confidence | str | None = None,
+        include_void: bool = False,
+    ) -> list[PledgeRow]:
+        """Pledges matching every filter given (names match whole, ignoring case)."""
+        from fintrack.pledges import PledgeFilter, list_pledges
+
+        where = PledgeFilter(
+            donor=donor,
+            recipient=recipient,
+            status=_choice(PledgeStatus, status, "status"),
+            currency=currency,
+            since=since,
+            until=until,
+        )
+        view = _view(known_on, min_confidence)
+        rows = self._read(lambda s: list_pledges(s, where, view, include_void))
+        return [_typed(PledgeRow, row, PLEDGE_COLUMNS) for row in rows]
+
+    def pledge(self, pledge_id: int, known_on: date | None = None) -> PledgeRow:
+        """One pledge (voided ones too); NotFound when there is none with that id."""
+        from fintrack.pledges import pledge_summary
+
+        view = _view(known_on, None)
+        row = self._read(lambda s: pledge_summary(s, pledge_id, view))
+        return _typed(PledgeRow, row, PLEDGE_COLUMNS)
+
+    def installments(
+        self, pledge_id: int | None = None, as_of: date | None = None, known_on: date | None = None
+    ) -> list[InstallmentRow]:
+        """The installments of one pledge, or of all; states (`overdue`, ...) as of `as_of`."""
+        from fintrack.pledges import installment_rows
+
+        view = _view(known_on, None)
+        day = as_of or view.day or date.today()
+        rows = self._read(lambda s: installment_rows(s, day, pledge_id, view))
+        return [_typed(InstallmentRow, row, INSTALLMENT_COLUMNS) for row in rows]
+
+    def payments(
+        self, pledge_id: int | None = None, known_on: date | None = None
+    ) -> list[PaymentRow]:
+        """The disbursements of one pledge, or of all."""
+        from fintrack.pledges import disbursement_rows
+
+        view = _view(known_on, None)
+        rows = self._read(lambda s: disbursement_rows(s, pledge_id, view))
+        return [_typed(PaymentRow, row, DISBURSEMENT_COLUMNS) for row in rows]
+
+    def sanctions(
+        self,
+        authority: str | None = None,
+        program: str | None = None,
+        target: str | None = None,
+        action: SanctionActionKind | str | None = None,
+        status: SanctionStatus | str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        known_on: date | None = None,
+        min_confidence: Confidence | str | None = None,
+    ) -> list[SanctionRow]:
+        """Sanction actions matching every filter given (`target` matches a part)."""
+        from fintrack.sanctions import SanctionFilter, list_sanctions
+
+        where = SanctionFilter(
+            authority=authority,
+            program=program,
+            target=target,
+            status=_choice(SanctionStatus, status, "status"),
+            action=_choice(SanctionActionKind, action, "action"),
+            since=since,
+            until=until,
+        )
+        view = _view(known_on, min_confidence)
+        rows = self._read(lambda s: list_sanctions(s, where, view))
+        return [_typed(SanctionRow, row, SANCTION_COLUMNS) for row in rows]
+
+    def sanction(self, sanction_id: int, known_on: date | None = None) -> SanctionRow:
+        from fintrack.sanctions import known_sanction
+
+        view = _view(known_on, None)
+        row = self._read(lambda s: known_sanction(s, sanction_id, view))
+        return _typed(SanctionRow, row, SANCTION_COLUMNS)
+
+    def totals(
+        self,
+        by: Grouping = "pair",
+        donor: str | None = None,
+        recipient: str | None = None,
+        currency: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        in_: str | None = None,
+        rates_on: date | None = None,
+        max_rate_age: int = 7,
+        known_on: date | None = None,
+        min_confidence: Confidence | str | None = None,
+    ) -> list[TotalRow]:
+        """Pledged, disbursed, outstanding and percent fulfilled per group and per currency
+        (rows with `total` set); with `in_`, every amount converted into that currency at
+        its own value date (`MissingRate` when a rate is missing)."""
+        rows = self._read(
+            lambda s: _totals(
+                s,
+                by,
+                _TotalsArgs(donor, recipient, currency, since, until, in_, rates_on, max_rate_age),
+                _view(known_on, min_confidence),
+            )
+        )
+        columns = totals_columns(_grouping(by), in_)
+        return [_typed(TotalRow, row, columns) for row in rows]
+
+    def deadlines(
+        self,
+        as_of: date | None = None,
+        within: int = 90,
+        donor: str | None = None,
+        recipient: str | None = None,
+        authority: str | None = None,
+        kinds: Sequence[str] | None = None,
+        overdue: bool = False,
+        in_: str | None = None,
+        max_rate_age: int = 7,
+        known_on: date | None = None,
+        min_confidence: Confidence | str | None = None,
+    ) -> list[DeadlineRow]:
+        """What falls due from `as_of` (default today) to `within` days later: installments
+        with money outstanding (overdue ones too), sanction deadlines and expiries, and
+        sanction dates that lapsed; `kinds` keeps installment, deadline and/or expiry."""
+        from fintrack.rates import RateBook
+        from fintrack.reports import DeadlineFilter, DeadlineKind
+        from fintrack.reports import deadlines as deadline_rows
+
+        if not 0 <= within <= MAX_WITHIN_DAYS:
+            raise InputError("within", f"'{within}' must be from 0 to {MAX_WITHIN_DAYS} days")
+        wanted = None
+        if kinds is not None:
+            wanted = frozenset(parse_choice(DeadlineKind, kind, "kinds") for kind in kinds)
+        where = DeadlineFilter(donor, recipient, authority, wanted, overdue)
+        view = _view(known_on, min_confidence)
+        day = as_of or view.day or date.today()
+
+        def work(session: "Session") -> list[dict[str, Any]]:
+            book = RateBook(session, in_, max_rate_age, view) if in_ is not None else None
+            return deadline_rows(session, day, within, book, view, where)
+
+        columns = [*DEADLINE_COLUMNS, *(converted_columns(in_) if in_ else [])]
+        return [_typed(DeadlineRow, row, columns) for row in self._read(work)]
+
+    def rates(
+        self,
+        currency: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        known_on: date | None = None,
+    ) -> list[RateRow]:
+        """Exchange rates with `currency` on either side, by day."""
+        from fintrack.rates import RateFilter, list_rates
+
+        where = RateFilter(currency, since, until)
+        view = _view(known_on, None)
+        rows = self._read(lambda s: list_rates(s, where, view))
+        return [_typed(RateRow, row, RATE_COLUMNS) for row in rows]
+
+    def convert(self, amount: Money, to: str, on: date, max_rate_age: int = 7) -> ConversionRow:
+        """`amount` in currency `to` at the rate of `on` (or of up to `max_rate_age` days
+        before), exactly, rounded once half to even; `MissingRate` when there is none."""
+        from fintrack.rates import RateBook, to_minor
+
+        def work(session: "Session") -> RateBook:
+            return RateBook(session, to, max_rate_age)
+
+        book = self._read(work)
+        conversion = book.convert(amount.currency, on)
+        return ConversionRow(
+            value_date=on,
+            amount=amount,
+            rate=conversion.shown_rate,
+            rate_on=conversion.rate_on,
+            route=conversion.route,
+            converted=Money(to_minor(conversion.exact(amount.minor)), book.target),
+        )
+
+    def sources(self, known_on: date | None = None) -> list[SourceRow]:
+        from fintrack.sources import list_sources
+
+        view = _view(known_on, None)
+        return [_typed(SourceRow, row, ()) for row in self._read(lambda s: list_sources(s, view))]
+
+    def claims(self, known_on: date | None = None) -> list[ClaimRow]:
+        from fintrack.claims import list_claims
+
+        view = _view(known_on, None)
+        return [_typed(ClaimRow, row, ()) for row in self._read(lambda s: list_claims(s, view))]
+
+    def history(self, kind: RecordKind, record_id: int) -> list[HistoryRow]:
+        """What changed on a record, change by change: when, who, which field, from, to."""
+        from fintrack.history import parse_kind, record_history
+
+        name = parse_kind(kind)
+        rows = self._read(lambda s: record_history(s, name, record_id))
+        return [
+            HistoryRow(
+                change=row["change"],
+                at=row["at"],
+                analyst=row["analyst"],
+                command=row["command"],
+                what=row["what"],
+                field=row["field"],
+                old=row["from"],
+                new=row["to"],
+                reason=row["reason"],
+            )
+            for row in rows
+        ]
+
+    def export(
+        self,
+        kind: ExportKind,
+        to: "str | PathLike[str] | IO[str]",
+        format: FileFormat | str = FileFormat.CSV,
+        as_of: date | None = None,
+        within: int = 90,
+        by: Grouping = "pair",
+    ) -> int:
+        """Write the records of a kind (or the deadlines or totals report) as `fintrack
+        export` does, to a path (replaced only once complete) or an open text file; returns
+        the number of rows. Files of records read back with `import_file`."""
+        from fintrack.interchange import Kind, export_rows
+        from fintrack.outfile import text_file
+
+        written = parse_choice(FileFormat, str(format), "format")
+
+        def write(out: IO[str]) -> int:
+            if kind == "totals":
+                return write_rows(
+                    (_plain_total(r) for r in self.totals(by=by)),
+                    totals_columns(_grouping(by)),
+                    written,
+                    out,
+                )
+            if kind == "deadlines":
+                day = as_of or date.today()
+                view = _view(None, None)
+
+                def rows(session: "Session") -> list[dict[str, Any]]:
+                    from fintrack.reports import deadlines as deadline_rows
+
+                    return deadline_rows(session, day, within, None, view, None)
+
+                return write_rows(self._read(rows), DEADLINE_COLUMNS, written, out)
+            record_kind = parse_choice(Kind, kind, "kind")
+            with self._db.session() as session:
+                return write_rows(
+                    export_rows(session, record_kind, date.today()),
+                    file_columns(record_kind.value),
+                    written,
+                    out,
+                )
+
+        if isinstance(to, str | PathLike):
+            with text_file(Path(to), "to") as handle:
+                return write(handle)
+        return write(to)
+
+
+MAX_WITHIN_DAYS = 36_500
+
+
+@dataclass(frozen=True)
+class _TotalsArgs:
+    donor: str | None
+    recipient: str | None
+    currency: str | None
+    since: date | None
+    until: date | None
+    target: str | None
+    rates_on: date | None
+    max_rate_age: int
+
+
+def _grouping(by: str) -> Any:
+    from fintrack.reports import Grouping as Groups
+
+    return parse_choice(Groups, by, "by")
+
+
+def _totals(session: "Session", by: str, args: _TotalsArgs, view: "Known") -> list[dict[str, Any]]:
+    from fintrack.rates import RateBook
+    from fintrack.reports import TotalsFilter, converted_totals, totals
+
+    grouping = _grouping(by)
+    where = TotalsFilter(args.donor, args.recipient, args.currency, view, args.since, args.until)
+    if args.target is None:
+        return totals(session, grouping, where)
+    book = RateBook(session, args.target, args.max_rate_age, view)
+    today = args.rates_on or view.day or date.today()
+    return converted_totals(session, grouping, where, book, today)[0]
+
+
+def _plain_total(row: TotalRow) -> dict[str, Any]:
+    """A typed totals row back as the library's row, for the totals file."""
+    values: dict[str, Any] = {}
+    for item in fields(row):
+        value = getattr(row, item.name)
+        if isinstance(value, Money):
+            values["currency"] = value.currency
+            value = value.minor
+        values[item.name] = value
+    return values
+
+
+def _summary(result: "ImportResult") -> ImportSummary:
+    return ImportSummary(
+        dict(result.added),
+        dict(result.present),
+        dict(result.changed),
+        dict(result.voided),
+        result.rejected,
+    )
+
+
+# --- Changes -----------------------------------------------------------------------------------
+
+
+class ChangedMeanwhile(FintrackError):
+    """A change ran again after a transient failure and its calls gave other results."""
+
+
+class Change:
+    """The writes of one change, in one transaction: committed when the `with` block ends
+    without an exception, rolled back (nothing written) when it raises.
+
+    Each call runs at once, so its result (a new pledge's id) can be used by the next. When the
+    database aborts the transaction for a transient reason, the calls made so far run again,
+    in order, in a new transaction, up to the database's attempts; if one of them gives
+    another result than the first time (another writer took the id), ChangedMeanwhile is
+    raised and nothing is written.
+    """
+
+    def __init__(
+        self, db: "Database", reason: str | None, analyst: str | None, command: str | None
+    ) -> None:
+        self._db = db
+        self._reason = reason
+        self._analyst = analyst
+        self._command = command or shlex.join([Path(sys.argv[0]).name or "python", *sys.argv[1:]])
+        self._journal: list[tuple[Callable[[Session], Any], Any]] = []
+        self._stack: ExitStack | None = None
+        self._session: Session | None = None
+
+    def __enter__(self) -> "Change":
+        for attempt in range(1, self._db.max_attempts + 1):
+            try:
+                self._begin()
+                return self
+            except Exception as failure:
+                if not self._transient(failure) or attempt == self._db.max_attempts:
+                    raise
+            self._pause(attempt)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _pause(attempt: int) -> None:
+        import random
+        import time
+
+        from fintrack.store import RETRY_PAUSE_S
+
+        time.sleep(random.uniform(0, RETRY_PAUSE_S * 2**attempt))
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self._end(exc)
+            return
+        for attempt in range(1, self._db.max_attempts + 1):
+            try:
+                self._end(None)
+                return
+            except Exception as failure:
+                if not self._transient(failure) or attempt == self._db.max_attempts:
+                    raise
+            self._replay()
+
+    def _begin(self) -> None:
+        from fintrack.changes import begin_change
+
+        stack = ExitStack()
+        session = stack.enter_context(self._db.session(write=True))
+        self._stack, self._session = stack, session
+        try:
+            begin_change(session, self._command, self._reason, self._analyst)
+        except BaseException as exc:
+            self._end(exc)
+            raise
+
+    def _end(self, exc: BaseException | None) -> None:
+        """Commit (exc None) or roll back the transaction."""
+        from fintrack.changes import finish_change
+
+        stack, session = self._stack, self._session
+        self._stack = self._session = None
+        if stack is None:
+            return
+        if exc is None:
+            assert session is not None
+            finish_change(session)
+            stack.close()
+        else:
+            stack.__exit__(type(exc), exc, exc.__traceback__)
+
+    @staticmethod
+    def _transient(failure: BaseException) -> bool:
+        from fintrack.store import is_transient
+
+        return is_transient(failure)
+
+    def _replay(self) -> None:
+        """Run the calls made so far again in a new transaction; each must give what it gave."""
+        for attempt in range(1, self._db.max_attempts + 1):
+            self._pause(attempt)
+            try:
+                self._begin()
+            except Exception as failure:
+                if not self._transient(failure) or attempt == self._db.max_attempts:
+                    raise
+                continue
+            assert self._session is not None
+            try:
+                for work, result in self._journal:
+                    if work(self._session) != result:
+                        raise ChangedMeanwhile(
+                            "another writer changed the database while this change ran; "
+                            "nothing was written: run it again"
+                        )
+                return
+            except Exception as failure:
+                self._end(failure)
+                if not self._transient(failure) or attempt == self._db.max_attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def run(self, work: "Callable[[Session], R]") -> R:
+        """Run `work(session)` in this change's transaction (run again with the others after
+        a transient failure); the way to any library function not wrapped here."""
+        if self._session is None:
+            raise FintrackError("this change is over: open another with tracker.change()")
+        for attempt in range(1, self._db.max_attempts + 1):
+            try:
+                result = work(self._session)
+                break
+            except Exception as failure:
+                if not self._transient(failure) or attempt == self._db.max_attempts:
+                    raise
+                self._end(failure)
+                self._replay()
+        self._journal.append((work, result))
+        return result
+
+    # --- records --------------------------------------------------------------------------
+
+    def add_pledge(
+        self,
+        donor: str,
+        recipient: str,
+        amount: Money | None = None,
+        each: Money | None = None,
+        installments: int | None = None,
+        every: Period | str | None = None,
+        first_due: date | None = None,
+        on: date | None = None,
+        status: PledgeStatus | str = PledgeStatus.PLEDGE,
+        purpose: str | None = None,
+        sources: Sequence[int | str] = (),
+        confidence: Confidence | str = Confidence.REPORTED,
+        ref: str | None = None,
+        replaces: int | None = None,
+        schedule_assumed: bool | None = None,
+    ) -> PledgeRow:
+        """A pledge of `amount` (or `installments` times `each`), its currency the Money's, due
+        `every` month, week, quarter or year from `first_due` (default: `on`, marked assumed)."""
+        from fintrack.pledges import PledgeInput, add_pledge, pledge_summary
+
+        given = amount or each
+        if given is None:
+            raise InputError("amount", "give amount or each (a Money), with installments")
+        data = PledgeInput(
+            donor=donor,
+            recipient=recipient,
+            currency=given.currency,
+            amount=amount,
+            each=each,
+            installments=installments,
+            every=_choice(Period, every, "every"),
+            first_due=first_due,
+            announced_on=on,
+            status=_choice(PledgeStatus, status, "status") or PledgeStatus.PLEDGE,
+            purpose=purpose,
+            sources=_sources(sources),
+            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+            ref=ref,
+            replaces=replaces,
+            schedule_assumed=schedule_assumed,
+        )
+
+        def work(session: "Session") -> PledgeRow:
+            pledge = add_pledge(session, data)
+            return _typed(PledgeRow, pledge_summary(session, pledge.id), PLEDGE_COLUMNS)
+
+        return self.run(work)
+
+    def edit_pledge(
+        self,
+        pledge_id: int,
+        donor: str | None = None,
+        recipient: str | None = None,
+        purpose: str | None = None,
+        amount: Money | None = None,
+        each: Money | None = None,
+        installments: int | None = None,
+        every: Period | str | None = None,
+        first_due: date | None = None,
+        on: date | None = None,
+        status: PledgeStatus | str | None = None,
+        schedule_assumed: bool | None = None,
+        ref: str | None = None,
+        sources: Sequence[int | str] = (),
+        confidence: Confidence | str = Confidence.REPORTED,
+    ) -> PledgeRow:
+        """Change a pledge in place (None leaves a field as it is, "" clears optional text);
+        a new amount in another currency changes the currency, while no money is paid. The
+        schedule keeps installments by number, so paid ones must stay at least as large."""
+        from fintrack.pledges import PledgeEdit, edit_pledge, pledge_summary
+
+        given = amount or each
+        edit = PledgeEdit(
+            donor=donor,
+            recipient=recipient,
+            purpose=purpose,
+            currency=given.currency if given is not None else None,
+            amount=amount,
+            each=each,
+            installments=installments,
+            every=_choice(Period, every, "every"),
+            first_due=first_due,
+            announced_on=on,
+            status=_choice(PledgeStatus, status, "status"),
+            schedule_assumed=schedule_assumed,
+            ref=ref,
+            sources=_sources(sources),
+            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+        )
+
+        def work(session: "Session") -> PledgeRow:
+            edit_pledge(session, pledge_id, edit)
+            return _typed(PledgeRow, pledge_summary(session, pledge_id), PLEDGE_COLUMNS)
+
+        return self.run(work)
+
+    def pay(
+        self,
+        pledge_id: int,
+        amount: Money,
+        on: date,
+        installment: int | None = None,
+        force: bool = False,
+        sources: Sequence[int | str] = (),
+        confidence: Confidence | str = Confidence.REPORTED,
+    ) -> list[PaymentRow]:
+        """A disbursement against a pledge, to the earliest unpaid installment (or the one
+        named), spilling over to the next; past the pledge's total only with `force`."""
+        from fintrack.pledges import pay
+
+        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+
+        def work(session: "Session") -> list[PaymentRow]:
+            rows = pay(session, pledge_id, amount, on, installment, force, _sources(sources), level)
+            return [
+                PaymentRow(
+                    id=row.id,
+                    pledge_id=pledge_id,
+                    installment=row.installment.seq,
+                    paid_on=row.paid_on,
+                    amount=Money(row.amount_minor, amount.currency),
+                    confidence=level.value,
+                )
+                for row in rows
+            ]
+
+        return self.run(work)
+
+    def add_sanction(
+        self,
+        authority: str,
+        target: str,
+        action: SanctionActionKind | str,
+        status: SanctionStatus | str | None = None,
+        program: str | None = None,
+        measures: Sequence[str] = (),
+        announced: date | None = None,
+        effective: date | None = None,
+        expires: date | None = None,
+        deadline: date | None = None,
+        deadline_label: str | None = None,
+        legal_ref: str | None = None,
+        summary: str | None = None,
+        sources: Sequence[int | str] = (),
+        confidence: Confidence | str = Confidence.REPORTED,
+        ref: str | None = None,
+    ) -> SanctionRow:
+        """A sanction action: `authority` (EU, US, ...) does `action` (impose, ease, lift,
+        ...) on `target`, with its measures and dates; its status defaults to in-force when
+        it has an effective date, else announced."""
+        from fintrack.sanctions import SanctionInput, add_sanction, known_sanction
+
+        data = SanctionInput(
+            authority=authority,
+            target=target,
+            action=parse_choice(SanctionActionKind, str(action), "action"),
+            status=_choice(SanctionStatus, status, "status")
+            or (SanctionStatus.IN_FORCE if effective else SanctionStatus.ANNOUNCED),
+            program=program,
+            measures=list(measures),
+            announced_on=announced,
+            effective_on=effective,
+            expires_on=expires,
+            deadline_on=deadline,
+            deadline_label=deadline_label,
+            legal_ref=legal_ref,
+            summary=summary,
+            sources=_sources(sources),
+            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+            ref=ref,
+        )
+
+        def work(session: "Session") -> SanctionRow:
+            action_row = add_sanction(session, data)
+            return _typed(SanctionRow, known_sanction(session, action_row.id), SANCTION_COLUMNS)
+
+        return self.run(work)
+
+    def edit_sanction(
+        self,
+        sanction_id: int,
+        measures: Sequence[str] | None = None,
+        sources: Sequence[int | str] = (),
+        confidence: Confidence | str = Confidence.REPORTED,
+        **changes: "str | date | SanctionActionKind | SanctionStatus | None",
+    ) -> SanctionRow:
+        """Change a sanction action in place: `changes` are fields of `add_sanction`
+        (`expires=date(2026, 6, 1)`, `status="revoked"`, `program=None` to clear it);
+        `measures` replaces the list."""
+        from fintrack.sanctions import edit_sanction, known_sanction
+
+        names = {"announced": "announced_on", "effective": "effective_on",
+                 "expires": "expires_on", "deadline": "deadline_on"}  # fmt: skip
+        fields_ = {names.get(name, name): value for name, value in changes.items()}
+        if "action" in fields_:
+            fields_["action"] = parse_choice(SanctionActionKind, str(fields_["action"]), "action")
+        if "status" in fields_:
+            fields_["status"] = parse_choice(SanctionStatus, str(fields_["status"]), "status")
+        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+
+        def work(session: "Session") -> SanctionRow:
+            edit_sanction(session, sanction_id, fields_, measures, _sources(sources), level)
+            return _typed(SanctionRow, known_sanction(session, sanction_id), SANCTION_COLUMNS)
+
+        return self.run(work)
+
+    def add_rate(
+        self,
+        base: str,
+        quote: str,
+        rate: Decimal | str,
+        on: date,
+        source: str | None = None,
+        replace: bool = False,
+    ) -> RateRow:
+        """One `base` was worth `rate` `quote` on `on`. A rate and its inverse for a day are
+        one fact: a contradiction is refused unless `replace`."""
+        from fintrack.rates import add_rate, rate_row
+
+        if isinstance(rate, Decimal):
+            rate = format(rate, "f")
+
+        def work(session: "Session") -> RateRow:
+            row, _, _ = add_rate(session, base, quote, rate, on, source, replace)
+            return _typed(RateRow, rate_row(row), RATE_COLUMNS)
+
+        return self.run(work)
+
+    def add_source(
+        self,
+        url: str | None = None,
+        title: str | None = None,
+        publisher: str | None = None,
+        published: date | None = None,
+        retrieved: date | None = None,
+    ) -> SourceRow:
+        """A source (a URL, or a title for a citation without one)."""
+        from fintrack.sources import SourceInput, add_source, source_row
+
+        data = SourceInput(url, title, publisher, published, retrieved)
+        return self.run(lambda s: _typed(SourceRow, source_row(add_source(s, data)), ()))
+
+    def link(
+        self,
+        kind: RecordKind,
+        record_id: int,
+        source: int | str,
+        confidence: Confidence | str = Confidence.REPORTED,
+    ) -> str:
+        """Let a source speak for a record: "added", "changed" (its confidence) or "unchanged"."""
+        from fintrack.history import get_record, parse_kind
+        from fintrack.sources import link, resolve_source
+
+        name = parse_kind(kind)
+        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+
+        def work(session: "Session") -> str:
+            record = get_record(session, name, record_id)
+            found = resolve_source(session, str(source), "source")
+            return link(session, type(record), record_id, found, level)
+
+        return self.run(work)
+
+    def add_claim(
+        self,
+        subject: str,
+        statement: str,
+        stated: date | None = None,
+        ref: str | None = None,
+        sources: Sequence[int | str] = (),
+        confidence: Confidence | str = Confidence.REPORTED,
+    ) -> ClaimRow:
+        """A claim someone made (denied, unverified, ...), with the sources that report it."""
+        from fintrack.claims import ClaimInput, add_claim, known_claim
+
+        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        data = ClaimInput(subject, statement, stated, ref, _sources(sources), level)
+        return self.run(lambda s: _typed(ClaimRow, known_claim(s, add_claim(s, data).id), ()))
+
+    def void(self, kind: RecordKind, record_id: int) -> None:
+        """Take a record out of every view; its history keeps it."""
+        from fintrack.history import parse_kind, void
+
+        name = parse_kind(kind)
+
+        def work(session: "Session") -> int:
+            return int(void(session, name, record_id).id)
+
+        self.run(work)

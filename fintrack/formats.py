@@ -1,0 +1,369 @@
+"""The formats fintrack reads and writes: the columns of every record file and report, and how
+rows are written as CSV, JSON and JSON lines (exact amounts, ISO dates, text neutralised for
+spreadsheets). The CLI's tables use the same columns; the library writes files with them."""
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from fintrack.money import format_amount
+from fintrack.spreadsheet import neutralise
+
+if TYPE_CHECKING:
+    from fintrack.reports import Grouping
+
+
+class FileFormat(StrEnum):
+    """What a file holds: CSV (the default), one JSON array, or JSON lines."""
+
+    CSV = "csv"
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+Kind = Literal["text", "int", "decimal", "date", "datetime", "money", "percent", "list", "bool"]
+
+
+# What gives way, in order, when a table is too wide: columns of the highest priority number
+# are left out first; amounts are compacted (87.0M) rather than leave out a MAIN column.
+KEEP = 0  # the row's identity (an id, a donor, a date): never left out
+MAIN = 1  # the figures the table is for
+MORE = 2  # useful, but the first to go
+EXTRA = 3  # the first of all to go
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a listing: its key in the row, its header and how its values are written."""
+
+    key: str
+    header: str
+    kind: Kind = "text"
+    # Shown in the terminal table; CSV and JSON always carry every column.
+    in_table: bool = True
+    # Short codes (a status, a currency) are never broken over lines in a table.
+    wrap: bool = True
+    # Long text keeps at least this many characters of width in a table.
+    min_width: int = 0
+    # What the table shows instead of the value, built from the whole row.
+    table_text: Callable[[dict[str, Any]], str] | None = None
+    currency_key: str = "currency"
+    # What gives way when a table is too wide: KEEP (0) never, then MAIN, MORE, EXTRA (3)
+    # first (see fintrack.cli.table).
+    priority: int = 1
+    # A column left out of the table (in_table=False) is still shown by --wide, unless it only
+    # repeats what another column shows.
+    in_wide: bool = True
+    # A wrapped text cell in a list takes at most this many lines, the last cut with an
+    # ellipsis (`show`, --wide and CSV give the whole text).
+    max_lines: int = 3
+
+
+def _plain(value: Any, column: Column, row: dict[str, Any]) -> Any:
+    """A value for CSV and JSON: exact, no grouping, ISO dates."""
+    if value is None:
+        return None
+    if column.kind == "money":
+        return format_amount(value, row[column.currency_key], grouping=False)
+    if isinstance(value, datetime):  # stored in UTC
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+# Text cells are neutralised (`fintrack.spreadsheet`): a list's items too, after each `; `.
+TEXT_KINDS = ("text", "list")
+
+
+def _csv_cell(value: Any, column: Column) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        value = "; ".join(str(item) for item in value)
+    text = str(value)
+    return neutralise(text) if column.kind in TEXT_KINDS else text
+
+
+def plain_row(row: dict[str, Any], columns: Sequence[Column]) -> dict[str, Any]:
+    return {c.key: _plain(row.get(c.key), c, row) for c in columns}
+
+
+def plain_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> list[dict[str, Any]]:
+    return [plain_row(row, columns) for row in rows]
+
+
+class CsvWriter:
+    """csv.writer with \n line ends that also quotes a carriage return inside a cell.
+
+    The csv module quotes only the characters of its line terminator, so a lone \r in a
+    cell would be written bare and read back as a line break; such rows are quoted whole.
+    """
+
+    def __init__(self, out: IO[str]) -> None:
+        self._plain = csv.writer(out, lineterminator="\n")
+        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, cells: Sequence[str]) -> None:
+        writer = self._quoted if any("\r" in cell for cell in cells) else self._plain
+        writer.writerow(cells)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
+    """Write a header and one line per row; returns the number of rows.
+
+    Text cells that a spreadsheet would take for a formula are neutralised (`neutralise`);
+    numbers, dates and amounts are written as they are.
+    """
+    writer = CsvWriter(out)
+    writer.writerow([c.key for c in columns])
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_cell(_plain(row.get(c.key), c, row), c) for c in columns])
+        count += 1
+    return count
+
+
+def write_json(data: Any, out: IO[str]) -> None:
+    json.dump(data, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def write_json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
+    """The rows as one JSON array, written a row at a time; the same text as `write_json`."""
+    count = 0
+    for row in rows:
+        item = json.dumps(plain_row(row, columns), indent=2, ensure_ascii=False)
+        out.write("[\n" if count == 0 else ",\n")
+        out.write("\n".join(f"  {line}" for line in item.splitlines()))
+        count += 1
+    out.write("\n]\n" if count else "[]\n")
+    return count
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO[str]) -> int:
+    """One JSON object per line (JSON Lines), for exports too large to read as one document."""
+    count = 0
+    for row in rows:
+        out.write(json.dumps(plain_row(row, columns), ensure_ascii=False))
+        out.write("\n")
+        count += 1
+    return count
+
+
+def write_rows(
+    rows: Iterable[dict[str, Any]], columns: Sequence[Column], fmt: str, out: IO[str]
+) -> int:
+    """Rows as CSV, JSON or JSON lines (`FileFormat`, or the same word), streamed; returns
+    the number of rows."""
+    if fmt == FileFormat.JSON:
+        return write_json_rows(rows, columns, out)
+    if fmt == FileFormat.JSONL:
+        return write_jsonl(rows, columns, out)
+    return write_csv(rows, columns, out)
+
+
+# --- The records: listings and the files of export and import ---------------------------
+
+
+def _status(row: dict[str, Any]) -> str:
+    """The status, or which pledge replaced this one (it then no longer counts in totals)."""
+    if row.get("voided") is not None:
+        return "void"
+    if row.get("replaced_by") is not None:
+        return f"replaced by {row['replaced_by']}"
+    return str(row["status"])
+
+
+PLEDGE_COLUMNS = [
+    Column("id", "ID", "int", priority=KEEP),
+    Column("donor", "Donor", priority=KEEP),
+    Column("recipient", "Recipient", priority=KEEP),
+    Column("purpose", "Purpose", in_table=False, priority=EXTRA),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("pledged", "Pledged", "money", priority=MAIN),
+    Column("disbursed", "Disbursed", "money", priority=MAIN),
+    Column("outstanding", "Outstanding", "money", priority=MAIN),
+    Column("fulfilled_pct", "Fulfilled", "percent", priority=EXTRA),
+    Column("status", "Status", wrap=False, table_text=_status, priority=MORE),
+    Column("announced", "Announced", "date", priority=EXTRA),
+    Column("installments", "Inst.", "int", priority=EXTRA),
+    Column("next_due", "Next due", "date", priority=MORE),
+    Column("schedule_assumed", "Assumed", "bool", priority=EXTRA),
+    Column("confidence", "Confidence", wrap=False, priority=EXTRA),
+    Column("ref", "Ref", in_table=False, priority=EXTRA),
+    Column("replaces", "Replaces", "int", in_table=False, priority=EXTRA),
+    Column("replaced_by", "Replaced by", "int", in_table=False, priority=EXTRA),
+    Column("voided", "Voided", "datetime", in_table=False, priority=EXTRA),
+]
+INSTALLMENT_COLUMNS = [
+    Column("pledge_id", "Pledge", "int", priority=KEEP),
+    Column("seq", "#", "int", priority=KEEP),
+    Column("due", "Due", "date", priority=KEEP),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("amount", "Amount", "money", priority=MAIN),
+    Column("paid", "Paid", "money", priority=MAIN),
+    Column("outstanding", "Outstanding", "money", priority=MAIN),
+    Column("state", "State", wrap=False, priority=KEEP),
+]
+DISBURSEMENT_COLUMNS = [
+    Column("id", "ID", "int", priority=KEEP),
+    Column("pledge_id", "Pledge", "int", priority=KEEP),
+    Column("installment", "Installment", "int", priority=KEEP),
+    Column("paid_on", "Paid on", "date", priority=KEEP),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("amount", "Amount", "money", priority=MAIN),
+    Column("confidence", "Confidence", wrap=False, priority=MORE),
+]
+# The files of `fintrack export` and `fintrack import`: the listings, and the stable key of
+# the pledge each row belongs to (its ref, or a key derived from its content).
+INSTALLMENT_FILE_COLUMNS = [*INSTALLMENT_COLUMNS, Column("pledge_ref", "Pledge ref")]
+DISBURSEMENT_FILE_COLUMNS = [*DISBURSEMENT_COLUMNS, Column("pledge_ref", "Pledge ref")]
+
+# Sanction actions: the listing and the file.
+SANCTION_COLUMNS = [
+    Column("id", "ID", "int", priority=KEEP),
+    Column("authority", "Authority", priority=KEEP),
+    Column("program", "Program", priority=MAIN),
+    Column("target", "Target", priority=MAIN),
+    Column("action", "Action", priority=KEEP),
+    Column("measures", "Measures", "list", priority=MORE),
+    Column("status", "Status", wrap=False, priority=MAIN),
+    Column("announced", "Announced", "date", priority=MORE),
+    Column("effective", "Effective", "date", priority=MAIN),
+    Column("expires", "Expires", "date", priority=MORE),
+    Column("deadline", "Deadline", "date", priority=MORE),
+    Column("deadline_label", "Deadline label", in_table=False),
+    Column("legal_ref", "Legal reference", in_table=False),
+    Column("summary", "Summary", in_table=False),
+    Column("confidence", "Confidence", wrap=False, priority=EXTRA),
+    Column("ref", "Ref", in_table=False),
+    Column("voided", "Voided", "datetime", in_table=False),
+]
+
+RATE_COLUMNS = [
+    Column("base", "Base", wrap=False, priority=KEEP),
+    Column("quote", "Quote", wrap=False, priority=KEEP),
+    Column("on", "On", "date", priority=KEEP),
+    Column("rate", "Rate", "decimal", priority=KEEP),
+    Column("source", "Source", priority=MORE),
+]
+
+# The files of sources and of their links to records, each named by its stable key.
+SOURCE_FILE_COLUMNS = [
+    Column("key", "Key"),
+    Column("url", "URL"),
+    Column("title", "Title"),
+    Column("publisher", "Publisher"),
+    Column("published", "Published", "date"),
+    Column("retrieved", "Retrieved", "date"),
+]
+LINK_FILE_COLUMNS = [
+    Column("kind", "Kind"),
+    Column("record", "Record"),
+    Column("source", "Source"),
+    Column("confidence", "Confidence"),
+]
+# Columns of the listings that a file leaves out: a record's standing comes from its links
+# (the links file), and only live records are exported, so none is voided.
+NOT_IN_FILES = ("confidence", "voided")
+
+
+def file_columns(kind: str) -> list[Column]:
+    """The columns of the export file of a kind, which its import reads back."""
+    columns = {
+        "sanctions": SANCTION_COLUMNS,
+        "pledges": PLEDGE_COLUMNS,
+        "installments": INSTALLMENT_FILE_COLUMNS,
+        "disbursements": DISBURSEMENT_FILE_COLUMNS,
+        "rates": RATE_COLUMNS,
+        "sources": SOURCE_FILE_COLUMNS,
+        "links": LINK_FILE_COLUMNS,
+    }[kind]
+    if kind in ("sources", "links"):
+        return columns
+    return [c for c in columns if c.key not in NOT_IN_FILES]
+
+
+# --- The reports ------------------------------------------------------------------------
+
+TOTALS_COLUMNS = [
+    Column("donor", "Donor", priority=KEEP),
+    Column("recipient", "Recipient", priority=KEEP),
+    Column("month", "Month", priority=KEEP),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("pledges", "Pledges", "int", priority=MORE),
+    Column("pledged", "Pledged", "money", priority=MAIN),
+    Column("disbursed", "Disbursed", "money", priority=MAIN),
+    Column("outstanding", "Outstanding", "money", priority=MAIN),
+    Column("fulfilled_pct", "Fulfilled", "percent", priority=MAIN),
+    # How much of each figure rests on sources that do not confirm it (or on none).
+    Column("pledged_unconfirmed", "Pledged, unconfirmed", "money", priority=EXTRA),
+    Column("disbursed_unconfirmed", "Disbursed, unconfirmed", "money", priority=EXTRA),
+    Column("total", "Total row", "bool", in_table=False, priority=EXTRA, in_wide=False),
+]
+
+
+def converted_columns(target: str) -> list[Column]:
+    """The columns that show a conversion beside the original amount."""
+    return [
+        Column("rate", "Rate", "decimal", priority=MORE),
+        Column("rate_on", "Rate date", "date", priority=MORE),
+        Column("route", "Route", wrap=False, in_table=False, priority=EXTRA),
+        Column("target", "In", wrap=False, in_table=False, priority=EXTRA, in_wide=False),
+        Column("converted", f"In {target}", "money", currency_key="target", priority=KEEP),
+    ]
+
+
+def _days(row: dict[str, Any]) -> str:
+    """Days left, with the state where it matters, so it shows without colour too."""
+    days, state = row["days_left"], row["state"]
+    return f"{days} {state}" if state in ("overdue", "lapsed", "today") else str(days)
+
+
+DEADLINE_COLUMNS = [
+    Column("date", "Date", "date", priority=KEEP),
+    Column("days_left", "Days", "int", wrap=False, table_text=_days, priority=KEEP),
+    Column("state", "State", in_table=False, priority=EXTRA, in_wide=False),
+    Column("kind", "Kind", wrap=False, priority=MORE),
+    Column("subject", "Subject", min_width=10, priority=KEEP),
+    # What the date is about ("lapses unless renewed") is the point of a deadline: whole.
+    Column("detail", "Detail", priority=MAIN, max_lines=6),
+    Column("currency", "Cur", wrap=False, priority=MAIN),
+    Column("amount", "Outstanding", "money", priority=MAIN),
+    Column(
+        "record",
+        "Record",
+        wrap=False,
+        table_text=lambda r: f"{r['record']} {r['record_id']}",
+        priority=KEEP,
+    ),
+    Column("record_id", "ID", "int", in_table=False, priority=EXTRA, in_wide=False),
+    Column("confidence", "Confidence", wrap=False, in_table=False, priority=EXTRA),
+]
+
+KEY_COLUMNS = ("donor", "recipient", "month")
+
+
+def totals_columns(by: "Grouping", target: str | None = None) -> list[Column]:
+    """The columns of the totals report for a grouping: its keys, then the figures.
+
+    Converted into `target`, the original currencies of each group come before the figures.
+    """
+    from fintrack.reports import GROUP_KEYS
+
+    keys = GROUP_KEYS[by]
+    columns = [c for c in TOTALS_COLUMNS if c.key not in KEY_COLUMNS or c.key in keys]
+    if target is None:
+        return columns
+    at = next(i for i, c in enumerate(columns) if c.key == "currency")
+    return [*columns[:at], Column("currencies", "From", "list", priority=MORE), *columns[at:]]
