@@ -49,6 +49,7 @@ from fintrack.formats import (
     write_rows,
 )
 from fintrack.money import Money
+from fintrack.rates import MAX_RATE_AGE_DAYS
 from fintrack.vocab import (
     Confidence,
     Period,
@@ -526,7 +527,7 @@ class Tracker:
         until: date | None = None,
         in_: str | None = None,
         rates_on: date | None = None,
-        max_rate_age: int = 7,
+        max_rate_age: int = MAX_RATE_AGE_DAYS,
         known_on: date | None = None,
         min_confidence: Confidence | str | None = None,
     ) -> list[TotalRow]:
@@ -554,7 +555,7 @@ class Tracker:
         kinds: Sequence[str] | None = None,
         overdue: bool = False,
         in_: str | None = None,
-        max_rate_age: int = 7,
+        max_rate_age: int = MAX_RATE_AGE_DAYS,
         known_on: date | None = None,
         min_confidence: Confidence | str | None = None,
     ) -> list[DeadlineRow]:
@@ -596,7 +597,9 @@ class Tracker:
         rows = self._read(lambda s: list_rates(s, where, view))
         return [_typed(RateRow, row, RATE_COLUMNS) for row in rows]
 
-    def convert(self, amount: Money, to: str, on: date, max_rate_age: int = 7) -> ConversionRow:
+    def convert(
+        self, amount: Money, to: str, on: date, max_rate_age: int = MAX_RATE_AGE_DAYS
+    ) -> ConversionRow:
         """`amount` in currency `to` at the rate of `on` (or of up to `max_rate_age` days
         before), exactly, rounded once half to even; `MissingRate` when there is none."""
         from fintrack.rates import RateBook, to_minor
