@@ -49,8 +49,8 @@ from fintrack.formats import (
     write_rows,
 )
 from fintrack.money import Money
-from fintrack.rates import MAX_RATE_AGE_DAYS
 from fintrack.vocab import (
+    MAX_RATE_AGE_DAYS,
     Confidence,
     Period,
     PledgeStatus,

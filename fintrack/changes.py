@@ -2,23 +2,17 @@
 
 import getpass
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, bindparam, event, inspect, select
 from sqlalchemy.orm import Session
 
-from fintrack.models import HISTORY, Change, Versioned
+from fintrack.models import HISTORY, Change, Versioned, utcnow
 from fintrack.store import mask_text
 from fintrack.text import check_row
 
 CHANGE_KEY = "fintrack.change"
 WROTE_KEY = "fintrack.wrote"
-
-
-def utcnow() -> datetime:
-    """Now in UTC, without a zone, as fintrack stores timestamps."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def system_user() -> str:

@@ -8,12 +8,12 @@ import re
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from fintrack.changes import stamp
@@ -42,12 +42,13 @@ from fintrack.models import (
     Source,
     SourceLink,
     Versioned,
+    utcnow,
 )
 from fintrack.money import format_amount, normalize_currency, parse_amount
 from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
 from fintrack.sources import source_url
 from fintrack.spreadsheet import unneutralise
-from fintrack.store import serialize_imports
+from fintrack.store import YIELD_PER, advance_id_sequence, serialize_imports
 from fintrack.text import check_row, clean, required
 from fintrack.vocab import (
     Confidence,
@@ -69,8 +70,6 @@ BATCH_ROWS = 5_000
 MAX_LINE = 1 << 20
 # The longest cell: the csv module's limit, which it reports as a csv.Error.
 MAX_CELL = csv.field_size_limit()
-# Rows fetched from the database at a time by an export.
-YIELD_PER = 2_000
 # A column of rejects files; ignored on import, so a corrected rejects file imports as it is.
 REASON = "reason"
 _SPACE_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:\.\d+)?")
@@ -516,7 +515,7 @@ class Options:
 
     def now(self) -> datetime:
         """When the records are stored: the time of the import's change."""
-        return self.change.at if self.change is not None else _now()
+        return self.change.at if self.change is not None else utcnow()
 
 
 class IdPlan:
@@ -541,10 +540,6 @@ class IdPlan:
             self.ids[key] = following
             following += 1
         self.pending = []
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _begin(session: Session, options: Options) -> None:
@@ -588,23 +583,8 @@ class Batches:
             self.session.connection().execute(self.statement, self.rows)
             self.rows = []
         if self.explicit_ids:
-            _advance_sequence(self.session, self.table.name)
+            advance_id_sequence(self.session, self.table.name)
             self.explicit_ids = False
-
-
-def _advance_sequence(session: Session, table: str) -> None:
-    """On PostgreSQL, move the sequence of `table`'s ids past the ids an import chose, so
-    that the next record added with a command does not get one of them."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return
-    connection.execute(
-        text(
-            # The next id is the largest one's successor; set as the largest, not as its
-            # successor, so that an import of the largest id (2**31 - 1) is in range.
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-        )
-    )
 
 
 def _pass(

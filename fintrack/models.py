@@ -40,7 +40,7 @@ NAMING_CONVENTION = {
 }
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -118,7 +118,7 @@ class SanctionAction(Versioned, Base):
     deadline_label: Mapped[str | None] = mapped_column(String(300))
     legal_ref: Mapped[str | None] = mapped_column(String(300))
     summary: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Set when the record is voided (entered in error, or withdrawn): it stays on record and in
     # its history, but no listing or report counts it from then on.
     voided_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -167,7 +167,7 @@ class Pledge(Versioned, Base):
     announced_on: Mapped[date | None] = mapped_column(Date)
     # True when the source gave no due dates and the schedule was inferred.
     schedule_assumed: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     voided_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The pledge this one replaces (a commitment that firms up an earlier pledge, say). A
     # replaced pledge stays on record but is no longer counted, so no money is counted twice.
@@ -216,7 +216,7 @@ class Disbursement(Versioned, Base):
     )
     paid_on: Mapped[date] = mapped_column(Date, index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     voided_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     pledge: Mapped[Pledge] = relationship(back_populates="disbursements")
@@ -238,7 +238,7 @@ class ExchangeRate(Versioned, Base):
     rate_on: Mapped[date] = mapped_column(Date)
     rate: Mapped[Decimal] = mapped_column(ExactDecimal)
     source: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Claim(Versioned, Base):
@@ -252,7 +252,7 @@ class Claim(Versioned, Base):
     subject: Mapped[str] = mapped_column(String(300))
     statement: Mapped[str] = mapped_column(Text)
     stated_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     voided_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
@@ -268,7 +268,7 @@ class Source(Base):
     publisher: Mapped[str | None] = mapped_column(String(200))
     published_on: Mapped[date | None] = mapped_column(Date)
     retrieved_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"))
 
 

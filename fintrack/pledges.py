@@ -23,6 +23,7 @@ from fintrack.money import (
     split_evenly,
 )
 from fintrack.sources import cite
+from fintrack.store import YIELD_PER
 from fintrack.text import check_row, check_text, clean, required
 from fintrack.vocab import Confidence, Period, PledgeStatus
 
@@ -557,7 +558,6 @@ def _with_unconfirmed(query: Any, entity: Any, model: type[Any], known: Known, a
 
 
 # Rows fetched from the database at a time when a listing is streamed (an export, say).
-YIELD_PER = 2_000
 
 
 def list_pledges(

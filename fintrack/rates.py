@@ -18,12 +18,8 @@ from fintrack.known import NOW, Known
 from fintrack.models import ExchangeRate
 from fintrack.money import MAX_PRECISION, exponent, normalize_currency, plain_decimal
 from fintrack.text import check_row, clean
+from fintrack.vocab import MAX_RATE_AGE_DAYS
 
-# A rate counts for a value date when it is from that day or from up to this many days before:
-# enough to bridge weekends and holidays of daily reference rates (the ECB publishes none on
-# TARGET holidays: four days at Easter, more at the turn of the year), not enough to pass off a
-# stale rate as the rate of the day.
-MAX_RATE_AGE_DAYS = 7
 MAX_RATE_AGE_LIMIT = 366
 
 # Significant digits of a derived (inverse or cross) rate when it is shown; the conversion

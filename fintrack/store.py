@@ -31,6 +31,8 @@ WRITE_OPTION = "fintrack_write"
 # this many times in all, with a growing random pause between attempts.
 MAX_ATTEMPTS = 8
 RETRY_PAUSE_S = 0.02
+# Rows fetched from the database at a time by the reads that stream (listings, exports).
+YIELD_PER = 2_000
 # PostgreSQL asks the client to retry: serialization_failure, deadlock_detected.
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 # SQLite's SQLITE_BUSY and SQLITE_LOCKED, with their extended codes (the low byte).
@@ -178,6 +180,24 @@ def serialize_imports(session: "Session") -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_IMPORT_LOCK})
+
+
+def advance_id_sequence(session: "Session", table: str) -> None:
+    """On PostgreSQL, move the sequence of `table`'s ids past the ids an import chose, so
+    that the next record added with a command does not get one of them (SQLite needs
+    nothing: its next id follows the largest)."""
+    from sqlalchemy import text
+
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(
+        text(
+            # The next id is the largest one's successor; set as the largest, not as its
+            # successor, so that an import of the largest id (2**31 - 1) is in range.
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        )
+    )
 
 
 def resource_dir(name: str) -> Path:

@@ -5,6 +5,12 @@ from typing import TypeVar
 
 from fintrack.errors import InputError
 
+# A rate counts for a value date when it is from that day or from up to this many days before:
+# enough to bridge weekends and holidays of daily reference rates (the ECB publishes none on
+# TARGET holidays: four days at Easter, more at the turn of the year), not enough to pass off a
+# stale rate as the rate of the day.
+MAX_RATE_AGE_DAYS = 7
+
 
 class SanctionActionKind(StrEnum):
     """What an authority did (OpenSanctions / Global Sanctions Database vocabulary)."""

@@ -18,6 +18,7 @@ from fintrack.cli.common import (
 )
 from fintrack.cli.output import OutputFormat, render
 from fintrack.formats import KEEP, MAIN, MORE, RATE_COLUMNS, Column
+from fintrack.vocab import MAX_RATE_AGE_DAYS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -154,7 +155,7 @@ def rate_convert(
     currency: Annotated[str, typer.Argument(help="Its currency.")],
     to: Annotated[str, typer.Option("--to", help="The currency to convert into.")],
     on: Annotated[str, typer.Option("--on", help="The value date (YYYY-MM-DD).")],
-    max_rate_age: MaxRateAge = 7,
+    max_rate_age: MaxRateAge = MAX_RATE_AGE_DAYS,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Convert an amount at the rate of its value date, showing the rate, its date and route.

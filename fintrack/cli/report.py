@@ -30,6 +30,7 @@ from fintrack.formats import (
     converted_columns,
     totals_columns,
 )
+from fintrack.vocab import MAX_RATE_AGE_DAYS
 
 if TYPE_CHECKING:
     from fintrack.known import Known
@@ -71,7 +72,7 @@ def totals_rows(
     recipient: str | None,
     currency: str | None,
     target: str | None = None,
-    max_rate_age: int = 7,
+    max_rate_age: int = MAX_RATE_AGE_DAYS,
     rates_on: date | None = None,
     view: "Known | None" = None,
     since: date | None = None,
@@ -118,7 +119,7 @@ def totals_command(
             help="With --in: list each conversion (amount, rate, rate date, result) instead.",
         ),
     ] = False,
-    max_rate_age: MaxRateAge = 7,
+    max_rate_age: MaxRateAge = MAX_RATE_AGE_DAYS,
     rates_on: Annotated[
         str | None,
         typer.Option(
@@ -223,7 +224,7 @@ def deadlines_rows(
     as_of: str | None,
     within: int,
     target: str | None = None,
-    max_rate_age: int = 7,
+    max_rate_age: int = MAX_RATE_AGE_DAYS,
     view: "Known | None" = None,
     where: "DeadlineFilter | None" = None,
 ) -> tuple[date, list[dict[str, Any]]]:
@@ -313,7 +314,7 @@ def deadlines_command(
             help="Also show each amount in this currency, at the rate of its due date.",
         ),
     ] = None,
-    max_rate_age: MaxRateAge = 7,
+    max_rate_age: MaxRateAge = MAX_RATE_AGE_DAYS,
     known_on: KnownOnOption = None,
     min_confidence: MinConfidenceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
