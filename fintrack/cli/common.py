@@ -215,9 +215,9 @@ def _given_by(field: str, command: Any) -> str | None:
 def option_of(field: str, mentioned: bool = False) -> str:
     """The words of the running command for a field of the library: its option or argument.
 
-    A field the command has no parameter for keeps its name (a seed file's `x.toml pledge
-    2`), unless it is `mentioned` in an error's text, where it names the option of another
-    command (`fintrack source add --title`). A field in command-line words already (--on,
+    A field the command has no parameter for keeps its name (`seed: no .toml files`), unless
+    it is `mentioned` in an error's text, where it names an option of another command
+    (`run fintrack source add --title ...`). A field in command-line words already (--on,
     PLEDGE_ID: the CLI's own checks) is as it is."""
     if not _FIELD.fullmatch(field):
         return field
