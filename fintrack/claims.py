@@ -28,14 +28,14 @@ class ClaimInput:
 
 def add_claim(session: Session, data: ClaimInput) -> Claim:
     texts = {
-        "subject": required(data.subject, "--subject"),
-        "statement": required(data.statement, "--statement"),
+        "subject": required(data.subject, "subject"),
+        "statement": required(data.statement, "statement"),
         "ref": clean(data.ref),
     }
     check_row(Claim, texts)
     ref = texts["ref"]
     if ref is not None and session.scalar(select(Claim.id).where(Claim.ref == ref)):
-        raise InputError("--ref", f"'{ref}' is already used by another claim")
+        raise InputError("ref", f"'{ref}' is already used by another claim")
     claim = Claim(**texts, stated_on=data.stated_on)
     session.add(claim)
     session.flush()

@@ -41,10 +41,10 @@ def check_count(count: int) -> int:
     """A number of installments: at least 1, and few enough for a schedule to fit the calendar
     (checked before amounts are split or dates laid out, so a huge count fails at once)."""
     if count < 1:
-        raise InputError("--installments", f"'{count}' must be at least 1")
+        raise InputError("installments", f"'{count}' must be at least 1")
     if count > MAX_INSTALLMENTS:
         raise InputError(
-            "--installments",
+            "installments",
             f"'{count}' installments would fall due after {date.max.isoformat()}, the last "
             f"date there is (at most {MAX_INSTALLMENTS:,}, weekly from 0001-01-01)",
         )
@@ -69,7 +69,7 @@ def schedule(first_due: date, count: int, every: Period) -> list[date]:
         return [first_due + step * i for i in range(count)]
     except (ValueError, OverflowError):
         raise InputError(
-            "--installments",
+            "installments",
             f"{count} installments every {every.value} from {first_due.isoformat()} would fall "
             f"due after {date.max.isoformat()}, the last date there is; give fewer "
             "installments or an earlier first due date",

@@ -1,5 +1,8 @@
 """Exceptions the library raises and the CLI turns into one `Error: ...` line."""
 
+import re
+from collections.abc import Callable
+
 
 class FintrackError(Exception):
     """An expected failure the user can fix; its message is shown as is."""
@@ -7,12 +10,47 @@ class FintrackError(Exception):
     exit_code = 1
 
 
-class InputError(FintrackError):
-    """A value given by the user is not acceptable."""
+# A field named inside an error's text, as `mention` writes it: the CLI shows it as its option
+# (--each AMOUNT), an import as its column, the library as the field. Unicode noncharacters
+# (reserved for a program's own use) mark it, so that no ordinary text is taken for one.
+_MENTION = re.compile("\ufdd0([a-z][a-z0-9_]*)(?:\ufdd1([^\ufdd0-\ufdd2]*))?\ufdd2")
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+# How a reader names a field mentioned in an error: (field, the word for its value in a
+# command line, such as DATE, or "") -> text.
+Naming = Callable[[str, str], str]
+
+
+def mention(field: str, word: str = "") -> str:
+    """A field named in the text of an InputError: `mention("each", "AMOUNT")` reads
+    `each` from Python, `--each AMOUNT` on the command line, `each` in an import."""
+    return f"\ufdd0{field}" + (f"\ufdd1{word}" if word else "") + "\ufdd2"
+
+
+def _field(field: str, word: str) -> str:
+    return field
+
+
+class InputError(FintrackError):
+    """A value given by the user is not acceptable.
+
+    `field` is the library's name of the input (`donor`, `first_due`: the attribute of the
+    input dataclass or the parameter of the function) and `problem` what is wrong with it;
+    str() is `field: problem`. The CLI names the field by its option, an import by its column
+    (`worded`)."""
+
+    def __init__(self, field: str, problem: str) -> None:
         self.field = field
+        self._problem = problem
+        super().__init__(f"{field}: {self.problem}")
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, without the field, other fields named as the library names them."""
+        return self.worded(_field)
+
+    def worded(self, name: Naming) -> str:
+        """The problem with each field it mentions named by `name`."""
+        return _MENTION.sub(lambda found: name(found.group(1), found.group(2) or ""), self._problem)
 
 
 class NotFound(FintrackError):

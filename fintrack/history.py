@@ -62,7 +62,7 @@ def parse_kind(text: str) -> str:
     key = text.strip().lower()
     key = _KIND_ALIASES.get(key, key)
     if key not in KINDS:
-        raise InputError("KIND", f"'{text}' is not one of {', '.join(KINDS)}")
+        raise InputError("kind", f"'{text}' is not one of {', '.join(KINDS)}")
     return key
 
 

@@ -330,10 +330,26 @@ class _Lines:
 # --- Checking cells ---------------------------------------------------------------------------
 
 
+# The columns of the files whose names differ from the fields of the library's inputs
+# (SanctionInput.announced_on is the column announced); the others have the same name.
+COLUMN_OF_FIELD = {
+    "announced_on": "announced",
+    "effective_on": "effective",
+    "expires_on": "expires",
+    "deadline_on": "deadline",
+    "published_on": "published",
+    "retrieved_on": "retrieved",
+}
+
+
+def column_of(field: str) -> str:
+    """The column of a file that holds a field of the library's inputs: its one mapping."""
+    return COLUMN_OF_FIELD.get(field, field)
+
+
 def _message(exc: InputError) -> str:
-    text = str(exc)
-    prefix = f"{exc.field}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
+    """An error's problem, the fields it mentions named by their columns."""
+    return exc.worded(lambda field, _word: column_of(field))
 
 
 class Cells:
@@ -371,9 +387,9 @@ class Cells:
 def _fits(cells: Cells, model: Any, row: dict[str, Any]) -> bool:
     """Whether a row's text is stored as it is, checked as `add` checks it (`check_row`)."""
     try:
-        check_row(model, row, option=False)
+        check_row(model, row)
     except InputError as exc:
-        cells.fail(exc.field, _message(exc))
+        cells.fail(column_of(exc.field), _message(exc))
         return False
     return True
 
@@ -660,8 +676,7 @@ def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
     try:
         values = sanction_values(data)
     except InputError as exc:
-        column = exc.field.lstrip("-").replace("-", "_")
-        cells.fail("measures" if column == "measure" else column, _message(exc))
+        cells.fail(column_of(exc.field), _message(exc))
         return None
     ref = values.row["ref"]
     return values, ref if ref is not None else sanction_content(values.row, values.measures)

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fintrack.dates import check_count, schedule
-from fintrack.errors import FintrackError, InputError, NotFound, Refused
+from fintrack.errors import FintrackError, InputError, NotFound, Refused, mention
 from fintrack.history import refuse_void
 from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge
@@ -49,7 +49,7 @@ class PledgeInput:
     ref: str | None = None
     # The id of an earlier pledge this one replaces (a commitment firming up a pledge).
     replaces: int | None = None
-    # None: assumed exactly when no --first-due was given and dates come from --on.
+    # None: assumed exactly when no first_due was given and dates come from announced_on.
     schedule_assumed: bool | None = None
 
 
@@ -58,16 +58,20 @@ def _amounts(
 ) -> list[int]:
     """The installment amounts in minor units, adding up exactly to the total."""
     if amount is None and each_text is None:
-        raise InputError("--amount", "give --amount TOTAL or --each AMOUNT with --installments N")
-    total = minor_of(amount, currency, "--amount") if amount is not None else None
+        raise InputError(
+            "amount",
+            f"give {mention('amount', 'TOTAL')} or {mention('each', 'AMOUNT')} with "
+            f"{mention('installments', 'N')}",
+        )
+    total = minor_of(amount, currency, "amount") if amount is not None else None
     if each_text is not None:
-        each = minor_of(each_text, currency, "--each")
+        each = minor_of(each_text, currency, "each")
         if each * count > MAX_MINOR:
-            raise InputError("--each", f"'{each_text}' times {count} is too large")
+            raise InputError("each", f"'{each_text}' times {count} is too large")
         if total is not None and total != each * count:
             raise InputError(
-                "--amount",
-                f"{format_amount(total, currency)} is not --each "
+                "amount",
+                f"{format_amount(total, currency)} is not {mention('each')} "
                 f"{format_amount(each, currency)} times {count} installments "
                 f"({format_amount(each * count, currency)})",
             )
@@ -75,7 +79,7 @@ def _amounts(
     assert total is not None
     if total < count:
         raise InputError(
-            "--installments",
+            "installments",
             f"{count} installments of {format_amount(total, currency)} {currency} "
             "would be smaller than the currency's minor unit",
         )
@@ -85,21 +89,25 @@ def _amounts(
 def add_pledge(session: Session, data: PledgeInput) -> Pledge:
     """Validate and store one pledge with its schedule of installments."""
     texts = pledge_texts(data.donor, data.recipient, data.purpose, data.ref)
-    currency = normalize_currency(data.currency, "--currency")
+    currency = normalize_currency(data.currency, "currency")
     count = check_count(1 if data.installments is None else data.installments)
     if count > 1 and data.every is None:
         raise InputError(
-            "--every", f"is required with --installments {count}; use week, month, quarter or year"
+            "every",
+            f"is required with {mention('installments')} {count}; use week, month, quarter or year",
         )
     parts = _amounts(data.amount, data.each, currency, count)
     first_due = data.first_due or data.announced_on
     if first_due is None:
-        raise InputError("--first-due", "give the first due date, or --on DATE for the pledge date")
+        raise InputError(
+            "first_due",
+            f"give the first due date, or {mention('announced_on', 'DATE')} for the pledge date",
+        )
     dates = schedule(first_due, count, data.every or Period.MONTH)
     assumed = data.first_due is None if data.schedule_assumed is None else data.schedule_assumed
     ref = texts["ref"]
     if ref is not None and session.scalar(select(Pledge.id).where(Pledge.ref == ref)):
-        raise InputError("--ref", f"'{ref}' is already used by another pledge")
+        raise InputError("ref", f"'{ref}' is already used by another pledge")
 
     replaced = _replaceable(session, data.replaces) if data.replaces is not None else None
 
@@ -128,8 +136,8 @@ def pledge_texts(
     """The text of a pledge, cleaned and checked against its columns (`check_row`): the one
     rule for `pledge add`, `pledge edit` and `import pledges`."""
     texts = {
-        "donor": required(donor, "--donor"),
-        "recipient": required(recipient, "--recipient"),
+        "donor": required(donor, "donor"),
+        "recipient": required(recipient, "recipient"),
         "purpose": clean(purpose),
         "ref": clean(ref),
     }
@@ -147,9 +155,9 @@ def duplicate_of(session: Session, data: PledgeInput) -> int | None:
     may replace the pledge it names) is no duplicate, and `add_pledge` says what is wrong.
     """
     try:
-        donor = required(data.donor, "--donor")
-        recipient = required(data.recipient, "--recipient")
-        currency = normalize_currency(data.currency, "--currency")
+        donor = required(data.donor, "donor")
+        recipient = required(data.recipient, "recipient")
+        currency = normalize_currency(data.currency, "currency")
         count = check_count(1 if data.installments is None else data.installments)
         total = sum(_amounts(data.amount, data.each, currency, count))
         if data.replaces is not None:
@@ -247,10 +255,10 @@ def edit_pledge(session: Session, pledge_id: int, edit: PledgeEdit) -> Pledge:
     refuse_void(pledge, "pledge", "be edited")
     # Only what changes is checked: a field stored by an older fintrack does not block an edit.
     if edit.donor is not None:
-        pledge.donor = check_text(required(edit.donor, "--donor"), Pledge.donor, "--donor")
+        pledge.donor = check_text(required(edit.donor, "donor"), Pledge.donor, "donor")
     if edit.recipient is not None:
-        recipient = required(edit.recipient, "--recipient")
-        pledge.recipient = check_text(recipient, Pledge.recipient, "--recipient")
+        recipient = required(edit.recipient, "recipient")
+        pledge.recipient = check_text(recipient, Pledge.recipient, "recipient")
     if edit.purpose is not None:
         check_row(Pledge, {"purpose": clean(edit.purpose)})
         pledge.purpose = clean(edit.purpose)
@@ -260,7 +268,7 @@ def edit_pledge(session: Session, pledge_id: int, edit: PledgeEdit) -> Pledge:
         if ref is not None and session.scalar(
             select(Pledge.id).where(Pledge.ref == ref, Pledge.id != pledge.id)
         ):
-            raise InputError("--ref", f"'{ref}' is already used by another pledge")
+            raise InputError("ref", f"'{ref}' is already used by another pledge")
         pledge.ref = ref
     if edit.announced_on is not None:
         pledge.announced_on = edit.announced_on
@@ -279,7 +287,7 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
     paid = paid_by_installment(session, pledge.id)
     currency = pledge.currency
     if edit.currency is not None:
-        currency = normalize_currency(edit.currency, "--currency")
+        currency = normalize_currency(edit.currency, "currency")
         if currency != pledge.currency:
             if paid:
                 raise Refused(
@@ -288,15 +296,17 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
                 )
             if edit.amount is None and edit.each is None:
                 raise InputError(
-                    "--currency", "give the amount in the new currency too: --amount or --each"
+                    "currency",
+                    "give the amount in the new currency too: "
+                    f"{mention('amount')} or {mention('each')}",
                 )
     count = check_count(len(old) if edit.installments is None else edit.installments)
     new_amounts = edit.amount is not None or edit.each is not None
     if not new_amounts and count != len(old):
         raise InputError(
-            "--installments",
+            "installments",
             f"changes the number of installments from {len(old)} to {count}: give "
-            "--amount TOTAL or --each AMOUNT too",
+            f"{mention('amount', 'TOTAL')} or {mention('each', 'AMOUNT')} too",
         )
     # The dates first: a schedule past 9999-12-31 is refused before its amounts are laid out.
     dates = [installment.due_on for installment in old]
@@ -304,7 +314,7 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
         every = edit.every or period_of(dates)
         if every is None and count > 1:
             raise InputError(
-                "--every", f"is required to lay out {count} installments: week, month, ..."
+                "every", f"is required to lay out {count} installments: week, month, ..."
             )
         dates = schedule(edit.first_due or dates[0], count, every or Period.MONTH)
     if new_amounts:
@@ -412,7 +422,7 @@ def pay(
         raise Refused(
             f"pledge {pledge.id} was replaced by pledge {newer}; record payments against {newer}"
         )
-    minor = minor_of(amount, pledge.currency, "AMOUNT")
+    minor = minor_of(amount, pledge.currency, "amount")
     paid = paid_by_installment(session, pledge.id)
     outstanding = pledge.amount_minor - sum(paid.values())
     money = pledge.currency
@@ -432,7 +442,7 @@ def pay(
         named = next((i for i in installments if i.seq == installment_seq), None)
         if named is None:
             raise InputError(
-                "--installment",
+                "installment_seq",
                 f"'{installment_seq}' is not an installment of pledge {pledge.id} "
                 f"(it has 1 to {len(installments)})",
             )
@@ -508,7 +518,9 @@ def pledge_date(pledge: Any, known: Known = NOW) -> ColumnElement[date]:
 def check_range(since: date | None, until: date | None) -> None:
     """Refuse a date range that ends before it starts."""
     if since is not None and until is not None and since > until:
-        raise InputError("--since", f"{since.isoformat()} is after --until {until.isoformat()}")
+        raise InputError(
+            "since", f"{since.isoformat()} is after {mention('until')} {until.isoformat()}"
+        )
 
 
 def dated(pledge: Any, since: date | None, until: date | None, known: Known = NOW) -> list[Any]:
@@ -616,7 +628,7 @@ def iter_pledges(
     if where.status:
         query = query.where(pledges.status == where.status.value)
     if where.currency:
-        query = query.where(pledges.currency == normalize_currency(where.currency, "--currency"))
+        query = query.where(pledges.currency == normalize_currency(where.currency, "currency"))
     query = query.order_by(pledges.announced_on.is_(None), pledges.announced_on, pledges.id)
     options = {"yield_per": YIELD_PER, "populate_existing": True}
     rows = session.execute(query.execution_options(**options))

@@ -30,7 +30,7 @@ _RATE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+", re.ASCII)
 MAX_RATE_DIGITS = 30
 
 
-def parse_rate(text: str, field: str = "RATE") -> Decimal:
+def parse_rate(text: str, field: str = "rate") -> Decimal:
     """A positive exact decimal such as 1.1275 or 3.64, as the user or a file writes it."""
     value = text.strip()
     if value.startswith("-") and _RATE.fullmatch(value[1:]):
@@ -136,10 +136,10 @@ def add_rate(
     "replaced" (with `replace`, a different rate for the pair and day, either way round),
     and for "replaced" the rate it replaced (`USD/EUR 0.8`).
     """
-    base_code = normalize_currency(base, "BASE")
-    quote_code = normalize_currency(quote, "QUOTE")
+    base_code = normalize_currency(base, "base")
+    quote_code = normalize_currency(quote, "quote")
     if base_code == quote_code:
-        raise InputError("QUOTE", f"'{quote_code}' is the base currency too; a rate needs two")
+        raise InputError("quote", f"'{quote_code}' is the base currency too; a rate needs two")
     value = parse_rate(rate)
     source = clean(source)
     check_row(ExchangeRate, {"source": source})
@@ -199,7 +199,7 @@ def list_rates(session: Session, where: RateFilter, known: Known = NOW) -> list[
     rates = known.of(ExchangeRate)
     query = select(rates).order_by(rates.base, rates.quote, rates.rate_on)
     if where.currency:
-        code = normalize_currency(where.currency, "--currency")
+        code = normalize_currency(where.currency, "currency")
         query = query.where((rates.base == code) | (rates.quote == code))
     if where.since:
         query = query.where(rates.rate_on >= where.since)
@@ -317,11 +317,9 @@ class RateBook:
         max_age: int = MAX_RATE_AGE_DAYS,
         known: "Known | None" = None,
     ) -> None:
-        self.target = normalize_currency(target, "--in")
+        self.target = normalize_currency(target, "target")
         if not 0 <= max_age <= MAX_RATE_AGE_LIMIT:
-            raise InputError(
-                "--max-rate-age", f"'{max_age}' must be from 0 to {MAX_RATE_AGE_LIMIT} days"
-            )
+            raise InputError("max_age", f"'{max_age}' must be from 0 to {MAX_RATE_AGE_LIMIT} days")
         self.max_age = max_age
         dates: dict[tuple[str, str], list[date]] = defaultdict(list)
         values: dict[tuple[str, str], list[Fraction]] = defaultdict(list)

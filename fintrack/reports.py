@@ -82,7 +82,7 @@ def _filtered(query: Q, where: TotalsFilter, t: _Tables) -> Q:
     if where.recipient:
         query = query.where(named(pledge.recipient, where.recipient))
     if where.currency:
-        query = query.where(pledge.currency == normalize_currency(where.currency, "--currency"))
+        query = query.where(pledge.currency == normalize_currency(where.currency, "currency"))
     return query.where(*dated(pledge, where.since, where.until, t.known))
 
 

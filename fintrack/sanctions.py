@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from fintrack.errors import InputError, NotFound
+from fintrack.errors import InputError, NotFound, mention
 from fintrack.history import refuse_void
 from fintrack.known import NOW, Known
 from fintrack.models import SanctionAction, SanctionMeasure
@@ -54,13 +54,13 @@ class SanctionValues:
 MEASURE_SEPARATOR = ";"
 
 
-def check_measure(measure: str, field: str = "--measure") -> str:
+def check_measure(measure: str, field: str = "measures") -> str:
     """A measure as stored (`check_text`), without the separator of measures in a file."""
     if MEASURE_SEPARATOR in measure:
         raise InputError(
             field,
             f"'{measure}' holds '{MEASURE_SEPARATOR}', which separates measures in exported "
-            f"files; give each measure its own --measure",
+            f"files; give each measure its own {mention('measures')}",
         )
     return check_text(measure, SanctionMeasure.measure, field)
 
@@ -71,18 +71,19 @@ def sanction_values(data: SanctionInput, check: bool = True) -> SanctionValues:
     With `check`, every text is checked against its column (`check_row`); `edit_sanction`
     checks only what it changes, so that text stored by an older fintrack blocks no edit.
     """
-    authority = required(data.authority, "--authority").upper()
-    target = required(data.target, "--target")
+    authority = required(data.authority, "authority").upper()
+    target = required(data.target, "target")
     program = clean(data.program)
     if data.deadline_label and data.deadline_on is None:
-        raise InputError("--deadline-label", "needs --deadline DATE")
+        raise InputError("deadline_label", f"needs {mention('deadline_on', 'DATE')}")
     if data.effective_on and data.expires_on and data.expires_on < data.effective_on:
         raise InputError(
-            "--expires", f"{data.expires_on} is before --effective {data.effective_on}"
+            "expires_on",
+            f"{data.expires_on} is before {mention('effective_on')} {data.effective_on}",
         )
     measures: list[str] = []
     for raw in data.measures:
-        measure = required(raw, "--measure").lower()
+        measure = required(raw, "measures").lower()
         if check:
             check_measure(measure)
         if measure not in measures:
@@ -114,7 +115,7 @@ def add_sanction(session: Session, data: SanctionInput) -> SanctionAction:
     if ref is not None and session.scalar(
         select(SanctionAction.id).where(SanctionAction.ref == ref)
     ):
-        raise InputError("--ref", f"'{ref}' is already used by another sanction action")
+        raise InputError("ref", f"'{ref}' is already used by another sanction action")
 
     record = SanctionAction(
         **values.row,
@@ -186,7 +187,7 @@ def edit_sanction(
     if ref is not None and session.scalar(
         select(SanctionAction.id).where(SanctionAction.ref == ref, SanctionAction.id != record.id)
     ):
-        raise InputError("--ref", f"'{ref}' is already used by another sanction action")
+        raise InputError("ref", f"'{ref}' is already used by another sanction action")
     for column, value in values.row.items():
         if getattr(record, column) != value:
             setattr(record, column, value)

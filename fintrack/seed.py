@@ -35,11 +35,31 @@ PLEDGE_FIELDS = {
 }  # fmt: skip
 CLAIM_FIELDS = {"ref", "subject", "statement", "stated", "sources"}
 SOURCE_FIELDS = {"key", "url", "title", "publisher", "published", "retrieved"}
+# The keys of a seed table whose names differ from the fields of the library's inputs
+# (PledgeInput.announced_on is a pledge's `on`); the others have the same name.
+SEED_KEYS = {
+    "sanction": {
+        "announced_on": "announced",
+        "effective_on": "effective",
+        "expires_on": "expires",
+        "deadline_on": "deadline",
+    },
+    "pledge": {"announced_on": "on"},
+    "claim": {"stated_on": "stated"},
+    "source": {"published_on": "published", "retrieved_on": "retrieved"},
+}
 RECORDS: dict[str, tuple[type[Any], set[str]]] = {
     "sanction": (SanctionAction, SANCTION_FIELDS),
     "pledge": (Pledge, PLEDGE_FIELDS),
     "claim": (Claim, CLAIM_FIELDS),
 }
+
+
+def _in_keys(exc: InputError, kind: str) -> str:
+    """An error about a seed table, its fields named by their keys: the one mapping."""
+    keys = SEED_KEYS.get(kind, {})
+    problem = exc.worded(lambda field, _word: keys.get(field, field))
+    return f"{keys.get(exc.field, exc.field)}: {problem}"
 
 
 @dataclass
@@ -191,14 +211,14 @@ def load_seed(session: Session, folder: Path) -> SeedResult:
             record.pop("key")
             sources[key] = _source(session, record, result)
         except InputError as exc:
-            raise InputError(where, str(exc)) from None
+            raise InputError(where, _in_keys(exc, kind)) from None
     for where, kind, record in tables:
         if kind == "source":
             continue
         try:
             _load_one(session, kind, record, sources, result)
         except InputError as exc:
-            raise InputError(where, str(exc)) from None
+            raise InputError(where, _in_keys(exc, kind)) from None
     return result
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from fintrack.errors import InputError, NotFound
+from fintrack.errors import InputError, NotFound, mention
 from fintrack.ids import parse_id
 from fintrack.known import LINK_COLUMN, NOW, Known, standing_label
 from fintrack.models import Source, SourceLink
@@ -48,20 +48,23 @@ def source_url(text: str | None, field: str) -> str | None:
 
 def add_source(session: Session, data: SourceInput) -> Source:
     """Store a source; its URL, when it has one, must not be stored already."""
-    url = source_url(data.url, "--url")
+    url = source_url(data.url, "url")
     title = clean(data.title)
     if url is None and title is None:
-        raise InputError("--url", "give the source's --url, its --title, or both")
+        raise InputError(
+            "url", f"give the source's {mention('url')}, its {mention('title')}, or both"
+        )
     publisher = clean(data.publisher)
     check_row(Source, {"title": title, "publisher": publisher})
     if data.published_on and data.retrieved_on and data.retrieved_on < data.published_on:
         raise InputError(
-            "--retrieved", f"{data.retrieved_on} is before --published {data.published_on}"
+            "retrieved_on",
+            f"{data.retrieved_on} is before {mention('published_on')} {data.published_on}",
         )
     if url is not None:
         existing = session.scalar(select(Source.id).where(Source.url == url))
         if existing is not None:
-            raise InputError("--url", f"'{url}' is already source {existing}")
+            raise InputError("url", f"'{url}' is already source {existing}")
     from fintrack.changes import current_change, mark_written
 
     mark_written(session)
@@ -78,7 +81,7 @@ def add_source(session: Session, data: SourceInput) -> Source:
     return source
 
 
-def resolve_source(session: Session, text: str, field: str = "--source") -> Source:
+def resolve_source(session: Session, text: str, field: str = "sources") -> Source:
     """The source `text` names: a source id (12 or #12), or a URL, stored on first use."""
     value = text.strip()
     number = value.removeprefix("#")
@@ -92,7 +95,7 @@ def resolve_source(session: Session, text: str, field: str = "--source") -> Sour
         raise InputError(
             field,
             f"'{value}' is neither a URL nor a source id; for a source without a URL, "
-            "run fintrack source add --title ... and give its id",
+            f"run fintrack source add {mention('title', '...')} and give its id",
         )
     check_text(value, Source.url, field)
     found = session.scalar(select(Source).where(Source.url == value))

@@ -53,15 +53,10 @@ def check_text(value: str, column: Any, field: str) -> str:
     return value
 
 
-def option_name(column: str) -> str:
-    """The command-line option of a column: deadline_label -> --deadline-label."""
-    return "--" + column.replace("_", "-")
-
-
-def check_row(model: Any, row: Mapping[str, Any], option: bool = True) -> None:
+def check_row(model: Any, row: Mapping[str, Any]) -> None:
     """Check every text value of a row against the columns of `model` (`check_text`); the
-    error names the option (--deadline-label) or, for an imported file, the column."""
+    error names the column, which is the field of the same name (`deadline_label`)."""
     columns = model.__table__.c
     for name, value in row.items():
         if isinstance(value, str) and name in columns:
-            check_text(value, columns[name], option_name(name) if option else name)
+            check_text(value, columns[name], name)

@@ -210,7 +210,7 @@ def test_shown_rate_is_exact_for_decimals_and_twelve_digits_otherwise() -> None:
 
 
 def test_bad_target_and_tolerance(run: Run, db: Database) -> None:
-    with pytest.raises(FintrackError, match="--max-rate-age"):
+    with pytest.raises(FintrackError, match=r"^max_age: "):
         book_with(db, max_age=-1)
     assert_error(run("totals", "--in", "EURO"), "--in", "three letters")
     assert_error(run("totals", "--in", "EUR", "--max-rate-age", "400"), "--max-rate-age")

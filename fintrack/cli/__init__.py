@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperArgument, TyperOption
 
 from fintrack.cli import brief, claim, data, db, pledge, rate, record, report, sanction, source
-from fintrack.cli.common import state, whole_numbers
+from fintrack.cli.common import in_options, remember_commands, state, whole_numbers
 from fintrack.cli.output import VIEW, View
 
 if TYPE_CHECKING:
@@ -280,9 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     from typer import Abort
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-    from fintrack.errors import FintrackError
+    from fintrack.errors import FintrackError, InputError
 
     state.db_url = None
+    state.command = None
     VIEW.__dict__.update(vars(View()))
     state.argv = list(sys.argv[1:] if argv is None else argv)
     bad = _not_utf8(state.argv)
@@ -295,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         command = typer.main.get_command(app)
         name_values(command)
         whole_numbers(command)
+        remember_commands(command)
         result = command.main(args=argv, prog_name="fintrack", standalone_mode=False, color=color)
     except NoArgsIsHelpError as exc:
         # A group without a subcommand asks for its help: Rich has printed it on stdout.
@@ -303,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except ClickException as exc:
         return _fail(_usage_message(exc), exc.exit_code)
+    except InputError as exc:
+        field, problem = in_options(exc)
+        return _fail(f"{field}: {problem}", exc.exit_code)
     except FintrackError as exc:
         return _fail(str(exc), exc.exit_code)
     except (Abort, KeyboardInterrupt):

@@ -103,13 +103,11 @@ def _read(console: Any, prompt: Any) -> str:
 
 
 def _why(exc: Exception) -> str:
-    """The explanation of an answer refused: the error's text without the option's name."""
+    """The explanation of an answer refused: the error's problem, without the field."""
+    from fintrack.cli.common import in_options
     from fintrack.errors import InputError
 
-    text = str(exc)
-    if isinstance(exc, InputError) and text.startswith(f"{exc.field}: "):
-        text = text[len(exc.field) + 2 :]
-    return text
+    return in_options(exc)[1] if isinstance(exc, InputError) else str(exc)
 
 
 def _some(values: Sequence[str]) -> str:

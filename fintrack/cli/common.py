@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +18,7 @@ from fintrack.vocab import Confidence, choices
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from fintrack.errors import InputError
     from fintrack.known import Known
     from fintrack.models import Change
 
@@ -27,6 +29,8 @@ class RunState:
 
     db_url: str | None = None
     argv: list[str] = field(default_factory=list)
+    # The command running (`pledge add`), whose options name the fields of its errors.
+    command: Any = None
 
 
 state = RunState()
@@ -137,7 +141,7 @@ class _WholeNumbers:
                     most = MAX_STORED_ID if self.what == "an id" else MAX_ID
                     parse_whole(item, "", self.what, signed=True, most=most)
                 except InputError as exc:
-                    raise BadParameter(str(exc).removeprefix(": "), ctx=ctx, param=param) from None
+                    raise BadParameter(exc.problem, ctx=ctx, param=param) from None
         return self.inner.coerce(value, param=param, ctx=ctx)
 
 
@@ -152,6 +156,84 @@ def whole_numbers(command: Any) -> None:
             param._runtime_param = _WholeNumbers(param.get_runtime_param(), what)
     for sub in getattr(command, "commands", {}).values():
         whole_numbers(sub)
+
+
+def remember_commands(command: Any) -> None:
+    """Have every command of a tree note itself in `state.command` when it runs, so that its
+    errors can name the fields by its options (`in_options`)."""
+    subcommands = getattr(command, "commands", None)
+    if subcommands is not None:
+        for sub in subcommands.values():
+            remember_commands(sub)
+        return
+    run = command.callback
+    if run is None:
+        return
+
+    @functools.wraps(run)
+    def running(*args: Any, **kwargs: Any) -> Any:
+        state.command = command
+        return run(*args, **kwargs)
+
+    command.callback = running
+
+
+# The parameters that give a field of the library's inputs where the names differ, in the
+# order tried (PledgeInput.announced_on is `pledge add --on`, SanctionInput's `--announced`);
+# a field is otherwise given by the parameter or the option of its own name.
+OPTION_NAMES = {
+    "announced_on": ("announced", "on"),
+    "effective_on": ("effective",),
+    "expires_on": ("expires",),
+    "deadline_on": ("deadline",),
+    "published_on": ("published",),
+    "retrieved_on": ("retrieved",),
+    "stated_on": ("on",),
+    "paid_on": ("on",),
+    "measures": ("measure",),
+    "sources": ("source",),
+    "installment_seq": ("installment",),
+    "max_age": ("max_rate_age",),
+    "target": ("to",),  # the currency of RateBook: `totals --in`, `rate convert --to`
+}
+_FIELD = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _given_by(field: str, command: Any) -> str | None:
+    """The option (--first-due) or argument (QUOTE) of `command` that gives `field`."""
+    for name in (field, *OPTION_NAMES.get(field, ())):
+        option = "--" + name.replace("_", "-")
+        for param in getattr(command, "params", ()):
+            if param.name != name and option not in param.opts:
+                continue
+            if param.param_type_name == "argument":
+                return str(param.metavar or name.upper())
+            return str(next((opt for opt in param.opts if opt.startswith("--")), param.opts[0]))
+    return None
+
+
+def option_of(field: str, mentioned: bool = False) -> str:
+    """The words of the running command for a field of the library: its option or argument.
+
+    A field the command has no parameter for keeps its name (`seed: no .toml files`), unless
+    it is `mentioned` in an error's text, where it names an option of another command
+    (`run fintrack source add --title ...`). A field in command-line words already (--on,
+    PLEDGE_ID: the CLI's own checks) is as it is."""
+    if not _FIELD.fullmatch(field):
+        return field
+    given = _given_by(field, state.command)
+    if given is not None or not mentioned:
+        return given or field
+    return "--" + OPTION_NAMES.get(field, (field,))[0].replace("_", "-")
+
+
+def in_options(exc: "InputError") -> tuple[str, str]:
+    """An error's field and problem in the words of the running command: `--each`, and
+    `... with --installments N`. The one place that maps the library's fields to options."""
+    problem = exc.worded(
+        lambda field, word: " ".join(filter(None, (option_of(field, mentioned=True), word)))
+    )
+    return option_of(exc.field), problem
 
 
 def optional_date(value: str | None, field: str) -> date | None:
