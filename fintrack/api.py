@@ -534,15 +534,16 @@ class Tracker:
         """Pledged, disbursed, outstanding and percent fulfilled per group and per currency
         (rows with `total` set); with `in_`, every amount converted into that currency at
         its own value date (`MissingRate` when a rate is missing)."""
-        rows = self._read(
-            lambda s: _totals(
-                s,
-                by,
-                _TotalsArgs(donor, recipient, currency, since, until, in_, rates_on, max_rate_age),
-                _view(known_on, min_confidence),
-            )
+        from fintrack.reports import TotalsFilter, totals_report
+
+        grouping = _grouping(by)
+        where = TotalsFilter(
+            donor, recipient, currency, _view(known_on, min_confidence), since, until
         )
-        columns = totals_columns(_grouping(by), in_)
+        rows = self._read(
+            lambda s: totals_report(s, grouping, where, in_, max_rate_age, rates_on)[0]
+        )
+        columns = totals_columns(grouping, in_)
         return [_typed(TotalRow, row, columns) for row in rows]
 
     def deadlines(
@@ -562,25 +563,18 @@ class Tracker:
         """What falls due from `as_of` (default today) to `within` days later: installments
         with money outstanding (overdue ones too), sanction deadlines and expiries, and
         sanction dates that lapsed; `kinds` keeps installment, deadline and/or expiry."""
-        from fintrack.rates import RateBook
-        from fintrack.reports import DeadlineFilter, DeadlineKind
-        from fintrack.reports import deadlines as deadline_rows
+        from fintrack.reports import DeadlineFilter, DeadlineKind, deadlines_report
 
-        if not 0 <= within <= MAX_WITHIN_DAYS:
-            raise InputError("within", f"'{within}' must be from 0 to {MAX_WITHIN_DAYS} days")
         wanted = None
         if kinds is not None:
             wanted = frozenset(parse_choice(DeadlineKind, kind, "kinds") for kind in kinds)
         where = DeadlineFilter(donor, recipient, authority, wanted, overdue)
         view = _view(known_on, min_confidence)
-        day = as_of or view.day or date.today()
-
-        def work(session: "Session") -> list[dict[str, Any]]:
-            book = RateBook(session, in_, max_rate_age, view) if in_ is not None else None
-            return deadline_rows(session, day, within, book, view, where)
-
+        rows = self._read(
+            lambda s: deadlines_report(s, as_of, within, in_, max_rate_age, view, where)[1]
+        )
         columns = [*DEADLINE_COLUMNS, *(converted_columns(in_) if in_ else [])]
-        return [_typed(DeadlineRow, row, columns) for row in self._read(work)]
+        return [_typed(DeadlineRow, row, columns) for row in rows]
 
     def rates(
         self,
@@ -677,13 +671,10 @@ class Tracker:
                     out,
                 )
             if kind == "deadlines":
-                day = as_of or date.today()
-                view = _view(None, None)
+                from fintrack.reports import deadlines_report
 
                 def rows(session: "Session") -> list[dict[str, Any]]:
-                    from fintrack.reports import deadlines as deadline_rows
-
-                    return deadline_rows(session, day, within, None, view, None)
+                    return deadlines_report(session, as_of, within)[1]
 
                 return write_rows(self._read(rows), DEADLINE_COLUMNS, written, out)
             record_kind = parse_choice(Kind, kind, "kind")
@@ -701,38 +692,10 @@ class Tracker:
         return write(to)
 
 
-MAX_WITHIN_DAYS = 36_500
-
-
-@dataclass(frozen=True)
-class _TotalsArgs:
-    donor: str | None
-    recipient: str | None
-    currency: str | None
-    since: date | None
-    until: date | None
-    target: str | None
-    rates_on: date | None
-    max_rate_age: int
-
-
 def _grouping(by: str) -> Any:
     from fintrack.reports import Grouping as Groups
 
     return parse_choice(Groups, by, "by")
-
-
-def _totals(session: "Session", by: str, args: _TotalsArgs, view: "Known") -> list[dict[str, Any]]:
-    from fintrack.rates import RateBook
-    from fintrack.reports import TotalsFilter, converted_totals, totals
-
-    grouping = _grouping(by)
-    where = TotalsFilter(args.donor, args.recipient, args.currency, view, args.since, args.until)
-    if args.target is None:
-        return totals(session, grouping, where)
-    book = RateBook(session, args.target, args.max_rate_age, view)
-    today = args.rates_on or view.day or date.today()
-    return converted_totals(session, grouping, where, book, today)[0]
 
 
 def _plain_total(row: TotalRow) -> dict[str, Any]:

@@ -294,6 +294,17 @@ def file_columns(kind: str) -> list[Column]:
     return [c for c in columns if c.key not in NOT_IN_FILES]
 
 
+# The sources cited for a record, with the confidence each gives it.
+CITED_COLUMNS = [
+    Column("id", "Source", "int", priority=KEEP),
+    Column("confidence", "Confidence", wrap=False, priority=KEEP),
+    Column("publisher", "Publisher", priority=MAIN),
+    Column("title", "Title", min_width=20, priority=MAIN),
+    Column("url", "URL", min_width=20, priority=MAIN),
+    Column("published", "Published", "date", priority=MORE),
+]
+
+
 # --- The reports ------------------------------------------------------------------------
 
 TOTALS_COLUMNS = [

@@ -11,12 +11,13 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, extract, func,
 from sqlalchemy.orm import Session
 
 from fintrack.dates import shift
+from fintrack.errors import InputError
 from fintrack.known import NOW, Known, standing_label
 from fintrack.models import Disbursement, Installment, Pledge, SanctionAction
 from fintrack.money import normalize_currency, percent
 from fintrack.pledges import counted, dated, named, paid_per_installment
 from fintrack.rates import RateBook, to_minor
-from fintrack.vocab import CONFIDENCE_RANK, Confidence, SanctionStatus
+from fintrack.vocab import CONFIDENCE_RANK, MAX_RATE_AGE_DAYS, Confidence, SanctionStatus
 
 Q = TypeVar("Q", bound=Select[Any])
 
@@ -613,3 +614,43 @@ def _converted_row(
         **{name: to_minor(figures[name]) for name in UNCONFIRMED.values()},
         "total": False,
     }
+
+
+# The longest window `deadlines` looks ahead: a century, far enough for any renewal cycle.
+MAX_WITHIN_DAYS = 36_500
+
+
+def totals_report(
+    session: Session,
+    by: Grouping,
+    where: TotalsFilter,
+    target: str | None = None,
+    max_rate_age: int = MAX_RATE_AGE_DAYS,
+    rates_on: date | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The totals rows, and converted into `target` the working too: every conversion made.
+    Amounts not yet due convert at the rate of `rates_on` (default: the day of the view, else
+    today)."""
+    if target is None:
+        return totals(session, by, where), []
+    book = RateBook(session, target, max_rate_age, where.known)
+    today = rates_on or where.known.day or date.today()
+    return converted_totals(session, by, where, book, today)
+
+
+def deadlines_report(
+    session: Session,
+    as_of: date | None,
+    within: int,
+    target: str | None = None,
+    max_rate_age: int = MAX_RATE_AGE_DAYS,
+    known: Known = NOW,
+    where: DeadlineFilter | None = None,
+) -> tuple[date, list[dict[str, Any]]]:
+    """The day counted from (`as_of`, else the day of the view, else today) and what falls
+    due from it to `within` days later; amounts converted into `target` when given."""
+    if not 0 <= within <= MAX_WITHIN_DAYS:
+        raise InputError("within", f"'{within}' must be from 0 to {MAX_WITHIN_DAYS} days")
+    day = as_of or known.day or date.today()
+    book = RateBook(session, target, max_rate_age, known) if target is not None else None
+    return day, deadlines(session, day, within, book, known, where)

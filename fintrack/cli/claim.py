@@ -114,7 +114,7 @@ def claim_show(
         fintrack claim show 1
     """
     from fintrack.claims import known_claim
-    from fintrack.cli.source import show_with_sources
+    from fintrack.cli.output import show_with_sources
     from fintrack.models import Claim
     from fintrack.sources import sources_of
 

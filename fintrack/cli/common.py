@@ -275,6 +275,13 @@ ConfidenceOption = Annotated[
         "--confidence", help=f"How sure --source makes the record: {choices(Confidence)}."
     ),
 ]
+MaxRateAge = Annotated[
+    int,
+    typer.Option(
+        "--max-rate-age",
+        help="Use a rate from the value date or up to this many days before it.",
+    ),
+]
 KnownOnOption = Annotated[
     str | None,
     typer.Option(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fintrack.cli.common import AnalystOption, begin, database, note, plural
+from fintrack.cli.common import AnalystOption, begin, database, note, optional_date, plural
 from fintrack.cli.output import OutputFormat, atomic_text_file, stderr_console
 from fintrack.formats import DEADLINE_COLUMNS, Column, file_columns, totals_columns, write_rows
 
@@ -100,11 +100,17 @@ def _changed_meanwhile(command: str, exc: Any) -> Exception:
 def _report_rows(
     kind: ExportKind, as_of: str | None, within: int, by: str
 ) -> tuple[list[Column], list[dict[str, Any]]]:
-    from fintrack.cli import report
+    from fintrack.known import NOW
+    from fintrack.reports import Grouping, TotalsFilter, deadlines_report, totals_report
+    from fintrack.vocab import parse_choice
 
     if kind is ExportKind.DEADLINES:
-        return DEADLINE_COLUMNS, report.deadlines_rows(as_of, within)[1]
-    grouping, rows, _ = report.totals_rows(by, None, None, None)
+        day = optional_date(as_of, "--as-of")
+        with database().session() as session:
+            return DEADLINE_COLUMNS, deadlines_report(session, day, within)[1]
+    grouping = parse_choice(Grouping, by, "by")
+    with database().session() as session:
+        rows, _ = totals_report(session, grouping, TotalsFilter(known=NOW))
     return totals_columns(grouping), rows
 
 

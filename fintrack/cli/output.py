@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fintrack.formats import (
+    CITED_COLUMNS,
     Column,
     plain_row,
     plain_rows,
@@ -340,3 +341,17 @@ def render_one(
         print(styler(visible(title), "italic"))
     for line in block_lines(columns, [row], cell_text, styler, console.width):
         print(line)
+
+
+def show_with_sources(
+    row: dict[str, Any],
+    cited: list[dict[str, Any]],
+    columns: Sequence[Column],
+    fmt: OutputFormat,
+    title: str,
+) -> None:
+    """One record, then the sources that speak for it (in JSON, as its `sources` list)."""
+    render_with_list(
+        row, columns, fmt, title, "sources", cited, CITED_COLUMNS, "Sources",
+        "No sources: unverified.",
+    )  # fmt: skip

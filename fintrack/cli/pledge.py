@@ -28,8 +28,8 @@ from fintrack.cli.common import (
     plural,
 )
 from fintrack.cli.output import OutputFormat, render, render_one, write_document
-from fintrack.cli.source import CITED_COLUMNS
 from fintrack.formats import (
+    CITED_COLUMNS,
     DISBURSEMENT_COLUMNS,
     INSTALLMENT_COLUMNS,
     PLEDGE_COLUMNS,

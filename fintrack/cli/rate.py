@@ -9,6 +9,7 @@ from fintrack.cli.common import (
     AnalystOption,
     FormatOption,
     KnownOnOption,
+    MaxRateAge,
     begin,
     database,
     known,
@@ -38,13 +39,6 @@ CONVERSION_COLUMNS = [
     Column("route", "Route", wrap=False, priority=MORE),
     Column("target", "In", wrap=False, priority=KEEP),
     Column("converted", "Converted", "money", currency_key="target", priority=KEEP),
-]
-MaxRateAge = Annotated[
-    int,
-    typer.Option(
-        "--max-rate-age",
-        help="Use a rate from the value date or up to this many days before it.",
-    ),
 ]
 
 

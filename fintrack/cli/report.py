@@ -8,6 +8,7 @@ import typer
 from fintrack.cli.common import (
     FormatOption,
     KnownOnOption,
+    MaxRateAge,
     MinConfidenceOption,
     SinceOption,
     UntilOption,
@@ -19,7 +20,6 @@ from fintrack.cli.common import (
     plural,
 )
 from fintrack.cli.output import OutputFormat, render
-from fintrack.cli.rate import MaxRateAge
 from fintrack.formats import (
     DEADLINE_COLUMNS,
     KEEP,
@@ -43,7 +43,6 @@ DEADLINE_STYLES = {
     "soon": "yellow",
 }
 
-MAX_WITHIN_DAYS = 36_500  # a century: far enough for any renewal cycle
 GROUPINGS = (
     "pair (donor and recipient), donor, recipient, month (installments' due month), currency"
 )
@@ -78,22 +77,16 @@ def totals_rows(
     since: date | None = None,
     until: date | None = None,
 ) -> tuple["Grouping", list[dict[str, Any]], list[dict[str, Any]]]:
-    """The totals rows, and with `target` the working: every conversion made; `since` and
-    `until` keep the pledges dated in that range."""
+    """The grouping, the totals rows and with `target` the working (`totals_report`)."""
     from fintrack.known import NOW
-    from fintrack.rates import RateBook
-    from fintrack.reports import Grouping, TotalsFilter, converted_totals, totals
+    from fintrack.reports import Grouping, TotalsFilter, totals_report
     from fintrack.vocab import parse_choice
 
-    grouping = parse_choice(Grouping, by, "--by")
+    grouping = parse_choice(Grouping, by, "by")
     where = TotalsFilter(donor, recipient, currency, view or NOW, since, until)
     with database().session() as session:
-        if target is None:
-            return grouping, totals(session, grouping, where), []
-        book = RateBook(session, target, max_rate_age, where.known)
-        today = rates_on or (view.day if view is not None else None) or date.today()
-        rows, working = converted_totals(session, grouping, where, book, today)
-        return grouping, rows, working
+        rows, working = totals_report(session, grouping, where, target, max_rate_age, rates_on)
+    return grouping, rows, working
 
 
 @listing(sort=False)
@@ -228,19 +221,13 @@ def deadlines_rows(
     view: "Known | None" = None,
     where: "DeadlineFilter | None" = None,
 ) -> tuple[date, list[dict[str, Any]]]:
-    from fintrack.errors import InputError
-    from fintrack.rates import RateBook
-    from fintrack.reports import deadlines
-
-    if not 0 <= within <= MAX_WITHIN_DAYS:
-        raise InputError("--within", f"'{within}' must be from 0 to {MAX_WITHIN_DAYS} days")
+    """The day counted from and the deadlines rows (`deadlines_report`)."""
     from fintrack.known import NOW
+    from fintrack.reports import deadlines_report
 
-    view = view or NOW
-    day = optional_date(as_of, "--as-of") or view.day or date.today()
+    day = optional_date(as_of, "--as-of")
     with database().session() as session:
-        book = RateBook(session, target, max_rate_age, view) if target is not None else None
-        return day, deadlines(session, day, within, book, view, where)
+        return deadlines_report(session, day, within, target, max_rate_age, view or NOW, where)
 
 
 def deadline_kinds(values: list[str] | None) -> "frozenset[DeadlineKind] | None":

@@ -285,7 +285,7 @@ def sanction_show(
 
         fintrack sanction show 2
     """
-    from fintrack.cli.source import show_with_sources
+    from fintrack.cli.output import show_with_sources
     from fintrack.models import SanctionAction
     from fintrack.sanctions import known_sanction
     from fintrack.sources import sources_of

@@ -1,7 +1,6 @@
 """`fintrack source`: record sources, list and show them, and link them to records."""
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -41,33 +40,11 @@ SOURCE_COLUMNS = [
     Column("retrieved", "Retrieved", "date", priority=EXTRA),
     Column("links", "Records", "int", priority=MORE),
 ]
-CITED_COLUMNS = [
-    Column("id", "Source", "int", priority=KEEP),
-    Column("confidence", "Confidence", wrap=False, priority=KEEP),
-    Column("publisher", "Publisher", priority=MAIN),
-    Column("title", "Title", min_width=20, priority=MAIN),
-    Column("url", "URL", min_width=20, priority=MAIN),
-    Column("published", "Published", "date", priority=MORE),
-]
 LINK_COLUMNS = [
     Column("kind", "Kind", priority=KEEP),
     Column("record_id", "Record", "int", priority=KEEP),
     Column("confidence", "Confidence", wrap=False, priority=KEEP),
 ]
-
-
-def show_with_sources(
-    row: dict[str, Any],
-    cited: list[dict[str, Any]],
-    columns: Sequence[Column],
-    fmt: OutputFormat,
-    title: str,
-) -> None:
-    """One record, then the sources that speak for it (in JSON, as its `sources` list)."""
-    render_with_list(
-        row, columns, fmt, title, "sources", cited, CITED_COLUMNS, "Sources",
-        "No sources: unverified.",
-    )  # fmt: skip
 
 
 @app.command("add")
