@@ -399,3 +399,17 @@ def test_the_public_names_load_and_the_cli_does_not_load_them(run: Run) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "False"
+
+
+def test_the_public_signatures_have_no_any() -> None:
+    import inspect
+
+    from fintrack import api
+
+    for owner in (api.Tracker, api.Change, Money):
+        for name, function in inspect.getmembers(owner, inspect.isfunction):
+            if name.startswith("_"):
+                continue
+            signature = str(inspect.signature(function))
+            assert "Any" not in signature, (owner.__name__, name, signature)
+    assert "Any" not in str(inspect.signature(fintrack.open))
