@@ -115,7 +115,11 @@ def test_a_mention_reads_as_each_reader_names_the_field() -> None:
     assert InputError("ref", "'{each}' is taken").problem == "'{each}' is taken"
 
 
-DOMAIN_MODULES = sorted(Path(fintrack.__file__).parent.glob("*.py"))
+DOMAIN_MODULES = sorted(
+    path
+    for path in Path(fintrack.__file__).parent.rglob("*.py")
+    if "cli" not in path.relative_to(Path(fintrack.__file__).parent).parts
+)
 OPTION = re.compile(r"--[a-z]")
 # The one place outside the CLI that reads command-line words: masking --db in the history.
 READS_ARGUMENTS = {("store.py", "--db"), ("store.py", "--db=")}
