@@ -1,0 +1,60 @@
+"""Aid pledges: the records and their schedules (`records`), payments against them
+(`payments`), and the rows that list them (`listing`)."""
+
+from fintrack.pledges.listing import (
+    PledgeFilter,
+    check_range,
+    counted,
+    dated,
+    disbursement_rows,
+    installment_rows,
+    iter_disbursement_rows,
+    iter_installment_rows,
+    iter_pledges,
+    list_pledges,
+    named,
+    paid_by_installment,
+    paid_per_installment,
+    pledge_date,
+    pledge_row,
+    pledge_summary,
+)
+from fintrack.pledges.payments import pay
+from fintrack.pledges.records import (
+    PledgeEdit,
+    PledgeInput,
+    add_pledge,
+    duplicate_of,
+    edit_pledge,
+    get_pledge,
+    period_of,
+    pledge_texts,
+)
+
+__all__ = [
+    "PledgeEdit",
+    "PledgeFilter",
+    "PledgeInput",
+    "add_pledge",
+    "check_range",
+    "counted",
+    "dated",
+    "disbursement_rows",
+    "duplicate_of",
+    "edit_pledge",
+    "get_pledge",
+    "installment_rows",
+    "iter_disbursement_rows",
+    "iter_installment_rows",
+    "iter_pledges",
+    "list_pledges",
+    "named",
+    "paid_by_installment",
+    "paid_per_installment",
+    "pay",
+    "period_of",
+    "pledge_date",
+    "pledge_row",
+    "pledge_summary",
+    "pledge_texts",
+]
