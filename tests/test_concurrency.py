@@ -270,6 +270,7 @@ sys.exit(main(["db", "upgrade"]))
 """
 
 
+@pytest.mark.new_database("writers meet a database with no schema")
 def test_writers_meeting_a_new_database_at_once_migrate_it_once(run: Run, db_url: str) -> None:
     upgraders = [_start(UPGRADER) for _ in range(4)]
     for upgrader in upgraders:
