@@ -5,6 +5,10 @@ SQLite file; `postgresql` gives each test its own schema on the server named by
 FINTRACK_TEST_PG_URL (a superuser URL such as postgresql+psycopg://postgres:pw@127.0.0.1:5432/postgres),
 dropped afterwards. Without a reachable server the PostgreSQL run is skipped on a developer's
 machine and fails under CI (CI set to anything but 0 or false).
+
+A test's database is already migrated to the newest schema, with no records: a copy of a template
+that Alembic migrates once per session (a migration costs far more than a copy). Tests of creating
+or migrating a database mark themselves `new_database` and get one with no schema at all.
 """
 
 import json
@@ -33,9 +37,10 @@ TABLES = [
     "source_links",
     "changes",
 ]
-# The row counts of a database just upgraded: no records, and in `changes` the one change of
-# the 0003 upgrade ("history begins"), which the migration writes even on an empty database.
+# The row counts of a database just upgraded: no records (the 0003 upgrade writes its "history
+# begins" change only on a database that has records).
 EMPTY = dict.fromkeys(TABLES, 0)
+NEW_DATABASE = "new_database"
 
 
 def engine() -> str:
@@ -57,6 +62,14 @@ def skip_unless_ci(reason: str) -> None:
     if in_ci():
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)", pytrace=False)
     pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{NEW_DATABASE}(why): the test's database has no schema (for tests of creating and "
+        "migrating one); other tests get a copy of the migrated template",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -135,13 +148,112 @@ def schema_url(server_url: str, schema: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+class Template:
+    """A database migrated once per session by Alembic, copied into each test's database."""
+
+    def copy_to(self, database: TestDatabase) -> None:
+        """Make the test's database (its SQLite file, its PostgreSQL schema) as a copy."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the template holds at the end of the session."""
+
+
+class SQLiteTemplate(Template):
+    """The bytes of a migrated SQLite file, written to each test's file with the mode that
+    fintrack gives a new database (0600; pytest's folders are 0700 already)."""
+
+    def __init__(self, folder: Path) -> None:
+        from fintrack.store import Database
+
+        path = folder / "template.db"
+        database = Database(str(path))
+        database.upgrade()
+        database.engine.dispose()  # the last connection closed: SQLite folds the WAL into the file
+        assert not path.with_name(path.name + "-wal").exists()
+        self.content = path.read_bytes()
+
+    def copy_to(self, database: TestDatabase) -> None:
+        from fintrack.store import FILE_MODE
+
+        descriptor = os.open(database.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(self.content)
+
+
+class PostgreSQLTemplate(Template):
+    """The statements Alembic ran to migrate an empty template schema, run again in each
+    test's new schema, in the transaction that creates it: the same tables, constraints,
+    indexes and rows, without Alembic's own work (loading the scripts, reading the catalogue,
+    round trips). The migration's reads are left out."""
+
+    def __init__(self, admin: Any, server_url: str) -> None:
+        from sqlalchemy import create_engine, event, text
+
+        from fintrack.store import Database
+
+        schema = f"template_{uuid.uuid4().hex[:16]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        self.statements: list[tuple[str, Any, bool]] = []
+
+        def record(*args: Any) -> None:
+            _connection, _cursor, statement, parameters, _context, many = args
+            if not statement.lstrip().upper().startswith("SELECT"):
+                self.statements.append((statement, parameters, many))
+
+        database = Database(schema_url(server_url, schema))
+        event.listen(database.engine, "before_cursor_execute", record)
+        try:
+            database.upgrade()
+        finally:
+            database.engine.dispose()
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        named = [s for s, _, _ in self.statements if schema in s]
+        assert not named, f"a migration statement names the template's schema: {named[0]}"
+        self.engine = create_engine(server_url, pool_size=1)
+
+    def copy_to(self, database: TestDatabase) -> None:
+        from sqlalchemy import text
+
+        with self.engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{database.schema}"'))
+            connection.execute(text(f'SET LOCAL search_path TO "{database.schema}"'))
+            for statement, parameters, many in self.statements:
+                connection.exec_driver_sql(statement, list(parameters) if many else parameters)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Template]:
+    """The migrated template that each test's database is copied from."""
+    made: Template
+    if engine() == "sqlite":
+        made = SQLiteTemplate(tmp_path_factory.mktemp("template"))
+    else:
+        admin = request.getfixturevalue("pg_admin")
+        made = PostgreSQLTemplate(admin, admin.url.render_as_string(False))
+    yield made
+    made.close()
+
+
 @pytest.fixture
 def test_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
-    """A fresh, empty database for this test on the chosen engine."""
+    """This test's own database on the chosen engine: migrated, with no records (a copy of the
+    template), or with no schema at all for a test marked `new_database`."""
     global _current
     path = tmp_path / "fintrack.db"
+    new = request.node.get_closest_marker(NEW_DATABASE) is not None
+    copied = None if new else request.getfixturevalue("template")
     if engine() == "sqlite":
         database = TestDatabase(path, f"sqlite:///{path}")
+        if copied is not None:
+            copied.copy_to(database)
         _current = database
         yield database
         _current = None
@@ -150,9 +262,12 @@ def test_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Te
 
     admin = request.getfixturevalue("pg_admin")
     schema = f"test_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     database = TestDatabase(path, schema_url(admin.url.render_as_string(False), schema), schema)
+    if copied is not None:
+        copied.copy_to(database)
+    else:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     _current = database
     yield database
     _current = None

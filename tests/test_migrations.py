@@ -1,13 +1,134 @@
-"""Upgrading a database made by an earlier schema keeps every record."""
+"""Upgrading a database made by an earlier schema keeps every record; the migrated template that
+tests copy their database from is what `fintrack db upgrade` makes of an empty one."""
 
 import sqlite3
+import stat
+import uuid
 from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic import command
 
 from fintrack.models import SCHEMA_REVISION
 from fintrack.store import Database
-from tests.conftest import Run, as_json
+from tests.conftest import (
+    EMPTY,
+    Run,
+    Template,
+    TestDatabase,
+    as_json,
+    engine,
+    row_counts,
+    schema_url,
+)
+
+
+def _table_sql(sql: str | None) -> tuple[str, ...] | None:
+    """A table's CREATE statement as its columns in order and its constraints in any order
+    (Alembic's batch mode, which rebuilds SQLite tables, lists constraints in no fixed order:
+    two migrations of empty databases differ there)."""
+    if sql is None:
+        return None
+    parts = [part.strip() for part in sql.split(", \n")]
+    columns = tuple(p for p in parts if not p.startswith("CONSTRAINT"))
+    constraints = sorted(p.removesuffix("\n)") for p in parts if p.startswith("CONSTRAINT"))
+    return (*columns, *constraints)
+
+
+def _sqlite_contents(path: Path) -> dict[str, Any]:
+    """Everything in a SQLite file that a migration decides: its schema, its settings, its rows."""
+    with sqlite3.connect(path) as raw:
+        master = sorted(
+            (kind, name, table, _table_sql(sql))
+            for kind, name, table, sql in raw.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master"
+            )
+        )
+        settings = [
+            raw.execute(f"PRAGMA {name}").fetchone()
+            for name in ("journal_mode", "user_version", "application_id", "page_size", "encoding")
+        ]
+        rows = {
+            name: sorted(raw.execute(f'SELECT * FROM "{name}"'))
+            for kind, name, _, _ in master
+            if kind == "table" and not name.startswith("sqlite_")
+        }
+    return {"schema": master, "settings": settings, "rows": rows}
+
+
+def _postgresql_contents(url: str, schema: str) -> dict[str, Any]:
+    """Everything in a PostgreSQL schema that a migration decides: columns, constraints,
+    indexes, sequences, triggers and rows (the schema's own name left out)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    queries = {
+        "columns": """SELECT table_name, column_name, ordinal_position, data_type, is_nullable,
+                             column_default, character_maximum_length, numeric_precision,
+                             numeric_scale, is_identity
+                      FROM information_schema.columns WHERE table_schema = :s""",
+        "constraints": """SELECT cl.relname, co.conname, co.contype, pg_get_constraintdef(co.oid)
+                          FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid
+                          JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = :s""",
+        "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = :s",
+        "sequences": """SELECT sequencename, data_type, start_value, increment_by, last_value
+                        FROM pg_sequences WHERE schemaname = :s""",
+        "triggers": """SELECT cl.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
+                       JOIN pg_class cl ON cl.oid = t.tgrelid
+                       JOIN pg_namespace n ON n.oid = cl.relnamespace
+                       WHERE n.nspname = :s AND NOT t.tgisinternal""",
+    }
+    connectable = create_engine(url, poolclass=NullPool)
+    try:
+        with connectable.connect() as connection:
+            found: dict[str, Any] = {
+                name: sorted(
+                    tuple(str(v).replace(schema, "SCHEMA") for v in row)
+                    for row in connection.execute(text(query), {"s": schema})
+                )
+                for name, query in queries.items()
+            }
+            tables = sorted({row[0] for row in found["columns"]})
+            found["rows"] = {
+                table: sorted(map(tuple, connection.execute(text(f'SELECT * FROM "{table}"'))))
+                for table in tables
+            }
+    finally:
+        connectable.dispose()
+    return found
+
+
+@pytest.mark.new_database("migrated here by `fintrack db upgrade`, to compare with the template")
+def test_the_tests_template_is_what_db_upgrade_makes_of_an_empty_database(
+    run: Run, test_database: TestDatabase, template: Template, request: pytest.FixtureRequest
+) -> None:
+    upgraded = run("db", "upgrade")
+    assert upgraded.code == 0, upgraded.err
+    assert f"from an empty database to revision {SCHEMA_REVISION}" in upgraded.err
+    assert row_counts() == EMPTY
+    if engine() == "sqlite":
+        copy = TestDatabase(test_database.path.with_name("copy.db"), "")
+        template.copy_to(copy)
+        assert stat.S_IMODE(copy.path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(test_database.path.stat().st_mode) == 0o600
+        assert _sqlite_contents(copy.path) == _sqlite_contents(test_database.path)
+        return
+    from sqlalchemy import text
+
+    admin = request.getfixturevalue("pg_admin")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    copy = TestDatabase(Path(schema), schema_url(admin.url.render_as_string(False), schema), schema)
+    template.copy_to(copy)
+    try:
+        assert test_database.schema is not None
+        fresh = _postgresql_contents(test_database.url, test_database.schema)
+        assert fresh["columns"] and fresh["constraints"] and fresh["indexes"]
+        assert _postgresql_contents(copy.url, schema) == fresh
+        assert Database(copy.url).current_revision() == SCHEMA_REVISION
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def test_upgrade_from_0001_keeps_pledges_payments_and_sanctions(run: Run, tmp_path: Path) -> None:
@@ -61,6 +182,7 @@ def test_upgrade_from_0001_keeps_pledges_payments_and_sanctions(run: Run, tmp_pa
     assert totals[-1]["pledges"] == 2
 
 
+@pytest.mark.new_database("migrated to 0002 here")
 def test_upgrade_from_0002_keeps_every_record_and_turns_source_texts_into_sources(
     run: Run, db_url: str
 ) -> None:

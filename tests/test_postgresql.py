@@ -36,6 +36,7 @@ def analyst(pg_admin: Any, test_database: TestDatabase) -> Iterator[tuple[str, s
             connection.execute(text(f"DROP ROLE {name}"))
 
 
+@pytest.mark.new_database("the role migrates it, so it owns the tables")
 def test_a_role_with_a_password_migrates_and_uses_its_database(
     run: Run, analyst: tuple[str, str]
 ) -> None:
@@ -53,6 +54,7 @@ def test_a_role_with_a_password_migrates_and_uses_its_database(
     assert all(password not in r.out + r.err for r in outputs)
 
 
+@pytest.mark.new_database("the schema the analyst role would migrate")
 def test_a_wrong_password_is_one_error_line_that_hides_it(
     run: Run, analyst: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -107,6 +107,7 @@ def test_the_history_never_stores_a_secret_of_the_url(run: Run, db_url: str) -> 
     assert _shown(*stored) == []
 
 
+@pytest.mark.new_database("migrated to 0003 here")
 def test_upgrade_to_0004_scrubs_the_secrets_of_stored_commands(run: Run, db_url: str) -> None:
     database = Database(db_url)
     config = database.alembic_config()

@@ -16,6 +16,7 @@ from fintrack.store import Database, default_url, mask_url, resource_dir
 from tests.conftest import QATAR, Run, assert_error
 
 
+@pytest.mark.new_database("Alembic migrates it from empty")
 def test_migrations_create_exactly_the_models_schema(db_url: str) -> None:
     db = Database(db_url)
     before, after = db.upgrade()
@@ -77,6 +78,7 @@ def test_db_option_overrides_the_environment(run: Run, tmp_path: Path, db_url: s
     assert run("--db", str(other), "db", "path").out == f"{other}\n"
 
 
+@pytest.mark.new_database("`db current` and `db upgrade` on a database with no schema")
 def test_db_current_and_upgrade(run: Run) -> None:
     head = SCHEMA_REVISION
     assert run("db", "current").out == f"none (empty database; newest is {head})\n"

@@ -43,23 +43,41 @@ class Terminal:
     ) -> list[str]:
         """What `fintrack ARGS` shows in a terminal `width` columns wide, wrapped lines joined
         (so a line wider than the terminal shows as one long line)."""
-        signal = f"done-{uuid.uuid4().hex[:8]}"
-        command = (
-            " ".join([sys.executable, "-m", "fintrack", *(f"'{a}'" for a in args)])
-            + f"; tmux -L {self.socket} wait-for -S {signal}; sleep 60"
-        )
-        name = f"w{uuid.uuid4().hex[:6]}"
+        return self.screens(width, [args], height=height, env=env)[0]
+
+    def screens(
+        self,
+        width: int,
+        commands: list[tuple[str, ...]],
+        height: int = 200,
+        env: dict[str, str] | None = None,
+    ) -> list[list[str]]:
+        """What each `fintrack ARGS` of `commands` shows, as `screen` says, each in a terminal
+        of its own: they run at the same time (each is a process that starts Python)."""
         # The server's environment is the one it started with: more goes in with -e.
         extra = [f"-e{key}={value}" for key, value in (env or {}).items()]
-        self.tmux(
-            "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *extra, command
-        )  # fmt: skip
+        started: list[tuple[str, str]] = []
         try:
-            self.tmux("wait-for", signal, timeout=120)
-            text = self.tmux("capture-pane", "-p", "-J", "-t", name)
+            for args in commands:
+                signal = f"done-{uuid.uuid4().hex[:8]}"
+                command = (
+                    " ".join([sys.executable, "-m", "fintrack", *(f"'{a}'" for a in args)])
+                    + f"; tmux -L {self.socket} wait-for -S {signal}; sleep 60"
+                )
+                name = f"w{uuid.uuid4().hex[:6]}"
+                self.tmux(
+                    "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), *extra,
+                    command,
+                )  # fmt: skip
+                started.append((name, signal))
+            texts = []
+            for name, signal in started:
+                self.tmux("wait-for", signal, timeout=120)
+                texts.append(self.tmux("capture-pane", "-p", "-J", "-t", name))
         finally:
-            self.tmux("kill-session", "-t", name)
-        return text.rstrip("\n").splitlines()
+            for name, _ in started:
+                self.tmux("kill-session", "-t", name)
+        return [text.rstrip("\n").splitlines() for text in texts]
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
@@ -180,7 +198,7 @@ def test_deadlines_keep_dates_ids_and_amounts_whole(
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_lists_and_shows_fit(terminal: Terminal, run: Run, founding_case: None, width: int) -> None:
-    for args in (
+    commands = [
         ("pledge", "list"),
         ("sanction", "list"),
         ("source", "list"),
@@ -191,15 +209,15 @@ def test_lists_and_shows_fit(terminal: Terminal, run: Run, founding_case: None, 
         ("sanction", "show", "3"),
         ("totals", "--in", "EUR", "--working"),
         ("deadlines", "--as-of", "2025-06-08", "--in", "EUR"),
-    ):
-        lines = terminal.screen(width, *args)
+    ]
+    screens = dict(zip(commands, terminal.screens(width, commands), strict=True))
+    for args, lines in screens.items():
         for line in lines:
             assert len(line) <= width, (args, width, line)
         screen = "\n".join(lines)
         assert "Error" not in screen, screen
-    pledges = terminal.screen(width, "pledge", "list")
-    check_screen(pledges, width, amounts(run, "pledge", "list"))
-    sanctions = "\n".join(terminal.screen(width, "sanction", "list"))
+    check_screen(screens["pledge", "list"], width, amounts(run, "pledge", "list"))
+    sanctions = "\n".join(screens["sanction", "list"])
     listed = json.loads(run("sanction", "list", "--format", "json").out)
     for row in listed:
         assert re.search(rf"^\s*{row['id']}\s", sanctions, re.MULTILINE), row["id"]
