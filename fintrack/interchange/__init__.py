@@ -4,6 +4,7 @@ from fintrack.interchange.cells import column_of
 from fintrack.interchange.disbursements import import_disbursements
 from fintrack.interchange.export import count_rows, export_rows
 from fintrack.interchange.kinds import DERIVED, LINK_KINDS, ONE_OF, REQUIRED, Kind
+from fintrack.interchange.links import import_links
 from fintrack.interchange.pledges import import_pledges
 from fintrack.interchange.problems import (
     MAX_LISTED,
@@ -16,7 +17,7 @@ from fintrack.interchange.problems import (
 from fintrack.interchange.rates import import_rates
 from fintrack.interchange.reading import MAX_CELL, MAX_LINE, REASON, CsvFile, Progress, Record
 from fintrack.interchange.sanctions import import_sanctions
-from fintrack.interchange.sources import import_links, import_sources
+from fintrack.interchange.sources import import_sources
 from fintrack.interchange.writing import BATCH_ROWS
 
 __all__ = [

@@ -20,10 +20,10 @@ from fintrack.interchange.cells import (
     parse_required,
 )
 from fintrack.interchange.kinds import Kind
-from fintrack.interchange.passes import count_stored, judge, read_records, reject, valid_records
-from fintrack.interchange.problems import ImportResult, Options, Problems
+from fintrack.interchange.passes import Errors, RowImport
+from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
-from fintrack.interchange.writing import Batches, IdPlan, begin
+from fintrack.interchange.writing import Batches, IdPlan
 from fintrack.keys import KeyNumbering, pledge_content, pledge_keys
 from fintrack.models import Installment, Pledge
 from fintrack.money import format_amount
@@ -95,21 +95,78 @@ def import_pledges(
     installment of its total, due on its next_due (else announced) date. Installments of
     pledges already stored are skipped with them.
     """
-    begin(session, options)
-    result = ImportResult()
-    problems = Problems(pledges, installments)
-    # Every pledge stored, voided ones too (they are not brought back), and the live ones. A
-    # key names a live pledge first: the keys of the two sets are counted apart.
-    stored = {key: pledge_id for pledge_id, key in pledge_keys(session, include_void=True).items()}
-    live = {key: pledge_id for pledge_id, key in pledge_keys(session).items()}
-    ids = IdPlan(set(stored.values()))
-    new: dict[str, PledgeCheck] = {}
-    lines: dict[str, int] = {}  # key -> line in the pledges file, for every readable pledge
-    # `replaces` names a pledge by its id in the same file.
-    file_ids: dict[int, str] = {}
-    replacing: dict[str, int] = {}
+    return _Pledges(session, options, pledges, installments).import_files()
 
-    def keyed(record: Record, numbering: KeyNumbering) -> tuple[Cells, dict[str, Any] | None, str]:
+
+class _Pledges(RowImport):
+    """Two files in the passes of one import: the installments of the pledges file's new
+    pledges are checked against them, and rows of either file can make the other's invalid."""
+
+    rows: Batches
+
+    def __init__(
+        self,
+        session: Session,
+        options: Options,
+        pledges: CsvFile | None,
+        installments: CsvFile | None,
+    ) -> None:
+        super().__init__(session, options, pledges, installments)
+        self.pledges = pledges
+        self.installments = installments
+        # Every pledge stored, voided ones too (they are not brought back), and the live ones.
+        # A key names a live pledge first: the keys of the two sets are counted apart.
+        self.known = {
+            key: pledge_id for pledge_id, key in pledge_keys(session, include_void=True).items()
+        }
+        self.live = {key: pledge_id for pledge_id, key in pledge_keys(session).items()}
+        self.ids = IdPlan(set(self.known.values()))
+        self.new: dict[str, PledgeCheck] = {}
+        # key -> line in the pledges file, for every readable pledge
+        self.lines: dict[str, int] = {}
+        # `replaces` names a pledge by its id in the same file.
+        self.file_ids: dict[int, str] = {}
+        self.replacing: dict[str, int] = {}
+        self.replaced: dict[str, str] = {}  # key of a new pledge -> key of the one it replaces
+        self.rejected: set[str] = set()  # keys of new pledges rejected
+        self.numbering = KeyNumbering()
+
+    def import_files(self) -> ImportResult:
+        pledges, installments = self.pledges, self.installments
+        if pledges is not None:
+            self.check_pass(pledges, self.check)
+            self.ids.finish()
+        if installments is not None:
+            self.check_pass(installments, self.check_installment)
+        if pledges is not None:
+            self.check_schedules(pledges)
+            self.check_replaces(pledges)
+        self.judge()
+        if pledges is not None:
+            self.rejected = {
+                key for key, check in self.new.items() if self.problems.reason(pledges, check.line)
+            }
+
+        self.now = self.options.now()
+        if pledges is not None:
+            self.rows = Batches(self.session, Pledge, self.options)
+            self.numbering = KeyNumbering()
+            self.lines.clear()
+            self.write_pass(pledges, self.write)
+            self.rows.flush()
+            self.write_replaces()
+        if installments is not None:
+            self.rows = Batches(self.session, Installment, self.options)
+            self.write_pass(installments, self.write_installment)
+            self.rows.flush()
+        if pledges is not None:
+            self.rows = Batches(self.session, Installment, self.options)
+            self.write_single_installments()
+            self.rows.flush()
+        return self.result
+
+    def keyed(self, record: Record) -> tuple[Cells, dict[str, Any] | None, str]:
+        lines = self.lines
         cells = Cells(record)
         parsed = _pledge(cells)
         if parsed is None:
@@ -117,35 +174,31 @@ def import_pledges(
             return cells, None, ref or ""
         row, key = parsed
         if row["ref"] is None:
-            key = numbering(key)
+            key = self.numbering(key)
         elif key in lines and lines[key] != record.line:
             cells.fail("ref", f"'{key}' is also the ref of line {lines[key]}")
             return cells, None, key
         return cells, row, key
 
-    if pledges is not None:
-        numbering = KeyNumbering()
-        for record in read_records(pledges, options, "Checking"):
-            result.rows += 1
-            cells, row, key = keyed(record, numbering)
-            if row is None:
-                problems.add(pledges, record.line, cells.errors)
-                continue
-            lines[key] = record.line
-            file_id = cells.parse("id", parse_id)
-            if file_id is not None:
-                file_ids[file_id] = key
-            if key in stored:
-                continue
-            if row["replaces"] is not None:
-                replacing[key] = row["replaces"]
-            new[key] = PledgeCheck(
-                record.line, row["currency"], row["amount_minor"], row["count"], row["due"]
-            )
-            ids.claim(key, cells.parse("id", parse_id))
-        ids.finish()
+    def check(self, record: Record) -> Errors | None:
+        cells, row, key = self.keyed(record)
+        if row is None:
+            return cells.errors
+        self.lines[key] = record.line
+        file_id = cells.parse("id", parse_id)
+        if file_id is not None:
+            self.file_ids[file_id] = key
+        if key in self.known:
+            return None
+        if row["replaces"] is not None:
+            self.replacing[key] = row["replaces"]
+        self.new[key] = PledgeCheck(
+            record.line, row["currency"], row["amount_minor"], row["count"], row["due"]
+        )
+        self.ids.claim(key, cells.parse("id", parse_id))
+        return None
 
-    def installment(record: Record) -> tuple[Cells, str | None, dict[str, Any] | None]:
+    def installment(self, record: Record) -> tuple[Cells, str | None, dict[str, Any] | None]:
         cells = Cells(record)
         key = cells.parse("pledge_ref", parse_required, need=True)
         seq = cells.parse("seq", parse_integer, need=True)
@@ -153,15 +206,17 @@ def import_pledges(
         currency = cells.parse("currency", parse_currency)
         if key is None:
             return cells, None, None
-        check = new.get(key)
+        check = self.new.get(key)
         if check is None:
-            if key in stored:
+            if key in self.known:
                 return cells, key, None
-            if key in lines:
+            if key in self.lines:
                 cells.fail(
-                    "pledge_ref", f"'{key}' is the pledge on line {lines[key]}, which is invalid"
+                    "pledge_ref",
+                    f"'{key}' is the pledge on line {self.lines[key]}, which is invalid",
                 )
             else:
+                pledges = self.pledges
                 where = f"in {pledges.label} nor " if pledges is not None else ""
                 cells.fail("pledge_ref", f"no pledge '{key}' {where}in the database")
             return cells, key, None
@@ -172,131 +227,110 @@ def import_pledges(
             return cells, key, None
         return cells, key, {"seq": seq, "due_on": due, "amount_minor": amount}
 
-    if installments is not None:
-        for record in read_records(installments, options, "Checking"):
-            result.rows += 1
-            cells, owner, row = installment(record)
-            check = new.get(owner) if owner is not None else None
-            if row is None or check is None:
-                if cells.errors:
-                    problems.add(installments, record.line, cells.errors)
-                    if check is not None and check.broken is None:
-                        check.broken = record.line
-                continue
-            if row["seq"] in check.seqs:
-                problems.add(
-                    installments,
-                    record.line,
-                    [("seq", f"'{row['seq']}' appears twice for pledge '{owner}'")],
-                )
-                check.broken = check.broken or record.line
-                continue
-            check.seqs.add(row["seq"])
-            check.installments += 1
-            check.total += row["amount_minor"]
+    def check_installment(self, record: Record) -> Errors | None:
+        cells, owner, row = self.installment(record)
+        check = self.new.get(owner) if owner is not None else None
+        if row is None or check is None:
+            if cells.errors:
+                if check is not None and check.broken is None:
+                    check.broken = record.line
+                return cells.errors
+            return None
+        if row["seq"] in check.seqs:
+            check.broken = check.broken or record.line
+            return [("seq", f"'{row['seq']}' appears twice for pledge '{owner}'")]
+        check.seqs.add(row["seq"])
+        check.installments += 1
+        check.total += row["amount_minor"]
+        return None
 
-    replaced: dict[str, str] = {}  # key of a new pledge -> key of the pledge it replaces
-    if pledges is not None:
-        for check in new.values():
-            errors = _schedule_errors(check, installments)
+    def check_schedules(self, pledges: CsvFile) -> None:
+        for check in self.new.values():
+            errors = _schedule_errors(check, self.installments)
             if errors:
-                problems.add(pledges, check.line, errors)
+                self.problems.add(pledges, check.line, errors)
+
+    def check_replaces(self, pledges: CsvFile) -> None:
         query = select(Pledge.replaces_id).where(Pledge.replaces_id.is_not(None))
-        taken = set(session.scalars(query))
+        taken = set(self.session.scalars(query))
         targets: dict[str, str] = {}
-        for key, wanted in replacing.items():
-            target = file_ids.get(wanted)
+        for key, wanted in self.replacing.items():
+            target = self.file_ids.get(wanted)
             message = None
             if target is None or target == key:
                 message = f"'{wanted}' is not the id of another pledge in {pledges.label}"
-            elif target in stored and target not in live:
+            elif target in self.known and target not in self.live:
                 message = f"'{wanted}': that pledge is voided in the database"
-            elif target in targets or live.get(target) in taken:
+            elif target in targets or self.live.get(target) in taken:
                 message = f"'{wanted}': that pledge is already replaced by another"
             if message is not None:
-                problems.add(pledges, new[key].line, [("replaces", message)])
+                self.problems.add(pledges, self.new[key].line, [("replaces", message)])
             else:
                 assert target is not None
                 targets[target] = key
-                replaced[key] = target
-    judge(problems, result, options)
-    rejected = (
-        {key for key, check in new.items() if problems.reason(pledges, check.line)}
-        if pledges
-        else set()
-    )
+                self.replaced[key] = target
 
-    now = options.now()
-    verb = "Importing" if not options.dry_run else "Reading"
-    if pledges is not None:
-        rows = Batches(session, Pledge, options)
-        numbering = KeyNumbering()
-        lines.clear()
-        for record in valid_records(pledges, options, problems):
-            _, row, key = keyed(record, numbering)
-            assert row is not None
-            lines[key] = record.line
-            if key not in new:
-                count_stored(result, Kind.PLEDGES, key in live)
-                continue
-            result.count(Kind.PLEDGES, added=True)
-            row.pop("count")
-            row.pop("due")
-            row.pop("replaces")
-            if not options.dry_run:
-                rows.add({"id": ids.ids[key], **row, "created_at": now})
-        rows.flush()
+    def write(self, record: Record) -> None:
+        _, row, key = self.keyed(record)
+        assert row is not None
+        self.lines[key] = record.line
+        if key not in self.new:
+            self.stored(Kind.PLEDGES, key in self.live)
+            return
+        self.result.count(Kind.PLEDGES, added=True)
+        row.pop("count")
+        row.pop("due")
+        row.pop("replaces")
+        if not self.options.dry_run:
+            self.rows.add({"id": self.ids.ids[key], **row, "created_at": self.now})
+
+    def write_replaces(self) -> None:
+        ids, rejected = self.ids.ids, self.rejected
         links = [
-            {"pledge": ids.ids[key], "replaced": ids.ids.get(target) or live[target]}
-            for key, target in replaced.items()
+            {"pledge": ids[key], "replaced": ids.get(target) or self.live[target]}
+            for key, target in self.replaced.items()
             if key not in rejected and target not in rejected
         ]
-        if links and not options.dry_run:
+        if links and not self.options.dry_run:
             # Only pledges this change has just added are updated: they have no earlier
             # version for the history to keep.
-            session.connection().execute(
+            self.session.connection().execute(
                 update(Pledge)
                 .where(Pledge.id == bindparam("pledge"))
                 .values(replaces_id=bindparam("replaced")),
                 links,
             )
 
-    if installments is not None:
-        rows = Batches(session, Installment, options)
-        for record in read_records(installments, options, verb):
-            reason = problems.reason(installments, record.line)
-            owner, row = installment(record)[1:] if reason is None else (None, None)
-            if reason is None and owner in rejected:
-                reason = f"its pledge '{owner}' (line {new[owner].line}) is not imported"
-            if reason is not None:
-                reject(installments, record, reason, options)
-                continue
-            if row is None or owner is None:  # the installment of a pledge stored already
-                count_stored(result, Kind.INSTALLMENTS, owner in live)
-                continue
-            result.count(Kind.INSTALLMENTS, added=True)
-            if not options.dry_run:
-                rows.add({"pledge_id": ids.ids[owner], **row})
-        rows.flush()
+    def write_installment(self, record: Record) -> None:
+        assert self.installments is not None
+        owner, row = self.installment(record)[1:]
+        if owner in self.rejected:
+            reason = f"its pledge '{owner}' (line {self.new[owner].line}) is not imported"
+            self.reject(self.installments, record, reason)
+            return
+        if row is None or owner is None:  # the installment of a pledge stored already
+            self.stored(Kind.INSTALLMENTS, owner in self.live)
+            return
+        self.result.count(Kind.INSTALLMENTS, added=True)
+        if not self.options.dry_run:
+            self.rows.add({"pledge_id": self.ids.ids[owner], **row})
 
-    if pledges is not None:
-        rows = Batches(session, Installment, options)
-        for key, check in new.items():
-            if check.installments or key in rejected:
+    def write_single_installments(self) -> None:
+        """The one installment of each new pledge given without any."""
+        for key, check in self.new.items():
+            if check.installments or key in self.rejected:
                 continue
             assert check.due is not None
-            result.count(Kind.INSTALLMENTS, added=True)
-            if not options.dry_run:
-                rows.add(
+            self.result.count(Kind.INSTALLMENTS, added=True)
+            if not self.options.dry_run:
+                self.rows.add(
                     {
-                        "pledge_id": ids.ids[key],
+                        "pledge_id": self.ids.ids[key],
                         "seq": 1,
                         "due_on": check.due,
                         "amount_minor": check.pledged,
                     }
                 )
-        rows.flush()
-    return result
 
 
 def _schedule_errors(

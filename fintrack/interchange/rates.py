@@ -9,27 +9,34 @@ from sqlalchemy.orm import Session
 from fintrack.dates import parse_date
 from fintrack.interchange.cells import Cells, fits, parse_currency
 from fintrack.interchange.kinds import Kind
-from fintrack.interchange.passes import judge, read_records, valid_records
-from fintrack.interchange.problems import ImportResult, Options, Problems
+from fintrack.interchange.passes import Errors, RowImport
+from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
-from fintrack.interchange.writing import Batches, begin
+from fintrack.interchange.writing import Batches
 from fintrack.models import ExchangeRate
+from fintrack.rates import known_rate, parse_rate
 
 
 def import_rates(session: Session, source: CsvFile, options: Options) -> ImportResult:
     """Exchange rates, keyed by base, quote and day; a different rate for a stored key is an
     error, as with `fintrack rate add`."""
-    from fintrack.rates import known_rate, parse_rate
+    return _Rates(session, options).run(source)
 
-    begin(session, options)
-    result = ImportResult()
-    problems = Problems()
-    query = select(ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on, ExchangeRate.rate)
-    stored = {(b, q, on): rate for b, q, on, rate in session.execute(query)}
-    seen: dict[tuple[str, str, date], int] = {}
-    in_file: dict[tuple[str, str, date], Any] = {}  # the rate of each key's first line
 
-    def parsed(record: Record) -> tuple[Cells, dict[str, Any] | None, Any]:
+class _Rates(RowImport):
+    rows: Batches
+
+    def __init__(self, session: Session, options: Options) -> None:
+        super().__init__(session, options)
+        query = select(
+            ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on, ExchangeRate.rate
+        )
+        self.recorded = {(b, q, on): rate for b, q, on, rate in session.execute(query)}
+        self.seen: dict[tuple[str, str, date], int] = {}
+        self.in_file: dict[tuple[str, str, date], Any] = {}  # the rate of each key's first line
+
+    def parsed(self, record: Record) -> tuple[Cells, dict[str, Any] | None, Any]:
+        seen, in_file = self.seen, self.in_file
         cells = Cells(record)
         base = cells.parse("base", parse_currency, need=True)
         quote = cells.parse("quote", parse_currency, need=True)
@@ -41,7 +48,7 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
             return cells, None, None
         key = (base, quote, on)
         # A rate and its inverse for one day are one fact (see fintrack.rates.known_rate).
-        known = known_rate(stored, base, quote, on, rate)
+        known = known_rate(self.recorded, base, quote, on, rate)
         earlier = None if key in in_file else known_rate(in_file, base, quote, on, rate)
         if seen.get(key, record.line) != record.line:
             cells.fail(None, f"{base}/{quote} on {on} is also on line {seen[key]}")
@@ -70,33 +77,37 @@ def import_rates(session: Session, source: CsvFile, options: Options) -> ImportR
             return cells, None, None
         return cells, row, key
 
-    for record in read_records(source, options, "Checking"):
-        result.rows += 1
-        cells, row, key = parsed(record)
+    def check(self, record: Record) -> Errors | None:
+        cells, row, key = self.parsed(record)
         if row is None:
-            problems.add(source, record.line, cells.errors)
-        else:
-            seen.setdefault(key, record.line)
-            in_file.setdefault(key, row["rate"])
-    judge(problems, result, options)
+            return cells.errors
+        self.seen.setdefault(key, record.line)
+        self.in_file.setdefault(key, row["rate"])
+        return None
 
-    seen.clear()
-    in_file.clear()
-    rows = Batches(session, ExchangeRate, options)
-    now = options.now()
-    for record in valid_records(source, options, problems):
-        _, row, key = parsed(record)
+    def writing(self) -> None:
+        self.seen.clear()
+        self.in_file.clear()
+        self.rows = Batches(self.session, ExchangeRate, self.options)
+        self.now = self.options.now()
+
+    def write(self, record: Record) -> None:
+        _, row, key = self.parsed(record)
         assert row is not None
         base, quote, on = key
         # Already known: the same rate or its inverse, stored or on an earlier line.
-        known = known_rate(stored, base, quote, on, row["rate"]) or (quote, base, on) in in_file
-        seen.setdefault(key, record.line)
-        in_file.setdefault(key, row["rate"])
+        known = (
+            known_rate(self.recorded, base, quote, on, row["rate"])
+            or (quote, base, on) in self.in_file
+        )
+        self.seen.setdefault(key, record.line)
+        self.in_file.setdefault(key, row["rate"])
         if known:
-            result.count(Kind.RATES, added=False)
-            continue
-        result.count(Kind.RATES, added=True)
-        if not options.dry_run:
-            rows.add({**row, "created_at": now})
-    rows.flush()
-    return result
+            self.result.count(Kind.RATES, added=False)
+            return
+        self.result.count(Kind.RATES, added=True)
+        if not self.options.dry_run:
+            self.rows.add({**row, "created_at": self.now})
+
+    def written(self) -> None:
+        self.rows.flush()

@@ -8,10 +8,10 @@ from fintrack.errors import InputError
 from fintrack.ids import parse_id
 from fintrack.interchange.cells import Cells, choice_parser, column_message, column_of
 from fintrack.interchange.kinds import Kind
-from fintrack.interchange.passes import count_stored, judge, read_records, valid_records
-from fintrack.interchange.problems import ImportResult, Options, Problems
+from fintrack.interchange.passes import Errors, RowImport
+from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
-from fintrack.interchange.writing import Batches, IdPlan, begin
+from fintrack.interchange.writing import Batches, IdPlan
 from fintrack.keys import KeyNumbering, sanction_content, sanction_keys
 from fintrack.models import SanctionAction, SanctionMeasure
 from fintrack.sanctions import SanctionInput, SanctionValues, sanction_values
@@ -54,60 +54,69 @@ def _sanction(cells: Cells) -> tuple[SanctionValues, str] | None:
 
 
 def import_sanctions(session: Session, source: CsvFile, options: Options) -> ImportResult:
-    begin(session, options)
-    result = ImportResult()
-    problems = Problems()
-    # Keys of every record, voided ones too (they are not brought back), and of live ones.
-    present = set(sanction_keys(session, include_void=True).values())
-    live = set(sanction_keys(session).values())
-    ids = IdPlan(set(session.scalars(select(SanctionAction.id))))
-    seen: dict[str, int] = {}
+    return _Sanctions(session, options).run(source)
 
-    def keyed(record: Record) -> tuple[Cells, SanctionValues | None, str | None]:
+
+class _Sanctions(RowImport):
+    actions: Batches
+    measures: Batches
+
+    def __init__(self, session: Session, options: Options) -> None:
+        super().__init__(session, options)
+        # Keys of every record, voided ones too (they are not brought back), and of live ones.
+        self.present = set(sanction_keys(session, include_void=True).values())
+        self.live = set(sanction_keys(session).values())
+        self.ids = IdPlan(set(session.scalars(select(SanctionAction.id))))
+        self.seen: dict[str, int] = {}
+        self.numbering = KeyNumbering()
+
+    def keyed(self, record: Record) -> tuple[Cells, SanctionValues | None, str | None]:
         cells = Cells(record)
         parsed = _sanction(cells)
         if parsed is None:
             return cells, None, None
         values, key = parsed
         if values.row["ref"] is None:
-            key = numbering(key)
-        elif key in seen and seen[key] != record.line:
-            cells.fail("ref", f"'{key}' is also the ref of line {seen[key]}")
+            key = self.numbering(key)
+        elif key in self.seen and self.seen[key] != record.line:
+            cells.fail("ref", f"'{key}' is also the ref of line {self.seen[key]}")
             return cells, None, None
         return cells, values, key
 
-    numbering = KeyNumbering()
-    for record in read_records(source, options, "Checking"):
-        result.rows += 1
-        cells, values, key = keyed(record)
+    def check(self, record: Record) -> Errors | None:
+        cells, values, key = self.keyed(record)
         if values is None or key is None:
-            problems.add(source, record.line, cells.errors)
-            continue
-        seen.setdefault(key, record.line)
-        if key not in present:
-            ids.claim(key, cells.parse("id", parse_id))
-    ids.finish()
-    judge(problems, result, options)
+            return cells.errors
+        self.seen.setdefault(key, record.line)
+        if key not in self.present:
+            self.ids.claim(key, cells.parse("id", parse_id))
+        return None
 
-    numbering = KeyNumbering()
-    seen.clear()
-    actions = Batches(session, SanctionAction, options)
-    measures = Batches(session, SanctionMeasure, options, parent=actions)
-    now = options.now()
-    for record in valid_records(source, options, problems):
-        _, values, key = keyed(record)
+    def checked(self) -> None:
+        self.ids.finish()
+
+    def writing(self) -> None:
+        self.numbering = KeyNumbering()
+        self.seen.clear()
+        self.actions = Batches(self.session, SanctionAction, self.options)
+        self.measures = Batches(self.session, SanctionMeasure, self.options, parent=self.actions)
+        self.now = self.options.now()
+
+    def write(self, record: Record) -> None:
+        _, values, key = self.keyed(record)
         assert values is not None and key is not None
-        seen.setdefault(key, record.line)
-        if key in present:
-            count_stored(result, Kind.SANCTIONS, key in live)
-            continue
-        present.add(key)
-        result.count(Kind.SANCTIONS, added=True)
-        if options.dry_run:
-            continue
-        record_id = ids.ids[key]
-        actions.add({"id": record_id, **values.row, "created_at": now})
+        self.seen.setdefault(key, record.line)
+        if key in self.present:
+            self.stored(Kind.SANCTIONS, key in self.live)
+            return
+        self.present.add(key)
+        self.result.count(Kind.SANCTIONS, added=True)
+        if self.options.dry_run:
+            return
+        record_id = self.ids.ids[key]
+        self.actions.add({"id": record_id, **values.row, "created_at": self.now})
         for position, measure in enumerate(values.measures):
-            measures.add({"sanction_id": record_id, "position": position, "measure": measure})
-    measures.flush()
-    return result
+            self.measures.add({"sanction_id": record_id, "position": position, "measure": measure})
+
+    def written(self) -> None:
+        self.measures.flush()

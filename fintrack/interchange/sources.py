@@ -1,30 +1,23 @@
 """Importing sources, and the links between sources and records."""
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fintrack.dates import parse_date
-from fintrack.errors import InputError
-from fintrack.interchange.cells import Cells, choice_parser, fits, parse_required
-from fintrack.interchange.kinds import LINK_KINDS, Kind
-from fintrack.interchange.passes import judge, read_records, reject, valid_records
-from fintrack.interchange.problems import ImportResult, Options, Problems
+from fintrack.interchange.cells import Cells, fits, parse_required
+from fintrack.interchange.kinds import Kind
+from fintrack.interchange.passes import Errors, RowImport
+from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
-from fintrack.interchange.writing import Batches, begin
+from fintrack.interchange.writing import Batches
 from fintrack.keys import (
     KeyNumbering,
-    disbursement_keys,
-    pledge_keys,
-    sanction_keys,
     source_key,
     source_keys,
 )
-from fintrack.models import Source, SourceLink
+from fintrack.models import Source
 from fintrack.sources import source_url
-from fintrack.vocab import Confidence
 
 
 def _url(text: str, column: str) -> str:
@@ -38,13 +31,20 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
 
     A source whose key is stored already is left as it is, like a record whose ref is.
     """
-    begin(session, options)
-    result = ImportResult()
-    problems = Problems()
-    present = set(source_keys(session).values())
-    urls: dict[str, int] = {}  # URL -> the line it is first on
+    return _Sources(session, options).run(source)
 
-    def keyed(record: Record, numbering: KeyNumbering) -> tuple[Cells, dict[str, Any] | None, str]:
+
+class _Sources(RowImport):
+    rows: Batches
+
+    def __init__(self, session: Session, options: Options) -> None:
+        super().__init__(session, options)
+        self.present = set(source_keys(session).values())
+        self.urls: dict[str, int] = {}  # URL -> the line it is first on
+        self.numbering = KeyNumbering()
+
+    def keyed(self, record: Record) -> tuple[Cells, dict[str, Any] | None, str]:
+        urls = self.urls
         cells = Cells(record)
         url = cells.parse("url", _url)
         title = cells.text("title")
@@ -61,7 +61,7 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
             return cells, None, ""
         key = source_key(url, title, publisher, published)
         if url is None:
-            key = numbering(key)
+            key = self.numbering(key)
         given = cells.get("key")
         if given is not None and given.strip() != key:
             derived = "its url" if url is not None else "derived from title, publisher, published"
@@ -78,163 +78,35 @@ def import_sources(session: Session, source: CsvFile, options: Options) -> Impor
             return cells, None, ""
         return cells, row, key
 
-    numbering = KeyNumbering()
-    for record in read_records(source, options, "Checking"):
-        result.rows += 1
-        cells, row, _ = keyed(record, numbering)
+    def check(self, record: Record) -> Errors | None:
+        cells, row, _ = self.keyed(record)
         if row is None:
-            problems.add(source, record.line, cells.errors)
-        elif row["url"] is not None:
-            urls.setdefault(row["url"], record.line)
-    judge(problems, result, options)
+            return cells.errors
+        if row["url"] is not None:
+            self.urls.setdefault(row["url"], record.line)
+        return None
 
-    # Every row is keyed again, rejected ones too, so that sources with the same content are
-    # numbered as in the first pass.
-    numbering = KeyNumbering()
-    rows = Batches(session, Source, options)
-    for record in read_records(source, options, "Importing" if not options.dry_run else "Reading"):
-        _, row, key = keyed(record, numbering)
-        reason = problems.reason(source, record.line)
-        if reason is not None:
-            reject(source, record, reason, options)
-            continue
+    def writing(self) -> None:
+        self.numbering = KeyNumbering()
+        self.rows = Batches(self.session, Source, self.options)
+
+    def skipped(self, record: Record) -> None:
+        # Every row is keyed again, rejected ones too, so that sources with the same content
+        # are numbered as in the first pass.
+        self.keyed(record)
+
+    def write(self, record: Record) -> None:
+        _, row, key = self.keyed(record)
         assert row is not None
-        if key in present:
-            result.count(Kind.SOURCES, added=False)
-            continue
-        present.add(key)
-        result.count(Kind.SOURCES, added=True)
-        if not options.dry_run:
-            assert options.change is not None
-            rows.add({**row, "created_at": options.change.at, "change_id": options.change.id})
-    rows.flush()
-    return result
+        if key in self.present:
+            self.result.count(Kind.SOURCES, added=False)
+            return
+        self.present.add(key)
+        self.result.count(Kind.SOURCES, added=True)
+        if not self.options.dry_run:
+            change = self.options.change
+            assert change is not None
+            self.rows.add({**row, "created_at": change.at, "change_id": change.id})
 
-
-@dataclass(frozen=True)
-class _LinkRow:
-    kind: str
-    record_id: int
-    source_id: int
-    confidence: str
-
-
-def import_links(session: Session, source: CsvFile, options: Options) -> ImportResult:
-    """Links between sources and records already stored, each named by its stable key.
-
-    A link stored with the same confidence is left as it is; one stored with another is
-    changed to the file's, through the ORM, so the record's history keeps the old one. Links
-    of records voided in this database are left out.
-    """
-    begin(session, options)
-    result = ImportResult()
-    problems = Problems()
-    pledges = pledge_keys(session)
-    live = {
-        "sanction": sanction_keys(session),
-        "pledge": pledges,
-        "payment": disbursement_keys(session, pledges),
-    }
-    records = {
-        kind: {key: record_id for record_id, key in keys.items()} for kind, keys in live.items()
-    }
-    every_pledge = pledge_keys(session, include_void=True)
-    voided = {
-        "sanction": set(sanction_keys(session, include_void=True).values()),
-        "pledge": set(every_pledge.values()),
-        "payment": set(disbursement_keys(session, pledges, include_void=True).values())
-        # Payments of a pledge voided here, named by that pledge's key.
-        | set(disbursement_keys(session, every_pledge, include_void=True).values()),
-    }
-    for kind, keys in voided.items():
-        keys -= set(records[kind])
-    sources = {key: source_id for source_id, key in source_keys(session).items()}
-    stored: dict[tuple[str, int, int], tuple[int, str]] = {}
-    query = select(
-        SourceLink.id,
-        SourceLink.source_id,
-        SourceLink.confidence,
-        *(getattr(SourceLink, column) for column in LINK_KINDS.values()),
-    )
-    for link_id, source_id, confidence, *targets in session.execute(query):
-        for kind, record_id in zip(LINK_KINDS, targets, strict=True):
-            if record_id is not None:
-                stored[(kind, record_id, source_id)] = (link_id, confidence)
-    seen: dict[tuple[str, int, int], int] = {}
-
-    def parsed(record: Record) -> tuple[Cells, _LinkRow | None, bool]:
-        """The row's cells and link; True for the link of a record voided here."""
-        cells = Cells(record)
-        kind = cells.parse("kind", _link_kind, need=True)
-        key = cells.parse("record", parse_required, need=True)
-        source_key_ = cells.parse("source", parse_required, need=True)
-        confidence = cells.parse("confidence", choice_parser(Confidence), need=True)
-        record_id = None
-        if kind is not None and key is not None:
-            record_id = records[kind].get(key)
-            if record_id is None and key in voided[kind]:
-                return cells, None, not cells.errors
-            if record_id is None:
-                files = "pledges" if kind == "pledge" else f"{kind}s"
-                files = "disbursements" if kind == "payment" else files
-                cells.fail("record", f"no {kind} '{key}' in the database; import {files} first")
-        source_id = sources.get(source_key_) if source_key_ is not None else None
-        if source_key_ is not None and source_id is None:
-            cells.fail("source", f"no source '{source_key_}' in the database; import sources first")
-        if cells.errors or kind is None or record_id is None or source_id is None:
-            return cells, None, False
-        assert confidence is not None
-        link = _LinkRow(kind, record_id, source_id, confidence.value)
-        where = (kind, record_id, source_id)
-        if seen.get(where, record.line) != record.line:
-            cells.fail(
-                None, f"source '{source_key_}' of {kind} '{key}' is also on line {seen[where]}"
-            )
-            return cells, None, False
-        return cells, link, False
-
-    for record in read_records(source, options, "Checking"):
-        result.rows += 1
-        cells, link, void = parsed(record)
-        if link is not None:
-            seen.setdefault((link.kind, link.record_id, link.source_id), record.line)
-        elif not void:
-            problems.add(source, record.line, cells.errors)
-    judge(problems, result, options)
-
-    rows = Batches(session, SourceLink, options)
-    for record in valid_records(source, options, problems):
-        _, link, void = parsed(record)
-        if link is None:
-            assert void
-            result.tally(result.voided, Kind.LINKS)
-            continue
-        existing = stored.get((link.kind, link.record_id, link.source_id))
-        if existing is None:
-            result.count(Kind.LINKS, added=True)
-            if not options.dry_run:
-                columns: dict[str, int | None] = dict.fromkeys(LINK_KINDS.values())
-                columns[LINK_KINDS[link.kind]] = link.record_id
-                rows.add({"source_id": link.source_id, **columns, "confidence": link.confidence})
-            continue
-        link_id, confidence = existing
-        if confidence == link.confidence:
-            result.count(Kind.LINKS, added=False)
-            continue
-        result.tally(result.changed, Kind.LINKS)
-        if not options.dry_run:
-            stored_link = session.get(SourceLink, link_id)
-            assert stored_link is not None
-            stored_link.confidence = link.confidence
-    rows.flush()
-    session.flush()
-    return result
-
-
-def _link_kind(text: str, column: str) -> str:
-    value = text.strip().lower()
-    if value == "claim":
-        raise InputError(column, "claims are not imported yet, and neither are their links")
-    if value not in LINK_KINDS:
-        raise InputError(column, f"'{text}' is not one of {', '.join(LINK_KINDS)}")
-    return value
+    def written(self) -> None:
+        self.rows.flush()

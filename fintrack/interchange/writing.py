@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from fintrack.changes import stamp
 from fintrack.interchange.problems import Options
 from fintrack.models import Versioned
-from fintrack.store import advance_id_sequence, serialize_imports
+from fintrack.store import advance_id_sequence
 
 # Rows written to the database per statement; read as `fintrack.interchange.BATCH_ROWS` when
 # a batch fills, so that a test can lower it there.
@@ -43,12 +43,6 @@ class IdPlan:
             self.ids[key] = following
             following += 1
         self.pending = []
-
-
-def begin(session: Session, options: Options) -> None:
-    """Before an import reads what is stored: wait for any other import to end."""
-    if not options.dry_run:
-        serialize_imports(session)
 
 
 class Batches:
