@@ -12,12 +12,7 @@ from fintrack.interchange.passes import Errors, RowImport
 from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
 from fintrack.interchange.writing import Batches
-from fintrack.keys import (
-    disbursement_keys,
-    pledge_keys,
-    sanction_keys,
-    source_keys,
-)
+from fintrack.keys import disbursement_keys, pledge_keys, sanction_keys, source_keys
 from fintrack.models import SourceLink
 from fintrack.vocab import Confidence
 

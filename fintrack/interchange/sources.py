@@ -11,11 +11,7 @@ from fintrack.interchange.passes import Errors, RowImport
 from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
 from fintrack.interchange.writing import Batches
-from fintrack.keys import (
-    KeyNumbering,
-    source_key,
-    source_keys,
-)
+from fintrack.keys import KeyNumbering, source_key, source_keys
 from fintrack.models import Source
 from fintrack.sources import source_url
 
