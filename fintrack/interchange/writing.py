@@ -1,0 +1,84 @@
+"""Writing rows: ids for new records, and batches of rows written one statement each."""
+
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from fintrack.changes import stamp
+from fintrack.interchange.problems import Options
+from fintrack.models import Versioned
+from fintrack.store import advance_id_sequence
+
+# Rows written to the database per statement; read as `fintrack.interchange.BATCH_ROWS` when
+# a batch fills, so that a test can lower it there.
+BATCH_ROWS = 5_000
+
+
+def _batch_rows() -> int:
+    import fintrack.interchange
+
+    return fintrack.interchange.BATCH_ROWS
+
+
+class IdPlan:
+    """Ids for new records: the file's id when the database has no record with it, so a copy
+    into an empty database keeps its numbers; the next free number otherwise."""
+
+    def __init__(self, taken: set[int]) -> None:
+        self.taken = taken
+        self.ids: dict[Any, int] = {}
+        self.pending: list[Any] = []
+
+    def claim(self, key: Any, number: int | None) -> None:
+        if number is not None and number not in self.taken:
+            self.taken.add(number)
+            self.ids[key] = number
+        else:
+            self.pending.append(key)
+
+    def finish(self) -> None:
+        following = max(self.taken, default=0) + 1
+        for key in self.pending:
+            self.ids[key] = following
+            following += 1
+        self.pending = []
+
+
+class Batches:
+    """Rows for one table, written with one executemany statement per batch.
+
+    Rows of a versioned table are stamped as the first version of their record, made by the
+    import's change (`stamp`); a Core insert bypasses the ORM's flush hook that would. Rows
+    that refer to rows of another batch name it as `parent`: it is written first, so that a
+    full batch of children never reaches the database before the parents they point to.
+    """
+
+    def __init__(
+        self, session: Session, model: Any, options: Options, parent: "Batches | None" = None
+    ) -> None:
+        self.session = session
+        self.parent = parent
+        self.table = model.__table__
+        self.statement = insert(self.table)
+        self.change = options.change if issubclass(model, Versioned) else None
+        if self.change is None and issubclass(model, Versioned) and not options.dry_run:
+            raise RuntimeError(f"rows of {self.table.name} imported outside a change")
+        self.rows: list[dict[str, Any]] = []
+        self.explicit_ids = False
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.explicit_ids = self.explicit_ids or "id" in row
+        self.rows.append(row if self.change is None else stamp(row, self.change))
+        if len(self.rows) >= _batch_rows():
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parent is not None:
+            self.parent.flush()
+        if self.rows:
+            self.session.connection().execute(self.statement, self.rows)
+            self.rows = []
+        if self.explicit_ids:
+            advance_id_sequence(self.session, self.table.name)
+            self.explicit_ids = False
