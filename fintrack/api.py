@@ -663,20 +663,15 @@ class Tracker:
         written = parse_choice(FileFormat, str(format), "format")
 
         def write(out: IO[str]) -> int:
+            from fintrack.reports import TotalsFilter, deadlines_report, totals_report
+
             if kind == "totals":
-                return write_rows(
-                    (_plain_total(r) for r in self.totals(by=by)),
-                    totals_columns(_grouping(by)),
-                    written,
-                    out,
-                )
+                grouping = _grouping(by)
+                rows = self._read(lambda s: totals_report(s, grouping, TotalsFilter())[0])
+                return write_rows(rows, totals_columns(grouping), written, out)
             if kind == "deadlines":
-                from fintrack.reports import deadlines_report
-
-                def rows(session: "Session") -> list[dict[str, Any]]:
-                    return deadlines_report(session, as_of, within)[1]
-
-                return write_rows(self._read(rows), DEADLINE_COLUMNS, written, out)
+                rows = self._read(lambda s: deadlines_report(s, as_of, within)[1])
+                return write_rows(rows, DEADLINE_COLUMNS, written, out)
             record_kind = parse_choice(Kind, kind, "kind")
             with self._db.session() as session:
                 return write_rows(
@@ -696,18 +691,6 @@ def _grouping(by: str) -> Any:
     from fintrack.reports import Grouping as Groups
 
     return parse_choice(Groups, by, "by")
-
-
-def _plain_total(row: TotalRow) -> dict[str, Any]:
-    """A typed totals row back as the library's row, for the totals file."""
-    values: dict[str, Any] = {}
-    for item in fields(row):
-        value = getattr(row, item.name)
-        if isinstance(value, Money):
-            values["currency"] = value.currency
-            value = value.minor
-        values[item.name] = value
-    return values
 
 
 def _summary(result: "ImportResult") -> ImportSummary:
@@ -744,7 +727,8 @@ class Change:
         self._db = db
         self._reason = reason
         self._analyst = analyst
-        self._command = command or shlex.join([Path(sys.argv[0]).name or "python", *sys.argv[1:]])
+        program, *arguments = sys.argv or ["python"]
+        self._command = command or shlex.join([Path(program).name or "python", *arguments])
         self._journal: list[tuple[Callable[[Session], Any], Any]] = []
         self._stack: ExitStack | None = None
         self._session: Session | None = None
@@ -809,7 +793,11 @@ class Change:
             return
         if exc is None:
             assert session is not None
-            finish_change(session)
+            try:
+                finish_change(session)
+            except BaseException as failure:
+                stack.__exit__(type(failure), failure, failure.__traceback__)
+                raise
             stack.close()
         else:
             stack.__exit__(type(exc), exc, exc.__traceback__)

@@ -255,6 +255,12 @@ def test_export_to_a_path_and_a_file_object_and_import_back(db_url: str, tmp_pat
         buffer = io.StringIO()
         rows = tracker.export("pledges", buffer, format="jsonl")
         assert rows == len(buffer.getvalue().splitlines()) == 1
+        totals = io.StringIO()
+        assert tracker.export("totals", totals, by="donor") == len(tracker.totals(by="donor")) == 2
+        assert totals.getvalue().splitlines()[1].startswith("Qatar,USD,1,87000000.00,")
+        due = io.StringIO()
+        count = tracker.export("deadlines", due, format="json", as_of=date(2025, 5, 8))
+        assert count == len(tracker.deadlines(as_of=date(2025, 5, 8))) > 0
         (tmp_path / "pledges.csv").write_text("", encoding="utf-8")
         tracker.export("pledges", tmp_path / "pledges.csv")
         tracker.export("installments", tmp_path / "installments.csv")
