@@ -11,20 +11,19 @@ import typer
 
 from fintrack.cli.common import AnalystOption, begin, database, note, optional_date, plural
 from fintrack.cli.output import OutputFormat, atomic_text_file, stderr_console
-from fintrack.formats import DEADLINE_COLUMNS, Column, file_columns, totals_columns, write_rows
+from fintrack.formats import (
+    DEADLINE_COLUMNS,
+    Column,
+    FileFormat,
+    file_columns,
+    totals_columns,
+    write_rows,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from fintrack.seed import SeedResult
-
-
-class ExportFormat(StrEnum):
-    """What `export` writes: a file for other programs, so no table."""
-
-    CSV = "csv"
-    JSON = "json"
-    JSONL = "jsonl"
 
 
 class ExportKind(StrEnum):
@@ -151,14 +150,14 @@ def export(
         typer.Option("--output", "-o", help="The file to write (default, or -: stdout)."),
     ] = None,
     fmt: Annotated[
-        ExportFormat,
+        FileFormat,
         typer.Option(
             "--format",
             "-f",
             case_sensitive=False,
             help="csv (default), json (one array) or jsonl (one object a line).",
         ),
-    ] = ExportFormat.CSV,
+    ] = FileFormat.CSV,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="deadlines: count days from this date.")
     ] = None,
