@@ -835,7 +835,8 @@ class Change:
 
     def run(self, work: "Callable[[Session], R]") -> R:
         """Run `work(session)` in this change's transaction (run again with the others after
-        a transient failure); the way to any library function not wrapped here."""
+        a transient failure); the way to any library function not wrapped here. Return plain
+        values (ids, rows), not ORM objects: a call run again must give an equal result."""
         if self._session is None:
             raise FintrackError("this change is over: open another with tracker.change()")
         for attempt in range(1, self._db.max_attempts + 1):
