@@ -123,6 +123,7 @@ class InstallmentRow:
     paid: Money
     outstanding: Money
     state: str
+    pledge_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,44 @@ class ClaimRow:
 
 
 @dataclass(frozen=True)
+class CitedRow:
+    """A source that speaks for a record, and how sure it makes the record."""
+
+    id: int
+    confidence: str
+    publisher: str | None
+    title: str | None
+    url: str | None
+    published: date | None
+
+
+@dataclass(frozen=True)
+class PledgeDetail:
+    """A pledge with its installments, its disbursements and its sources, read together."""
+
+    pledge: PledgeRow
+    installments: tuple[InstallmentRow, ...]
+    payments: tuple[PaymentRow, ...]
+    sources: tuple[CitedRow, ...]
+
+
+@dataclass(frozen=True)
+class SanctionDetail:
+    """A sanction action with its sources."""
+
+    sanction: SanctionRow
+    sources: tuple[CitedRow, ...]
+
+
+@dataclass(frozen=True)
+class ClaimDetail:
+    """A claim with its sources."""
+
+    claim: ClaimRow
+    sources: tuple[CitedRow, ...]
+
+
+@dataclass(frozen=True)
 class HistoryRow:
     """One field of a record that a change set, changed or removed."""
 
@@ -322,6 +361,10 @@ def _choice(kind: type[T], value: T | str | None, field: str) -> T | None:
     if value is None or isinstance(value, kind):
         return value
     return parse_choice(kind, str(value), field)  # type: ignore[type-var]
+
+
+def _cited(rows: "Sequence[dict[str, Any]]") -> tuple[CitedRow, ...]:
+    return tuple(_typed(CitedRow, row, ()) for row in rows)
 
 
 def _sources(sources: Sequence[int | str]) -> tuple[str, ...]:
@@ -461,6 +504,35 @@ class Tracker:
         row = self._read(lambda s: pledge_summary(s, pledge_id, view))
         return _typed(PledgeRow, row, PLEDGE_COLUMNS)
 
+    def pledge_detail(
+        self, pledge_id: int, as_of: date | None = None, known_on: date | None = None
+    ) -> PledgeDetail:
+        """A pledge with its installments (states as of `as_of`, default today or
+        `known_on`), disbursements and sources, read in one transaction."""
+        from fintrack.models import Pledge
+        from fintrack.pledges import disbursement_rows, installment_rows, pledge_summary
+        from fintrack.sources import sources_of
+
+        view = _view(known_on, None)
+        day = as_of or view.day or date.today()
+
+        def work(session: "Session") -> PledgeDetail:
+            row = pledge_summary(session, pledge_id, view)
+            return PledgeDetail(
+                _typed(PledgeRow, row, PLEDGE_COLUMNS),
+                tuple(
+                    _typed(InstallmentRow, item, INSTALLMENT_COLUMNS)
+                    for item in installment_rows(session, day, pledge_id, view)
+                ),
+                tuple(
+                    _typed(PaymentRow, item, DISBURSEMENT_COLUMNS)
+                    for item in disbursement_rows(session, pledge_id, view)
+                ),
+                _cited(sources_of(session, Pledge, [pledge_id], view)[pledge_id]),
+            )
+
+        return self._read(work)
+
     def installments(
         self, pledge_id: int | None = None, as_of: date | None = None, known_on: date | None = None
     ) -> list[InstallmentRow]:
@@ -509,6 +581,21 @@ class Tracker:
         view = _view(known_on, min_confidence)
         rows = self._read(lambda s: list_sanctions(s, where, view))
         return [_typed(SanctionRow, row, SANCTION_COLUMNS) for row in rows]
+
+    def sanction_detail(self, sanction_id: int, known_on: date | None = None) -> SanctionDetail:
+        """A sanction action (voided ones too) with its sources, read in one transaction."""
+        from fintrack.models import SanctionAction
+        from fintrack.sanctions import known_sanction
+        from fintrack.sources import sources_of
+
+        view = _view(known_on, None)
+
+        def work(session: "Session") -> SanctionDetail:
+            row = known_sanction(session, sanction_id, view)
+            cited = sources_of(session, SanctionAction, [sanction_id], view)[sanction_id]
+            return SanctionDetail(_typed(SanctionRow, row, SANCTION_COLUMNS), _cited(cited))
+
+        return self._read(work)
 
     def sanction(self, sanction_id: int, known_on: date | None = None) -> SanctionRow:
         from fintrack.sanctions import known_sanction
@@ -617,6 +704,21 @@ class Tracker:
 
         view = _view(known_on, None)
         return [_typed(SourceRow, row, ()) for row in self._read(lambda s: list_sources(s, view))]
+
+    def claim_detail(self, claim_id: int, known_on: date | None = None) -> ClaimDetail:
+        """A claim (voided ones too) with its sources, read in one transaction."""
+        from fintrack.claims import known_claim
+        from fintrack.models import Claim
+        from fintrack.sources import sources_of
+
+        view = _view(known_on, None)
+
+        def work(session: "Session") -> ClaimDetail:
+            row = known_claim(session, claim_id, view)
+            cited = sources_of(session, Claim, [claim_id], view)[claim_id]
+            return ClaimDetail(_typed(ClaimRow, row, ()), _cited(cited))
+
+        return self._read(work)
 
     def claims(self, known_on: date | None = None) -> list[ClaimRow]:
         from fintrack.claims import list_claims
@@ -732,6 +834,9 @@ class Change:
         self._journal: list[tuple[Callable[[Session], Any], Any]] = []
         self._stack: ExitStack | None = None
         self._session: Session | None = None
+        # Set when the change is committed: False when it changed nothing (an edit to the
+        # same values), and then left out of the history.
+        self.wrote: bool | None = None
 
     def __enter__(self) -> "Change":
         for attempt in range(1, self._db.max_attempts + 1):
@@ -794,7 +899,7 @@ class Change:
         if exc is None:
             assert session is not None
             try:
-                finish_change(session)
+                self.wrote = finish_change(session)
             except BaseException as failure:
                 stack.__exit__(type(failure), failure, failure.__traceback__)
                 raise

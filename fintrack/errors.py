@@ -48,6 +48,10 @@ class InputError(FintrackError):
         """What is wrong, without the field, other fields named as the library names them."""
         return self.worded(_field)
 
+    def of(self, field: str) -> "InputError":
+        """The same problem, of another field (the option or column that gave the value)."""
+        return InputError(field, self._problem)
+
     def worded(self, name: Naming) -> str:
         """The problem with each field it mentions named by `name`."""
         return _MENTION.sub(lambda found: name(found.group(1), found.group(2) or ""), self._problem)

@@ -5,13 +5,13 @@ spreadsheets). The CLI's tables use the same columns; the library writes files w
 import csv
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-from fintrack.money import format_amount
+from fintrack.money import Money, format_amount
 from fintrack.spreadsheet import neutralise
 
 if TYPE_CHECKING:
@@ -92,6 +92,41 @@ def _csv_cell(value: Any, column: Column) -> str:
         value = "; ".join(str(item) for item in value)
     text = str(value)
     return neutralise(text) if column.kind in TEXT_KINDS else text
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def record(row: Any, columns: Sequence[Column]) -> dict[str, Any]:
+    """A row as the writers and the CLI's renderer take it: a dict keyed as the columns, with
+    amounts in minor units beside their currency. A typed row of the library (a dataclass such
+    as `fintrack.PledgeRow`, amounts as `Money`) is turned back into one; a dict is as it is."""
+    if isinstance(row, dict):
+        return row
+    if not is_dataclass(row) or isinstance(row, type):
+        raise TypeError(f"not a row: {row!r}")
+    names = _FIELD_NAMES.get(type(row))
+    if names is None:
+        names = _FIELD_NAMES[type(row)] = tuple(item.name for item in fields(row))
+    values = {name: getattr(row, name) for name in names}
+    for name, value in values.items():
+        if isinstance(value, tuple):
+            values[name] = list(value)
+    for column in columns:
+        if column.kind != "money":
+            continue
+        value = values.get(column.key)
+        if isinstance(value, Money):
+            values[column.key] = value.minor
+            values[column.currency_key] = value.currency
+        else:
+            values.setdefault(column.currency_key, None)
+    return values
+
+
+def records(rows: Iterable[Any], columns: Sequence[Column]) -> list[dict[str, Any]]:
+    """`record` of each row."""
+    return [record(row, columns) for row in rows]
 
 
 def plain_row(row: dict[str, Any], columns: Sequence[Column]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,6 +24,8 @@ from tests.conftest import EMPTY, Run, engine, row_counts
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
+
+    from fintrack.formats import Column
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 QATAR_EACH = Money.parse("29M", "USD")
@@ -201,6 +203,10 @@ def test_edits_keep_history_and_convert_is_exact(db_url: str) -> None:
             revoked = ch.edit_sanction(
                 action.id, status="revoked", expires=date(2026, 6, 1), measures=["asset freeze"]
             )
+        assert ch.wrote is True
+        with tracker.change() as same:
+            same.edit_pledge(pledge.id, donor="Qatar")
+        assert same.wrote is False  # the same value: nothing written, no change recorded
         assert edited.pledged == pledge.pledged and edited.installments == 3
         assert (revoked.status, revoked.expires, revoked.measures) == (
             "revoked",
@@ -419,3 +425,52 @@ def test_the_public_signatures_have_no_any() -> None:
             signature = str(inspect.signature(function))
             assert "Any" not in signature, (owner.__name__, name, signature)
     assert "Any" not in str(inspect.signature(fintrack.open))
+
+
+def test_typed_rows_turn_back_into_the_rows_the_files_and_tables_are_written_from(
+    db_url: str,
+) -> None:
+    """The CLI renders the tracker's typed rows: each, turned back with `formats.record`,
+    holds every value of the library's own row (amounts in minor units beside their
+    currency), so tables and files are what they were before the rows were typed."""
+    from fintrack import api
+    from fintrack.formats import (
+        DEADLINE_COLUMNS,
+        INSTALLMENT_COLUMNS,
+        PLEDGE_COLUMNS,
+        SANCTION_COLUMNS,
+        record,
+        totals_columns,
+    )
+    from fintrack.known import Known
+    from fintrack.pledges import PledgeFilter, installment_rows, list_pledges
+    from fintrack.reports import Grouping, TotalsFilter, deadlines_report, totals_report
+    from fintrack.sanctions import SanctionFilter, list_sanctions
+    from fintrack.store import Database
+
+    with fintrack.open(db_url) as tracker:
+        tracker.seed()
+        with tracker.change() as ch:
+            ch.pay(1, QATAR_EACH, on=date(2025, 6, 1))
+    now = Known.on(None, None)
+    cases: list[tuple[type, list[dict[str, Any]], list[Column]]] = []
+    database = Database(db_url)
+    with database.session() as session:
+        cases.append((api.PledgeRow, list_pledges(session, PledgeFilter(), now), PLEDGE_COLUMNS))
+        day = date(2025, 6, 2)
+        rows = installment_rows(session, day, None, now)
+        cases.append((api.InstallmentRow, rows, INSTALLMENT_COLUMNS))
+        rows = list_sanctions(session, SanctionFilter(), now)
+        cases.append((api.SanctionRow, rows, SANCTION_COLUMNS))
+        for grouping in Grouping:
+            columns = totals_columns(grouping)
+            rows = totals_report(session, grouping, TotalsFilter())[0]
+            cases.append((api.TotalRow, rows, columns))
+        rows = deadlines_report(session, date(2025, 5, 1), 400)[1]
+        cases.append((api.DeadlineRow, rows, DEADLINE_COLUMNS))
+    database.close()
+    for cls, rows, columns in cases:
+        assert rows, cls
+        for row in rows:
+            back = record(api._typed(cls, row, columns), columns)
+            assert {key: back.get(key) for key in row} == row, cls

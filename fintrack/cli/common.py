@@ -18,6 +18,8 @@ from fintrack.vocab import Confidence, choices
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from fintrack.api import Change as Writing
+    from fintrack.api import Tracker
     from fintrack.errors import InputError
     from fintrack.known import Known
     from fintrack.models import Change
@@ -38,6 +40,35 @@ state = RunState()
 
 def database() -> Database:
     return Database(state.db_url or default_url())
+
+
+def tracker() -> "Tracker":
+    """The tracker of this run's database (--db, else the default): what commands read and
+    write through."""
+    from fintrack.api import Tracker
+
+    return Tracker(database())
+
+
+def change(reason: str | None = None, analyst: str | None = None) -> "Writing":
+    """This command's change, `with change(...) as ch: ch.add_pledge(...)`: one transaction,
+    retried as the library retries, its history naming the command as it was typed."""
+    return tracker().change(reason, analyst, command=typed_command())
+
+
+def typed_command() -> str:
+    """The command line of this run, for the history; a password in a URL is masked."""
+    import shlex
+
+    from fintrack.store import mask_command
+
+    return shlex.join(["fintrack", *mask_command(state.argv)])
+
+
+def cli_date(value: str | date) -> date:
+    """The `parser=` of a date option or argument: `2025-06-01` or `today`. Its error names
+    the option (`Error: --on: ...`, exit 1), as `whole_numbers` arranges."""
+    return value if isinstance(value, date) else parse_date(value, "date")
 
 
 def note(message: str) -> None:
@@ -145,12 +176,35 @@ class _WholeNumbers:
         return self.inner.coerce(value, param=param, ctx=ctx)
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """The coercion of a parameter read by a `parser=` (`cli_date`): the library's InputError
+    it raises names the option or argument, as the command's own checks do."""
+
+    inner: Any
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        from fintrack.errors import InputError
+
+        try:
+            return self.inner.coerce(value, param=param, ctx=ctx)
+        except InputError as exc:
+            if param.param_type_name == "argument":
+                name = str(param.metavar or (param.name or "").upper())
+            else:
+                name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+            raise exc.of(name) from None
+
+
 def whole_numbers(command: Any) -> None:
     """Give every integer option and argument of a command tree the digits 0-9 only, and at
-    most the largest database integer: one usage error instead of a crash or a misreading."""
+    most the largest database integer: one usage error instead of a crash or a misreading.
+    The errors of a parameter read by a `parser=` name the parameter."""
     for param in command.params:
         described = getattr(param, "type_descriptor", None)
-        if described is not None and described.annotation is int:
+        if described is not None and described.parameter_info.parser is not None:
+            param._runtime_param = _Parsed(param.get_runtime_param())
+        elif described is not None and described.annotation is int:
             name = param.name or ""
             what = "an id" if name == "id" or name.endswith(("_id", "replaces")) else "a number"
             param._runtime_param = _WholeNumbers(param.get_runtime_param(), what)
@@ -236,8 +290,10 @@ def in_options(exc: "InputError") -> tuple[str, str]:
     return option_of(exc.field), problem
 
 
-def optional_date(value: str | None, field: str) -> date | None:
-    return None if value is None else parse_date(value, field)
+def optional_date(value: str | date | None, field: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return parse_date(value, field)
 
 
 FormatOption = Annotated[
@@ -283,8 +339,9 @@ MaxRateAge = Annotated[
     ),
 ]
 KnownOnOption = Annotated[
-    str | None,
+    date | None,
     typer.Option(
+        parser=cli_date,
         metavar="DATE",
         help="Show the records as the database held them at the end of DATE (UTC): later "
         "additions, edits and voids are left out.",
@@ -302,24 +359,28 @@ MinConfidenceOption = Annotated[
 
 PLEDGE_DATE = "the pledge's date: announced (--on), or its first due date when it has none"
 SinceOption = Annotated[
-    str | None,
+    date | None,
     typer.Option(
         "--since",
+        parser=cli_date,
         metavar="DATE",
         help=f"Only pledges dated on or after DATE ({PLEDGE_DATE}), e.g. 2025-01-01.",
     ),
 ]
 UntilOption = Annotated[
-    str | None,
+    date | None,
     typer.Option(
         "--until",
+        parser=cli_date,
         metavar="DATE",
         help="Only pledges dated on or before DATE (the same date as --since), e.g. 2025-06-30.",
     ),
 ]
 
 
-def date_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+def date_range(
+    since: date | str | None, until: date | str | None
+) -> tuple[date | None, date | None]:
     """--since and --until as dates; a range that ends before it starts is an error."""
     from fintrack.pledges import check_range
 
@@ -328,7 +389,7 @@ def date_range(since: str | None, until: str | None) -> tuple[date | None, date 
     return start, end
 
 
-def known(known_on: str | None, min_confidence: str | None = None) -> "Known":
+def known(known_on: date | str | None, min_confidence: str | None = None) -> "Known":
     """The point of view of --known-on and --min-confidence."""
     from fintrack.errors import InputError
     from fintrack.known import MIN_CONFIDENCE, Known

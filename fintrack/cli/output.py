@@ -18,6 +18,8 @@ from fintrack.formats import (
     Column,
     plain_row,
     plain_rows,
+    record,
+    records,
     write_csv,
     write_json,
     write_jsonl,
@@ -245,7 +247,7 @@ def _caption(layout: Any, width: int) -> list[str]:
 
 
 def render(
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[Any],
     columns: Sequence[Column],
     fmt: OutputFormat,
     *,
@@ -254,10 +256,11 @@ def render(
     style: Callable[[dict[str, Any]], str | None] | None = None,
     view: View | None = None,
 ) -> None:
-    """Print rows to stdout in the chosen format; a table fits the terminal's width."""
+    """Print rows (the library's typed rows, or dicts keyed as the columns) to stdout in the
+    chosen format; a table fits the terminal's width."""
     view = VIEW if view is None else view
     chosen = shown_columns(columns, fmt, view)
-    rows = arrange(rows, columns, view)
+    rows = arrange(records(rows, columns), columns, view)
     if fmt is not OutputFormat.TABLE:
         write_rows(rows, chosen, fmt, sys.stdout)
         return
@@ -292,12 +295,12 @@ def render(
 
 
 def render_with_list(
-    row: dict[str, Any],
+    row: Any,
     columns: Sequence[Column],
     fmt: OutputFormat,
     title: str,
     key: str,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[Any],
     list_columns: Sequence[Column],
     list_title: str,
     empty: str,
@@ -305,8 +308,8 @@ def render_with_list(
     """One record and a list that belongs to it (its sources, say): in JSON the list is the
     record's `key`; in a table it follows the record; CSV has the record alone."""
     if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        data = plain_row(row, columns)
-        data[key] = plain_rows(rows, list_columns)
+        data = plain_row(record(row, columns), columns)
+        data[key] = plain_rows(records(rows, list_columns), list_columns)
         write_document(data, fmt)
         return
     render_one(row, columns, fmt, title=title)
@@ -316,7 +319,7 @@ def render_with_list(
 
 
 def render_one(
-    row: dict[str, Any],
+    row: Any,
     columns: Sequence[Column],
     fmt: OutputFormat,
     *,
@@ -324,6 +327,7 @@ def render_one(
 ) -> None:
     """One record: a block of lines, one per field (long values wrapped, never cut), or one
     CSV row, or one JSON object."""
+    row = record(row, columns)
     if fmt is OutputFormat.CSV:
         write_csv([row], columns, sys.stdout)
         return
@@ -344,8 +348,8 @@ def render_one(
 
 
 def show_with_sources(
-    row: dict[str, Any],
-    cited: list[dict[str, Any]],
+    row: Any,
+    cited: Sequence[Any],
     columns: Sequence[Column],
     fmt: OutputFormat,
     title: str,

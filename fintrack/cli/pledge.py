@@ -1,7 +1,6 @@
 """`fintrack pledge` and `fintrack pay`: record pledges, their installments and payments."""
 
 import sys
-from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,12 +19,11 @@ from fintrack.cli.common import (
     begin,
     confidence,
     database,
-    date_range,
-    known,
     listing,
     note,
     optional_date,
     plural,
+    tracker,
 )
 from fintrack.cli.output import OutputFormat, render, render_one, write_document
 from fintrack.formats import (
@@ -33,7 +31,10 @@ from fintrack.formats import (
     DISBURSEMENT_COLUMNS,
     INSTALLMENT_COLUMNS,
     PLEDGE_COLUMNS,
+    plain_row,
     plain_rows,
+    record,
+    records,
     write_csv,
 )
 from fintrack.vocab import Period, PledgeStatus, choices
@@ -307,21 +308,16 @@ def pledge_list(
 
         fintrack pledge list --since 2025-05-01 --until 2025-05-31
     """
-    from fintrack.pledges import PledgeFilter, list_pledges
-    from fintrack.vocab import parse_choice
-
-    start, end = date_range(since, until)
-    where = PledgeFilter(
+    rows = tracker().pledges(
         donor=donor,
         recipient=recipient,
-        status=parse_choice(PledgeStatus, status, "--status") if status else None,
+        status=status,
         currency=currency,
-        since=start,
-        until=end,
+        since=since,
+        until=until,
+        known_on=known_on,
+        min_confidence=min_confidence,
     )
-    view = known(known_on, min_confidence)
-    with database().session() as session:
-        rows = list_pledges(session, where, view)
     render(rows, PLEDGE_COLUMNS, fmt, title="Pledges", empty="No pledges match.")
 
 
@@ -341,25 +337,20 @@ def pledge_show(
 
         fintrack pledge show 1
     """
-    from fintrack.models import Pledge
-    from fintrack.pledges import disbursement_rows, installment_rows, pledge_summary
-    from fintrack.sources import sources_of
-
-    view = known(known_on)
-    today = view.day or date.today()
-    with database().session() as session:
-        row = pledge_summary(session, pledge_id, view)
-        schedule = installment_rows(session, today, pledge_id, view)
-        payments = disbursement_rows(session, pledge_id, view)
-        cited = sources_of(session, Pledge, [pledge_id], view)[pledge_id]
+    shown = tracker().pledge_detail(pledge_id, known_on=known_on)
+    row, schedule, payments, cited = shown.pledge, shown.installments, shown.payments, shown.sources
     if fmt is OutputFormat.CSV:
-        write_csv(schedule, INSTALLMENT_COLUMNS, sys.stdout)
+        write_csv(records(schedule, INSTALLMENT_COLUMNS), INSTALLMENT_COLUMNS, sys.stdout)
         return
     if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        data = plain_rows([row], PLEDGE_COLUMNS)[0]
-        data["installments"] = plain_rows(schedule, INSTALLMENT_COLUMNS)
-        data["disbursements"] = plain_rows(payments, DISBURSEMENT_COLUMNS)
-        data["sources"] = plain_rows(cited, CITED_COLUMNS)
+        data = plain_row(record(row, PLEDGE_COLUMNS), PLEDGE_COLUMNS)
+        data["installments"] = plain_rows(
+            records(schedule, INSTALLMENT_COLUMNS), INSTALLMENT_COLUMNS
+        )
+        data["disbursements"] = plain_rows(
+            records(payments, DISBURSEMENT_COLUMNS), DISBURSEMENT_COLUMNS
+        )
+        data["sources"] = plain_rows(records(cited, CITED_COLUMNS), CITED_COLUMNS)
         write_document(data, fmt)
         return
     render_one(row, PLEDGE_COLUMNS, fmt, title=f"Pledge {pledge_id}")
