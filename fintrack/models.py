@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
@@ -21,8 +21,12 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import (
+    Enum as SQLEnum,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.types import TypeEngine
 
 from fintrack.money import plain_decimal
 from fintrack.vocab import Confidence, PledgeStatus, SanctionActionKind, SanctionStatus
@@ -44,9 +48,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _one_of(column: str, values: type[StrEnum]) -> str:
-    listed = ", ".join(f"'{member.value}'" for member in values)
-    return f"{column} IN ({listed})"
+def _values(kind: type[Enum]) -> list[str]:
+    return [str(member.value) for member in kind]
+
+
+def _one_of(kind: type[Enum], name: str, checked: bool = True) -> SQLEnum:
+    """A column holding a value of `kind`: stored as its value in a VARCHAR(20), read as a
+    member, with (when `checked`) a CHECK named `name`, ck_<table>_<name> by the naming
+    convention, that admits only the values."""
+    return SQLEnum(
+        kind,
+        native_enum=False,
+        create_constraint=checked,
+        values_callable=_values,
+        length=20,
+        name=name,
+    )
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -98,10 +115,6 @@ class SanctionAction(Versioned, Base):
     """One act of an authority on a program: impose, suspend, lift, a licence, a waiver, ..."""
 
     __tablename__ = "sanction_actions"
-    __table_args__ = (
-        CheckConstraint(_one_of("action", SanctionActionKind), name="action"),
-        CheckConstraint(_one_of("status", SanctionStatus), name="status"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A stable key from the user or the seed data: loading the same record twice adds nothing.
@@ -109,8 +122,8 @@ class SanctionAction(Versioned, Base):
     authority: Mapped[str] = mapped_column(String(50), index=True)
     program: Mapped[str | None] = mapped_column(String(100), index=True)
     target: Mapped[str] = mapped_column(String(300))
-    action: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20))
+    action: Mapped[SanctionActionKind] = mapped_column(_one_of(SanctionActionKind, "action"))
+    status: Mapped[SanctionStatus] = mapped_column(_one_of(SanctionStatus, "status"))
     announced_on: Mapped[date | None] = mapped_column(Date)
     effective_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -150,10 +163,7 @@ class Pledge(Versioned, Base):
     """A donor's promise of money to a recipient: the parent of its installments."""
 
     __tablename__ = "pledges"
-    __table_args__ = (
-        CheckConstraint(_one_of("status", PledgeStatus), name="status"),
-        CheckConstraint("amount_minor > 0", name="amount_positive"),
-    )
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -163,7 +173,7 @@ class Pledge(Versioned, Base):
     currency: Mapped[str] = mapped_column(String(3))
     # The total, in integer minor units of `currency` (cents for USD).
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[PledgeStatus] = mapped_column(_one_of(PledgeStatus, "status"))
     announced_on: Mapped[date | None] = mapped_column(Date)
     # True when the source gave no due dates and the schedule was inferred.
     schedule_assumed: Mapped[bool] = mapped_column(default=False)
@@ -281,7 +291,6 @@ class SourceLink(Versioned, Base):
 
     __tablename__ = "source_links"
     __table_args__ = (
-        CheckConstraint(_one_of("confidence", Confidence), name="confidence"),
         CheckConstraint(
             " + ".join(f"(CASE WHEN {c} IS NULL THEN 0 ELSE 1 END)" for c in LINK_TARGETS) + " = 1",
             name="one_record",
@@ -294,9 +303,17 @@ class SourceLink(Versioned, Base):
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
     disbursement_id: Mapped[int | None] = mapped_column(ForeignKey("disbursements.id"), index=True)
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
-    confidence: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[Confidence] = mapped_column(_one_of(Confidence, "confidence"))
 
     source: Mapped[Source] = relationship()
+
+
+def _unchecked(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+    """A column's type for its history table, which keeps no constraints: an enum without
+    its CHECK (its values still read as members, like the current table's)."""
+    if isinstance(type_, SQLEnum) and type_.enum_class is not None and type_.name is not None:
+        return _one_of(type_.enum_class, type_.name, checked=False)
+    return type_
 
 
 def _history_table(table: Table) -> Table:
@@ -306,7 +323,10 @@ def _history_table(table: Table) -> Table:
         f"{table.name}_history",
         Base.metadata,
         Column("history_id", Integer, primary_key=True),
-        *(Column(column.name, column.type, nullable=column.nullable) for column in table.columns),
+        *(
+            Column(column.name, _unchecked(column.type), nullable=column.nullable)
+            for column in table.columns
+        ),
         Column("known_until", DateTime, nullable=False),
         Column("ended_by", Integer, ForeignKey("changes.id"), nullable=False),
         Index(f"ix_{table.name}_history_id", "id"),

@@ -166,8 +166,8 @@ def edit_sanction(
     current = SanctionInput(
         authority=record.authority,
         target=record.target,
-        action=SanctionActionKind(record.action),
-        status=SanctionStatus(record.status),
+        action=record.action,
+        status=record.status,
         measures=[m.measure for m in record.measures],
         **{
             name: getattr(record, column)
@@ -312,9 +312,9 @@ def sanction_row(record: SanctionAction, measures: list[str]) -> dict[str, Any]:
         "authority": record.authority,
         "program": record.program,
         "target": record.target,
-        "action": record.action,
+        "action": record.action.value,
         "measures": measures,
-        "status": record.status,
+        "status": record.status.value,
         "announced": record.announced_on,
         "effective": record.effective_on,
         "expires": record.expires_on,

@@ -113,14 +113,12 @@ def link(
         )
     )
     if existing is None:
-        session.add(
-            SourceLink(source_id=source.id, confidence=confidence.value, **{column: record_id})
-        )
+        session.add(SourceLink(source_id=source.id, confidence=confidence, **{column: record_id}))
         session.flush()
         return "added"
-    if existing.confidence == confidence.value:
+    if existing.confidence == confidence:
         return "unchanged"
-    existing.confidence = confidence.value
+    existing.confidence = confidence
     session.flush()
     return "changed"
 
@@ -192,7 +190,7 @@ def links_of_source(session: Session, source_id: int, known: Known = NOW) -> lis
                     {
                         "kind": kind,
                         "record_id": link_row[column],
-                        "confidence": link_row["confidence"],
+                        "confidence": link_row["confidence"].value,
                     }
                 )
     return rows
@@ -212,7 +210,7 @@ def sources_of(
     )
     found: dict[int, list[dict[str, Any]]] = {record_id: [] for record_id in record_ids}
     for record_id, confidence, source in session.execute(query):
-        found[record_id].append({**source_row(source), "confidence": confidence})
+        found[record_id].append({**source_row(source), "confidence": confidence.value})
     for cited in found.values():
         cited.sort(key=lambda row: -CONFIDENCE_RANK[Confidence(row["confidence"])])
     return found

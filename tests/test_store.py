@@ -2,8 +2,10 @@
 
 import sqlite3
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,7 +15,7 @@ from alembic.script import ScriptDirectory
 from fintrack.errors import DatabaseError
 from fintrack.models import SCHEMA_REVISION, Base
 from fintrack.store import Database, default_url, mask_url, resource_dir
-from tests.conftest import QATAR, Run, assert_error
+from tests.conftest import QATAR, Run, TestDatabase, assert_error, engine, schema_url
 
 
 @pytest.mark.new_database("Alembic migrates it from empty")
@@ -24,6 +26,77 @@ def test_migrations_create_exactly_the_models_schema(db_url: str) -> None:
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def _constraints_and_types(url: str) -> dict[str, Any]:
+    """What Alembic's autogenerate leaves out (CHECK constraints), with each table's columns
+    (name, type, nullable) and its other constraints and indexes, as the database reports them."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.pool import NullPool
+
+    connectable = create_engine(url, poolclass=NullPool)
+    try:
+        with connectable.connect() as connection:
+            found = inspect(connection)
+            return {
+                table: {
+                    "columns": sorted(
+                        (c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)
+                    ),
+                    "checks": sorted(
+                        (c["name"], c["sqltext"]) for c in found.get_check_constraints(table)
+                    ),
+                    "uniques": sorted(
+                        (u["name"], tuple(u["column_names"]))
+                        for u in found.get_unique_constraints(table)
+                    ),
+                    "indexes": sorted(
+                        (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                        for i in found.get_indexes(table)
+                    ),
+                    "foreign_keys": sorted(
+                        (f["name"], tuple(f["constrained_columns"]), f["referred_table"])
+                        for f in found.get_foreign_keys(table)
+                    ),
+                    "primary_key": found.get_pk_constraint(table)["name"],
+                }
+                for table in found.get_table_names()
+                if table != "alembic_version"
+            }
+    finally:
+        connectable.dispose()
+
+
+@pytest.mark.new_database("Alembic migrates it from empty; the models make a second one")
+def test_migrations_make_the_models_check_constraints_and_column_types(
+    test_database: TestDatabase, request: pytest.FixtureRequest
+) -> None:
+    """Autogenerate does not compare CHECK constraints: the ones the models make (the enum
+    columns' value lists, named by the naming convention) must be the migrations' exactly."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    Database(test_database.url).upgrade()
+    admin = None
+    if engine() == "sqlite":
+        models_url = f"sqlite:///{test_database.path.with_name('models.db')}"
+    else:
+        admin = request.getfixturevalue("pg_admin")
+        schema = f"test_{uuid.uuid4().hex[:16]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        models_url = schema_url(admin.url.render_as_string(False), schema)
+    try:
+        connectable = create_engine(models_url, poolclass=NullPool)
+        Base.metadata.create_all(connectable)
+        connectable.dispose()
+        migrated = _constraints_and_types(test_database.url)
+        assert migrated["pledges"]["checks"] and migrated["sanction_actions_history"]["columns"]
+        assert _constraints_and_types(models_url) == migrated
+    finally:
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def test_models_revision_is_the_head_of_migrations(tmp_path: Path) -> None:

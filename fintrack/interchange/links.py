@@ -22,7 +22,7 @@ class _LinkRow:
     kind: str
     record_id: int
     source_id: int
-    confidence: str
+    confidence: Confidence
 
 
 def import_links(session: Session, source: CsvFile, options: Options) -> ImportResult:
@@ -60,7 +60,7 @@ class _Links(RowImport):
         for kind, keys in self.voided.items():
             keys -= set(self.records[kind])
         self.sources = {key: source_id for source_id, key in source_keys(session).items()}
-        self.links: dict[tuple[str, int, int], tuple[int, str]] = {}  # those stored
+        self.links: dict[tuple[str, int, int], tuple[int, Confidence]] = {}  # those stored
         query = select(
             SourceLink.id,
             SourceLink.source_id,
@@ -95,7 +95,7 @@ class _Links(RowImport):
         if cells.errors or kind is None or record_id is None or source_id is None:
             return cells, None, False
         assert confidence is not None
-        link = _LinkRow(kind, record_id, source_id, confidence.value)
+        link = _LinkRow(kind, record_id, source_id, confidence)
         where = (kind, record_id, source_id)
         if self.seen.get(where, record.line) != record.line:
             cells.fail(

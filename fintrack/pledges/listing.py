@@ -207,7 +207,7 @@ def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
         "disbursed": disbursed,
         "outstanding": pledge.amount_minor - disbursed,
         "fulfilled_pct": percent(disbursed, pledge.amount_minor),
-        "status": pledge.status,
+        "status": pledge.status.value,
         "announced": pledge.announced_on,
         "schedule_assumed": pledge.schedule_assumed,
         "ref": pledge.ref,

@@ -103,7 +103,7 @@ def pay(
     ]
     session.add_all(written)
     if outstanding - minor <= 0:
-        pledge.status = PledgeStatus.PAID.value
+        pledge.status = PledgeStatus.PAID
     session.flush()
     for disbursement in written:
         cite(session, Disbursement, disbursement.id, sources, confidence)

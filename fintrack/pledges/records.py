@@ -114,7 +114,7 @@ def add_pledge(session: Session, data: PledgeInput) -> Pledge:
         replaces=replaced,
         currency=currency,
         amount_minor=sum(parts),
-        status=data.status.value,
+        status=data.status,
         announced_on=data.announced_on,
         schedule_assumed=assumed,
         installments=[
@@ -271,7 +271,7 @@ def edit_pledge(session: Session, pledge_id: int, edit: PledgeEdit) -> Pledge:
     if edit.announced_on is not None:
         pledge.announced_on = edit.announced_on
     if edit.status is not None:
-        pledge.status = edit.status.value
+        pledge.status = edit.status
     if edit.reschedules():
         _reschedule(session, pledge, edit)
     if edit.schedule_assumed is not None:
@@ -351,7 +351,7 @@ def _reschedule(session: Session, pledge: Pledge, edit: PledgeEdit) -> None:
     if edit.first_due is not None and edit.schedule_assumed is None:
         pledge.schedule_assumed = False
     if sum(paid.values()) >= pledge.amount_minor:
-        pledge.status = PledgeStatus.PAID.value
+        pledge.status = PledgeStatus.PAID
 
 
 def replaced_by(session: Session, pledge_id: int) -> int | None:
