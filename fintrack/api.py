@@ -340,6 +340,33 @@ class HistoryRow:
 
 
 @dataclass(frozen=True)
+class BriefReport:
+    """The brief as of a day (`fintrack brief`): money per donor and per month (each
+    currency's rows followed by its total row), what is overdue (and its total per currency,
+    never added across currencies), the next deadlines and lapsed sanction dates, the latest
+    sanction actions and the claims not confirmed. Each list holds its first items; `*_more`
+    says how many more the full listing has."""
+
+    as_of: date
+    donor: str | None
+    recipient: str | None
+    known_on: date | None
+    min_confidence: str | None
+    within: int
+    donors: tuple[TotalRow, ...]
+    months: tuple[TotalRow, ...]
+    overdue: tuple[DeadlineRow, ...]
+    overdue_more: int
+    overdue_totals: tuple[Money, ...]
+    upcoming: tuple[DeadlineRow, ...]
+    upcoming_more: int
+    sanctions: tuple[SanctionRow, ...]
+    sanctions_more: int
+    claims: tuple[ClaimRow, ...]
+    claims_more: int
+
+
+@dataclass(frozen=True)
 class RecordRef:
     """A record named by kind and id: `kind` as the library takes it (`sanction`, `pledge`,
     `payment`, `claim`) and `label` as messages name it (`sanction action`)."""
@@ -865,6 +892,47 @@ class Tracker:
         columns = [*DEADLINE_COLUMNS, *(converted_columns(target) if target else [])]
         return DeadlinesReport(
             day, within, target, tuple(_typed(DeadlineRow, row, columns) for row in rows)
+        )
+
+    def brief(
+        self,
+        as_of: date | None = None,
+        donor: str | None = None,
+        recipient: str | None = None,
+        known_on: date | None = None,
+        min_confidence: Confidence | str | None = None,
+    ) -> BriefReport:
+        """The brief as of `as_of` (default: the day of `known_on`, else today), its money
+        narrowed to `donor` and `recipient`, read in one transaction."""
+        from fintrack.brief import build_brief
+        from fintrack.reports import Grouping as Groups
+
+        view = _view(known_on, min_confidence)
+        day = as_of or view.day or date.today()
+        found = self._read(lambda s: build_brief(s, day, donor, recipient, view))
+        by_donor, by_month = totals_columns(Groups.DONOR), totals_columns(Groups.MONTH)
+        return BriefReport(
+            as_of=found.as_of,
+            donor=found.donor,
+            recipient=found.recipient,
+            known_on=view.day,
+            min_confidence=None if view.min_confidence is None else view.min_confidence.value,
+            within=found.within,
+            donors=tuple(_typed(TotalRow, row, by_donor) for row in found.donors),
+            months=tuple(_typed(TotalRow, row, by_month) for row in found.months),
+            overdue=tuple(_typed(DeadlineRow, row, DEADLINE_COLUMNS) for row in found.overdue.rows),
+            overdue_more=found.overdue.more,
+            overdue_totals=tuple(Money(m, c) for c, m in found.overdue_totals.items()),
+            upcoming=tuple(
+                _typed(DeadlineRow, row, DEADLINE_COLUMNS) for row in found.upcoming.rows
+            ),
+            upcoming_more=found.upcoming.more,
+            sanctions=tuple(
+                _typed(SanctionRow, row, SANCTION_COLUMNS) for row in found.sanctions.rows
+            ),
+            sanctions_more=found.sanctions.more,
+            claims=tuple(_typed(ClaimRow, row, ()) for row in found.claims.rows),
+            claims_more=found.claims.more,
         )
 
     def rates(

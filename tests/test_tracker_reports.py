@@ -3,6 +3,7 @@
 from these results."""
 
 import io
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import get_args
@@ -107,7 +108,7 @@ def test_seed_summary_counts_each_kind_and_names_the_command(db_url: str) -> Non
 def test_export_tells_its_progress(db_url: str, tmp_path: Path) -> None:
     told: list[tuple[str, int, list[int]]] = []
 
-    def progress(description: str, total: int) -> "fintrack.api.Callable[[int], None]":
+    def progress(description: str, total: int) -> Callable[[int], None]:
         done: list[int] = []
         told.append((description, total, done))
         return done.append
@@ -167,3 +168,27 @@ def test_import_installments_with_their_pledges_rejects_and_progress(
         assert summary.added == {"pledges": 1, "installments": 3}
         [command] = {h.command for h in tracker.history("pledge", 1)}
         assert command == "fintrack import it"
+
+
+def test_brief_gives_typed_sections(db_url: str) -> None:
+    with fintrack.open(db_url) as tracker:
+        tracker.seed()
+        brief = tracker.brief(as_of=date(2025, 7, 20), min_confidence="reported")
+        assert (brief.as_of, brief.known_on, brief.min_confidence) == (
+            date(2025, 7, 20), None, "reported",
+        )  # fmt: skip
+        [qatar, total] = brief.donors
+        assert qatar.donor == "Qatar" and total.total and qatar.pledged == Money.parse("87M", "USD")
+        assert [row.date for row in brief.overdue] == [
+            date(2025, 5, 8),
+            date(2025, 6, 8),
+            date(2025, 7, 8),
+        ]
+        assert brief.overdue_totals == (Money.parse("87M", "USD"),) and brief.overdue_more == 0
+        assert all(row.days_left >= 0 or row.record != "pledge" for row in brief.upcoming)
+        assert brief.sanctions and all(row.id > 0 for row in brief.sanctions)
+        assert brief.claims == ()  # a denied claim is below "reported"
+        every = tracker.brief(as_of=date(2025, 7, 20))
+        assert [row.confidence for row in every.claims] == ["denied"]
+        known = tracker.brief(known_on=date(2025, 5, 1))
+        assert known.as_of == known.known_on == date(2025, 5, 1) and known.donors == ()

@@ -251,7 +251,8 @@ def import_(
         )
     else:
         change = f", the confidence of {changed} changed" if changed else ""
-        message = f"Imported {file} into {tracking.display}: {added} added{change}, {present} already present"
+        into = tracking.display
+        message = f"Imported {file} into {into}: {added} added{change}, {present} already present"
     if result.voided:
         message += f"; {_counted(result.voided)} voided in this database left out"
     if result.rejected:

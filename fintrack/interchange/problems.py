@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from fintrack.errors import MAX_LISTED, InvalidRows, RowError
+from fintrack.errors import RowError
 from fintrack.interchange.kinds import Kind
 from fintrack.interchange.reading import CsvFile, Progress
 from fintrack.models import Change, utcnow
