@@ -23,7 +23,7 @@ rows frozen dataclasses; errors are `fintrack.FintrackError`s naming the field.
 
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -70,18 +70,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 RecordKind = Literal["sanction", "pledge", "payment", "claim"]
-ExportKind = Literal[
-    "sanctions",
-    "pledges",
-    "installments",
-    "disbursements",
-    "rates",
-    "sources",
-    "links",
-    "deadlines",
-    "totals",
+# The kinds of record file (`fintrack.vocab.FileKind`, whose values these are: a test checks) and
+# the reports an export writes besides (`fintrack.vocab.REPORT_KINDS`). Literals, so that a
+# script's `tracker.export("pledges", ...)` is checked by mypy and completed by an editor.
+ImportKind = Literal[
+    "sanctions", "pledges", "installments", "disbursements", "rates", "sources", "links"
 ]
-ImportKind = Literal["sanctions", "pledges", "disbursements", "rates", "sources", "links"]
+ExportKind = Literal[ImportKind, "deadlines", "totals"]
 Grouping = Literal["pair", "donor", "recipient", "month", "currency"]
 
 
@@ -181,6 +176,9 @@ class TotalRow:
     currencies: tuple[str, ...] = ()
 
 
+_Day = date  # a field named `date` hides the type inside the class below
+
+
 @dataclass(frozen=True)
 class DeadlineRow:
     """Something due: an installment with money outstanding, a sanction deadline or expiry.
@@ -197,6 +195,49 @@ class DeadlineRow:
     record_id: int
     confidence: str
     converted: Money | None = None
+    # With `in_`: the rate used, its date and its route (`direct`, `inverse`, `via USD`).
+    rate: Decimal | None = None
+    rate_on: "_Day | None" = None
+    route: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkingRow:
+    """One conversion behind converted totals: a figure (`pledged`, `disbursed`,
+    `outstanding`) of a group, in its own currency at its value date, and converted."""
+
+    donor: str | None
+    recipient: str | None
+    month: str | None
+    figure: str
+    value_date: date
+    amount: Money
+    rate: Decimal
+    rate_on: date | None  # None: the same currency, no rate needed
+    route: str
+    converted: Money
+
+
+@dataclass(frozen=True)
+class TotalsReport:
+    """The totals report: its grouping (`by`), the currency converted into (`in_`, None when
+    not converted), the rows, and with `in_` the working, every conversion made."""
+
+    by: str
+    in_: str | None
+    rows: tuple[TotalRow, ...]
+    working: tuple[WorkingRow, ...]
+
+
+@dataclass(frozen=True)
+class DeadlinesReport:
+    """The deadlines report: the day counted from (`as_of`: the one asked, else the day of
+    `known_on`, else today), the days looked ahead, the currency converted into, the rows."""
+
+    as_of: date
+    within: int
+    in_: str | None
+    rows: tuple[DeadlineRow, ...]
 
 
 @dataclass(frozen=True)
@@ -299,6 +340,67 @@ class HistoryRow:
 
 
 @dataclass(frozen=True)
+class BriefReport:
+    """The brief as of a day (`fintrack brief`): money per donor and per month (each
+    currency's rows followed by its total row), what is overdue (and its total per currency,
+    never added across currencies), the next deadlines and lapsed sanction dates, the latest
+    sanction actions and the claims not confirmed. Each list holds its first items; `*_more`
+    says how many more the full listing has."""
+
+    as_of: date
+    donor: str | None
+    recipient: str | None
+    known_on: date | None
+    min_confidence: str | None
+    within: int
+    donors: tuple[TotalRow, ...]
+    months: tuple[TotalRow, ...]
+    overdue: tuple[DeadlineRow, ...]
+    overdue_more: int
+    overdue_totals: tuple[Money, ...]
+    upcoming: tuple[DeadlineRow, ...]
+    upcoming_more: int
+    sanctions: tuple[SanctionRow, ...]
+    sanctions_more: int
+    claims: tuple[ClaimRow, ...]
+    claims_more: int
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """A record named by kind and id: `kind` as the library takes it (`sanction`, `pledge`,
+    `payment`, `claim`) and `label` as messages name it (`sanction action`)."""
+
+    kind: str
+    id: int
+    label: str
+
+
+@dataclass(frozen=True)
+class RecordHistory:
+    """A record and what changed on it, change by change."""
+
+    record: RecordRef
+    changes: tuple[HistoryRow, ...]
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """What loading the founding case (or seed files) added, and how many of its records
+    were already present."""
+
+    sanctions: int
+    pledges: int
+    claims: int
+    sources: int
+    already_present: int
+
+    @property
+    def added(self) -> int:
+        return self.sanctions + self.pledges + self.claims + self.sources
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     """What an import added, found already present, changed, left void and rejected,
     counted by kind of record."""
@@ -388,6 +490,24 @@ class Tracker:
 
         return mask_url(self._db.url)
 
+    @property
+    def display(self) -> str:
+        """The database as messages name it: a SQLite file's path, else the URL with any
+        password hidden."""
+        return self._db.display
+
+    def _changed_meanwhile(self, command: str, exc: Any) -> FintrackError:
+        """The error for a record that another command stored while an import or seed ran,
+        between its check and its write (an IntegrityError): nothing was written."""
+        from fintrack.errors import Refused
+        from fintrack.store import hide_password
+
+        reason = " ".join(str(exc.orig).split())
+        return Refused(
+            f"another command added a record while this {command} ran "
+            f"({hide_password(reason, self._db.url)}); nothing was written; run the {command} again"
+        )
+
     def __enter__(self) -> "Tracker":
         return self
 
@@ -414,16 +534,35 @@ class Tracker:
 
     def seed(self, folder: "str | PathLike[str] | None" = None, analyst: str | None = None) -> int:
         """Load the founding case (or the .toml files of `folder`); returns the records added."""
+        return self.seed_summary(folder, analyst).added
+
+    def seed_summary(
+        self,
+        folder: "str | PathLike[str] | None" = None,
+        analyst: str | None = None,
+        command: str | None = None,
+    ) -> SeedSummary:
+        """`seed`, saying what was added by kind and what was already present; `command` is
+        what the history records (default `fintrack seed`)."""
+        from sqlalchemy.exc import IntegrityError
+
         from fintrack.seed import load_seed
         from fintrack.store import resource_dir
 
-        with self.change(analyst=analyst, command="fintrack seed") as ch:
-            result = ch.run(
-                lambda s: load_seed(s, Path(folder) if folder else resource_dir("seed"))
-            )
-        return (
-            result.sanctions_added + result.pledges_added + result.claims_added
-        ) + result.sources_added
+        try:
+            with self.change(analyst=analyst, command=command or "fintrack seed") as ch:
+                result = ch.run(
+                    lambda s: load_seed(s, Path(folder) if folder else resource_dir("seed"))
+                )
+        except IntegrityError as exc:
+            raise self._changed_meanwhile("seed", exc) from None
+        return SeedSummary(
+            result.sanctions_added,
+            result.pledges_added,
+            result.claims_added,
+            result.sources_added,
+            result.already_present,
+        )
 
     def import_file(
         self,
@@ -433,38 +572,73 @@ class Tracker:
         dry_run: bool = False,
         reason: str | None = None,
         analyst: str | None = None,
+        pledges: "str | PathLike[str] | None" = None,
+        rejects: "str | PathLike[str] | None" = None,
+        progress: "Callable[[str, int], Callable[[int], None]] | None" = None,
+        command: str | None = None,
     ) -> ImportSummary:
         """Import a file as `fintrack import` does: every row checked before any is written,
-        one change; `installments` is the companion file of an import of pledges."""
+        one change. `installments` is the companion file of an import of pledges, `pledges`
+        that of an import of installments. A bad row raises InvalidRows (its `listing()` says
+        `FILE:LINE: ...`) and nothing is written; with `rejects`, bad rows are written to that
+        CSV file with the reason (a companion file's to NAME.KIND.csv beside it) and the good
+        ones imported. `progress(description, total)` gives a function told the rows done."""
+        from sqlalchemy.exc import IntegrityError
+
         from fintrack import interchange
         from fintrack.changes import begin_change
         from fintrack.interchange import CsvFile, Kind, Options
+        from fintrack.interchange.problems import ImportResult
 
-        def source(file: "str | PathLike[str]", of: str) -> CsvFile:
-            return CsvFile(Path(file), Kind(of), [c.key for c in file_columns(of)], str(file))
+        def source(file: "str | PathLike[str]", of: Kind) -> CsvFile:
+            return CsvFile(Path(file), of, [c.key for c in file_columns(of)], str(file))
 
-        main = source(path, parse_choice(Kind, kind, "kind").value)
-        companion = source(installments, "installments") if installments is not None else None
-        if companion is not None and main.kind is not Kind.PLEDGES:
+        of = parse_choice(Kind, str(kind), "kind")
+        if installments is not None and of is not Kind.PLEDGES:
             raise InputError("installments", "goes with an import of pledges")
-        options = Options(dry_run=dry_run)
-        with self._db.session(write=not dry_run) as session:
-            if not dry_run:
-                command = shlex.join(["fintrack", "import", kind, str(path)])
-                options.change = begin_change(session, command, reason, analyst)
-            if main.kind is Kind.PLEDGES:
-                result = interchange.import_pledges(session, main, companion, options)
-            else:
-                importer = {
-                    Kind.SANCTIONS: interchange.import_sanctions,
-                    Kind.DISBURSEMENTS: interchange.import_disbursements,
-                    Kind.RATES: interchange.import_rates,
-                    Kind.SOURCES: interchange.import_sources,
-                    Kind.LINKS: interchange.import_links,
-                }[main.kind]
-                result = importer(session, main, options)
-            if options.change is not None and not result.wrote:
-                session.delete(options.change)
+        if pledges is not None and of is not Kind.INSTALLMENTS:
+            raise InputError("pledges", "goes with an import of installments")
+        if rejects is not None:
+            _check_rejects(Path(rejects), [path, installments, pledges])
+        main = source(path, of)
+        companion = None
+        if installments is not None:
+            companion = source(installments, Kind.INSTALLMENTS)
+        if pledges is not None:
+            companion = source(pledges, Kind.PLEDGES)
+        options = Options(dry_run=dry_run, progress=progress)
+        with ExitStack() as stack:
+            writers: dict[str, Any] = {}
+            if rejects is not None:
+                if dry_run:
+                    options.reject = lambda _source, _raw, _reason: None
+                else:
+                    options.reject = _rejects_writer(stack, writers, main, Path(rejects))
+            try:
+                with self._db.session(write=not dry_run) as session:
+                    if not dry_run:
+                        typed = command or shlex.join(["fintrack", "import", of, str(path)])
+                        options.change = begin_change(session, typed, reason, analyst)
+                    result: ImportResult
+                    if of is Kind.PLEDGES:
+                        result = interchange.import_pledges(session, main, companion, options)
+                    elif of is Kind.INSTALLMENTS:
+                        result = interchange.import_pledges(session, companion, main, options)
+                    else:
+                        importer = {
+                            Kind.SANCTIONS: interchange.import_sanctions,
+                            Kind.DISBURSEMENTS: interchange.import_disbursements,
+                            Kind.RATES: interchange.import_rates,
+                            Kind.SOURCES: interchange.import_sources,
+                            Kind.LINKS: interchange.import_links,
+                        }[of]
+                        result = importer(session, main, options)
+                    if options.change is not None and not result.wrote:
+                        session.delete(options.change)  # nothing was written: no change to keep
+            except IntegrityError as exc:
+                raise self._changed_meanwhile("import", exc) from None
+            if rejects is not None and not dry_run and main.label not in writers:
+                _rejects_writer(stack, writers, main, Path(rejects))(main, [], "")
         return _summary(result)
 
     # --- reading --------------------------------------------------------------------------
@@ -621,17 +795,48 @@ class Tracker:
         """Pledged, disbursed, outstanding and percent fulfilled per group and per currency
         (rows with `total` set); with `in_`, every amount converted into that currency at
         its own value date (`MissingRate` when a rate is missing)."""
+        report = self.totals_report(
+            by, donor, recipient, currency, since, until, in_, rates_on, max_rate_age,
+            known_on, min_confidence,
+        )  # fmt: skip
+        return list(report.rows)
+
+    def totals_report(
+        self,
+        by: Grouping = "pair",
+        donor: str | None = None,
+        recipient: str | None = None,
+        currency: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        in_: str | None = None,
+        rates_on: date | None = None,
+        max_rate_age: int = MAX_RATE_AGE_DAYS,
+        known_on: date | None = None,
+        min_confidence: Confidence | str | None = None,
+    ) -> TotalsReport:
+        """`totals` with what a report shows beside its rows: the grouping, the currency
+        converted into, and with `in_` the working (every conversion made; amounts not yet
+        due convert at the rates of `rates_on`, default the day of `known_on`, else today)."""
+        from fintrack.money import normalize_currency
+        from fintrack.pledges import check_range
         from fintrack.reports import TotalsFilter, totals_report
 
+        target = normalize_currency(in_, "in_") if in_ is not None else None
+        check_range(since, until)
+        view = _view(known_on, min_confidence)
         grouping = _grouping(by)
-        where = TotalsFilter(
-            donor, recipient, currency, _view(known_on, min_confidence), since, until
+        where = TotalsFilter(donor, recipient, currency, view, since, until)
+        rows, working = self._read(
+            lambda s: totals_report(s, grouping, where, target, max_rate_age, rates_on)
         )
-        rows = self._read(
-            lambda s: totals_report(s, grouping, where, in_, max_rate_age, rates_on)[0]
+        columns = totals_columns(grouping, target)
+        return TotalsReport(
+            grouping.value,
+            target,
+            tuple(_typed(TotalRow, row, columns) for row in rows),
+            tuple(_typed(WorkingRow, row, _WORKING) for row in working),
         )
-        columns = totals_columns(grouping, in_)
-        return [_typed(TotalRow, row, columns) for row in rows]
 
     def deadlines(
         self,
@@ -650,18 +855,85 @@ class Tracker:
         """What falls due from `as_of` (default today) to `within` days later: installments
         with money outstanding (overdue ones too), sanction deadlines and expiries, and
         sanction dates that lapsed; `kinds` keeps installment, deadline and/or expiry."""
+        report = self.deadlines_report(
+            as_of, within, donor, recipient, authority, kinds, overdue, in_, max_rate_age,
+            known_on, min_confidence,
+        )  # fmt: skip
+        return list(report.rows)
+
+    def deadlines_report(
+        self,
+        as_of: date | None = None,
+        within: int = 90,
+        donor: str | None = None,
+        recipient: str | None = None,
+        authority: str | None = None,
+        kinds: Sequence[str] | None = None,
+        overdue: bool = False,
+        in_: str | None = None,
+        max_rate_age: int = MAX_RATE_AGE_DAYS,
+        known_on: date | None = None,
+        min_confidence: Confidence | str | None = None,
+    ) -> DeadlinesReport:
+        """`deadlines` with the day counted from (`as_of`, else the day of `known_on`, else
+        today), which the rows' `days_left` count from."""
+        from fintrack.money import normalize_currency
         from fintrack.reports import DeadlineFilter, DeadlineKind, deadlines_report
 
+        target = normalize_currency(in_, "in_") if in_ is not None else None
         wanted = None
         if kinds is not None:
             wanted = frozenset(parse_choice(DeadlineKind, kind, "kinds") for kind in kinds)
         where = DeadlineFilter(donor, recipient, authority, wanted, overdue)
         view = _view(known_on, min_confidence)
-        rows = self._read(
-            lambda s: deadlines_report(s, as_of, within, in_, max_rate_age, view, where)[1]
+        day, rows = self._read(
+            lambda s: deadlines_report(s, as_of, within, target, max_rate_age, view, where)
         )
-        columns = [*DEADLINE_COLUMNS, *(converted_columns(in_) if in_ else [])]
-        return [_typed(DeadlineRow, row, columns) for row in rows]
+        columns = [*DEADLINE_COLUMNS, *(converted_columns(target) if target else [])]
+        return DeadlinesReport(
+            day, within, target, tuple(_typed(DeadlineRow, row, columns) for row in rows)
+        )
+
+    def brief(
+        self,
+        as_of: date | None = None,
+        donor: str | None = None,
+        recipient: str | None = None,
+        known_on: date | None = None,
+        min_confidence: Confidence | str | None = None,
+    ) -> BriefReport:
+        """The brief as of `as_of` (default: the day of `known_on`, else today), its money
+        narrowed to `donor` and `recipient`, read in one transaction."""
+        from fintrack.brief import build_brief
+        from fintrack.reports import Grouping as Groups
+
+        view = _view(known_on, min_confidence)
+        day = as_of or view.day or date.today()
+        found = self._read(lambda s: build_brief(s, day, donor, recipient, view))
+        by_donor, by_month = totals_columns(Groups.DONOR), totals_columns(Groups.MONTH)
+        return BriefReport(
+            as_of=found.as_of,
+            donor=found.donor,
+            recipient=found.recipient,
+            known_on=view.day,
+            min_confidence=None if view.min_confidence is None else view.min_confidence.value,
+            within=found.within,
+            donors=tuple(_typed(TotalRow, row, by_donor) for row in found.donors),
+            months=tuple(_typed(TotalRow, row, by_month) for row in found.months),
+            overdue=tuple(_typed(DeadlineRow, row, DEADLINE_COLUMNS) for row in found.overdue.rows),
+            overdue_more=found.overdue.more,
+            overdue_totals=tuple(Money(m, c) for c, m in found.overdue_totals.items()),
+            upcoming=tuple(
+                _typed(DeadlineRow, row, DEADLINE_COLUMNS) for row in found.upcoming.rows
+            ),
+            upcoming_more=found.upcoming.more,
+            sanctions=tuple(
+                _typed(SanctionRow, row, SANCTION_COLUMNS) for row in found.sanctions.rows
+            ),
+            sanctions_more=found.sanctions.more,
+            claims=tuple(_typed(ClaimRow, row, ()) for row in found.claims.rows),
+            claims_more=found.claims.more,
+        )
 
     def rates(
         self,
@@ -728,11 +1000,15 @@ class Tracker:
 
     def history(self, kind: RecordKind, record_id: int) -> list[HistoryRow]:
         """What changed on a record, change by change: when, who, which field, from, to."""
-        from fintrack.history import parse_kind, record_history
+        return list(self.record_history(kind, record_id).changes)
+
+    def record_history(self, kind: RecordKind | str, record_id: int) -> RecordHistory:
+        """`history`, with the record named as messages name it (`sanction action 3`)."""
+        from fintrack.history import KIND_NAMES, parse_kind, record_history
 
         name = parse_kind(kind)
         rows = self._read(lambda s: record_history(s, name, record_id))
-        return [
+        changes = tuple(
             HistoryRow(
                 change=row["change"],
                 at=row["at"],
@@ -745,7 +1021,8 @@ class Tracker:
                 reason=row["reason"],
             )
             for row in rows
-        ]
+        )
+        return RecordHistory(RecordRef(name, record_id, KIND_NAMES[name]), changes)
 
     def export(
         self,
@@ -755,11 +1032,13 @@ class Tracker:
         as_of: date | None = None,
         within: int = 90,
         by: Grouping = "pair",
+        progress: "Callable[[str, int], Callable[[int], None]] | None" = None,
     ) -> int:
         """Write the records of a kind (or the deadlines or totals report) as `fintrack
         export` does, to a path (replaced only once complete) or an open text file; returns
-        the number of rows. Files of records read back with `import_file`."""
-        from fintrack.interchange import Kind, export_rows
+        the number of rows. Files of records read back with `import_file`. For records,
+        `progress(description, total)` gives a function told the rows written so far."""
+        from fintrack.interchange import Kind, count_rows, export_rows
         from fintrack.outfile import text_file
 
         written = parse_choice(FileFormat, str(format), "format")
@@ -776,12 +1055,11 @@ class Tracker:
                 return write_rows(rows, DEADLINE_COLUMNS, written, out)
             record_kind = parse_choice(Kind, kind, "kind")
             with self._db.session() as session:
-                return write_rows(
-                    export_rows(session, record_kind, date.today()),
-                    file_columns(record_kind.value),
-                    written,
-                    out,
-                )
+                found: Iterable[dict[str, Any]] = export_rows(session, record_kind, date.today())
+                if progress is not None:
+                    total = count_rows(session, record_kind)
+                    found = _told(found, progress(f"Exporting {record_kind.value}", total))
+                return write_rows(found, file_columns(record_kind.value), written, out)
 
         if isinstance(to, str | PathLike):
             with text_file(Path(to), "to") as handle:
@@ -789,10 +1067,60 @@ class Tracker:
         return write(to)
 
 
+def _told(rows: "Iterable[T]", advance: Callable[[int], None]) -> "Iterator[T]":
+    """The rows, telling `advance` how many were taken so far."""
+    for done, row in enumerate(rows, 1):
+        yield row
+        advance(done)
+
+
+# The columns of the working of converted totals, as far as typing its rows needs them.
+_WORKING = [Column("amount", "Amount", "money"), *converted_columns("")]
+
+
 def _grouping(by: str) -> Any:
     from fintrack.reports import Grouping as Groups
 
     return parse_choice(Groups, by, "by")
+
+
+def _check_rejects(rejects: Path, imported: "Sequence[str | PathLike[str] | None]") -> None:
+    """The rejects replace their file once written: never a file being imported."""
+    given = [Path(path) for path in imported if path is not None]
+    replaced = {rejects.resolve()}
+    if len(given) > 1:
+        other = "installments" if imported[1] is not None else "pledges"
+        replaced.add(rejects.with_name(f"{rejects.stem}.{other}{rejects.suffix}").resolve())
+    for path in given:
+        if path.resolve() in replaced:
+            raise InputError(
+                "rejects", f"would replace {path}, which is imported; give another file"
+            )
+
+
+def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target: Path) -> Any:
+    """Write rejected rows, as read plus a reason, to `target` (and a sibling file for the
+    rows of the second file of an import: rejects.csv -> rejects.installments.csv)."""
+    from fintrack.formats import CsvWriter
+    from fintrack.interchange import REASON
+    from fintrack.outfile import text_file
+    from fintrack.spreadsheet import neutralise, unneutralise
+
+    def reject(source: Any, raw: list[str], reason: str) -> None:
+        writer = writers.get(source.label)
+        if writer is None:
+            path = target
+            if source.label != main.label:
+                path = target.with_name(f"{target.stem}.{source.kind.value}{target.suffix}")
+            handle = stack.enter_context(text_file(path, "rejects"))
+            writer = writers[source.label] = CsvWriter(handle)
+            writer.writerow([*(c for c in source.header if c != REASON), REASON])
+        if not raw and not reason:
+            return
+        cells = [c for name, c in zip(source.header, raw, strict=False) if name != REASON]
+        writer.writerow([*(neutralise(unneutralise(c)) for c in cells), neutralise(reason)])
+
+    return reject
 
 
 def _summary(result: "ImportResult") -> ImportSummary:
@@ -1239,9 +1567,10 @@ class Change:
         data = ClaimInput(subject, statement, stated, ref, _sources(sources), level)
         return self.run(lambda s: _typed(ClaimRow, known_claim(s, add_claim(s, data).id), ()))
 
-    def void(self, kind: RecordKind, record_id: int) -> None:
-        """Take a record out of every view; its history keeps it."""
-        from fintrack.history import parse_kind, void
+    def void(self, kind: RecordKind | str, record_id: int) -> RecordRef:
+        """Take a record out of every view; its history keeps it. Returns the record named
+        as messages name it."""
+        from fintrack.history import KIND_NAMES, parse_kind, void
 
         name = parse_kind(kind)
 
@@ -1249,3 +1578,4 @@ class Change:
             return int(void(session, name, record_id).id)
 
         self.run(work)
+        return RecordRef(name, record_id, KIND_NAMES[name])

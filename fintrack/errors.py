@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class FintrackError(Exception):
@@ -77,3 +78,39 @@ class Refused(FintrackError):
 
 class DatabaseError(FintrackError):
     """The database cannot be opened, read or migrated."""
+
+
+# Bad rows listed in full before "... and N more".
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A bad cell or row of an imported file: `FILE:LINE: column C: what is wrong`."""
+
+    file: str
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.file}:{self.line}:"
+        if self.column is None:
+            return f"{place} {self.message}"
+        return f"{place} column {self.column}: {self.message}"
+
+
+class InvalidRows(FintrackError):
+    """Rows of an import that fail their checks; nothing was written. `listing()` gives
+    one line per problem, `FILE:LINE: ...`."""
+
+    def __init__(self, errors: list[RowError], invalid: int, total: int) -> None:
+        super().__init__(f"{invalid} of {total} rows are invalid; nothing was imported")
+        self.errors = errors
+        self.invalid = invalid
+
+    def listing(self, limit: int = MAX_LISTED) -> list[str]:
+        lines = [str(error) for error in self.errors[:limit]]
+        if len(self.errors) > limit:
+            lines.append(f"... and {len(self.errors) - limit} more")
+        return lines

@@ -400,14 +400,14 @@ DEADLINE_COLUMNS = [
 KEY_COLUMNS = ("donor", "recipient", "month")
 
 
-def totals_columns(by: "Grouping", target: str | None = None) -> list[Column]:
+def totals_columns(by: "Grouping | str", target: str | None = None) -> list[Column]:
     """The columns of the totals report for a grouping: its keys, then the figures.
 
     Converted into `target`, the original currencies of each group come before the figures.
     """
-    from fintrack.reports import GROUP_KEYS
+    from fintrack.reports import GROUP_KEYS, Grouping
 
-    keys = GROUP_KEYS[by]
+    keys = GROUP_KEYS[Grouping(by)]
     columns = [c for c in TOTALS_COLUMNS if c.key not in KEY_COLUMNS or c.key in keys]
     if target is None:
         return columns

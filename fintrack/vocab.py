@@ -86,6 +86,27 @@ _ALIASES = {
 }
 
 
+class FileKind(StrEnum):
+    """The kinds of record file that `export` writes and `import` reads back: the one list of
+    them (`fintrack.api`'s ImportKind and ExportKind Literals are tested against it)."""
+
+    SANCTIONS = "sanctions"
+    PLEDGES = "pledges"
+    INSTALLMENTS = "installments"
+    DISBURSEMENTS = "disbursements"
+    RATES = "rates"
+    SOURCES = "sources"
+    LINKS = "links"
+
+
+# The reports an export writes besides the record files; they are not read back.
+REPORT_KINDS = ("deadlines", "totals")
+# What `export` writes: every kind of record file, then the reports.
+ExportChoice = StrEnum(  # type: ignore[misc]  # built from the lists above, not a literal
+    "ExportChoice", [(name.upper(), name) for name in (*FileKind, *REPORT_KINDS)]
+)
+
+
 def choices(kind: type[StrEnum]) -> str:
     return ", ".join(member.value for member in kind)
 

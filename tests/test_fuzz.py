@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fintrack.vocab import FileKind
 from tests.conftest import Result, Run, TestDatabase
 
 EXAMPLES = int(os.environ.get("FINTRACK_FUZZ_EXAMPLES", "40"))
@@ -364,15 +365,7 @@ def test_a_writing_command_fails_cleanly_and_writes_nothing(
 
 # --- Imports: a valid export with hostile values put into some of its cells.
 
-IMPORT_KINDS = [
-    "sanctions",
-    "pledges",
-    "installments",
-    "disbursements",
-    "rates",
-    "sources",
-    "links",
-]
+IMPORT_KINDS = [kind.value for kind in FileKind]
 
 
 def exported(run: Run, kind: str) -> list[dict[str, str]]:

@@ -2,6 +2,7 @@
 
 import os
 import sys
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -10,10 +11,9 @@ import typer
 from fintrack.cli.common import (
     KnownOnOption,
     MinConfidenceOption,
-    database,
-    known,
+    cli_date,
     note,
-    optional_date,
+    tracker,
 )
 
 
@@ -29,8 +29,13 @@ FILE_WIDTH = 80
 
 def brief_command(
     as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", metavar="DATE", help="The day of the brief (default: today)."),
+        date | None,
+        typer.Option(
+            "--as-of",
+            parser=cli_date,
+            metavar="DATE",
+            help="The day of the brief (default: today).",
+        ),
     ] = None,
     recipient: Annotated[
         str | None, typer.Option(metavar="TEXT", help="Only money for this recipient.")
@@ -69,22 +74,17 @@ def brief_command(
 
         fintrack brief --format html -o brief.html
     """
-    from datetime import date
     from pathlib import Path
 
-    from fintrack.brief import build_brief
     from fintrack.cli import brief_render
     from fintrack.cli.output import atomic_text_file, stdout_console
 
-    view = known(known_on, min_confidence)
-    day = optional_date(as_of, "--as-of") or view.day or date.today()
     target = Path(output) if output is not None else None
     if target is not None and target.is_dir():
         from fintrack.errors import InputError
 
         raise InputError("--output", f"'{target}' is a directory; give a file name")
-    with database().session() as session:
-        brief = build_brief(session, day, donor, recipient, view)
+    brief = brief_render.plain(tracker().brief(as_of, donor, recipient, known_on, min_confidence))
 
     if fmt is BriefFormat.TABLE and target is None:
         brief_render.print_brief(stdout_console(), brief)

@@ -3,9 +3,10 @@
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from html import escape as html_escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
@@ -13,10 +14,19 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from fintrack.brief import Brief, Section
 from fintrack.cli.chart import COMPACT_NOTE, bar_text, totals_charts
 from fintrack.cli.output import safe, visible
+from fintrack.formats import (
+    DEADLINE_COLUMNS,
+    SANCTION_COLUMNS,
+    TOTALS_COLUMNS,
+    Column,
+    records,
+)
 from fintrack.money import compact_amount, format_amount
+
+if TYPE_CHECKING:
+    from fintrack.api import BriefReport
 
 # Width of the page exported as HTML, in terminal columns: room for exact figures.
 HTML_WIDTH = 110
@@ -25,6 +35,56 @@ MONTHS_BEFORE, MONTHS_AFTER = 2, 3
 # Donors drawn per currency; `fintrack totals --by donor --chart` draws them all.
 DONORS_DRAWN = 8
 MARKDOWN_BAR = 20
+
+
+@dataclass(frozen=True)
+class Section:
+    """Some rows of a list, as the renderer reads them, and how many more the listing has."""
+
+    rows: list[dict[str, Any]]
+    more: int
+
+
+@dataclass(frozen=True)
+class Brief:
+    """The tracker's brief (`fintrack.api.BriefReport`) with its rows as the renderer reads
+    them: dicts keyed as the columns, amounts in minor units beside their currency."""
+
+    as_of: date
+    donor: str | None
+    recipient: str | None
+    known_on: date | None
+    min_confidence: str | None
+    within: int
+    donors: list[dict[str, Any]]
+    months: list[dict[str, Any]]
+    overdue: Section
+    overdue_totals: dict[str, int]
+    upcoming: Section
+    sanctions: Section
+    claims: Section
+
+
+_CLAIM_COLUMNS: list[Column] = []  # a claim has no amounts to turn back into minor units
+
+
+def plain(report: "BriefReport") -> Brief:
+    """The brief to render, from the tracker's."""
+    return Brief(
+        as_of=report.as_of,
+        donor=report.donor,
+        recipient=report.recipient,
+        known_on=report.known_on,
+        min_confidence=report.min_confidence,
+        within=report.within,
+        donors=records(report.donors, TOTALS_COLUMNS),
+        months=records(report.months, TOTALS_COLUMNS),
+        overdue=Section(records(report.overdue, DEADLINE_COLUMNS), report.overdue_more),
+        overdue_totals={money.currency: money.minor for money in report.overdue_totals},
+        upcoming=Section(records(report.upcoming, DEADLINE_COLUMNS), report.upcoming_more),
+        sanctions=Section(records(report.sanctions, SANCTION_COLUMNS), report.sanctions_more),
+        claims=Section(records(report.claims, _CLAIM_COLUMNS), report.claims_more),
+    )
 
 
 def _month(day: date, shift: int) -> str:
@@ -50,10 +110,10 @@ def _filters(brief: Brief) -> list[str]:
         parts.append(f"donor {brief.donor}")
     if brief.recipient:
         parts.append(f"recipient {brief.recipient}")
-    if brief.known.day is not None:
-        parts.append(f"as known on {brief.known.day.isoformat()}")
-    if brief.known.min_confidence is not None:
-        level = brief.known.min_confidence.value
+    if brief.known_on is not None:
+        parts.append(f"as known on {brief.known_on.isoformat()}")
+    if brief.min_confidence is not None:
+        level = brief.min_confidence
         parts.append(
             "confirmed records" if level == "confirmed" else "confirmed or reported records"
         )

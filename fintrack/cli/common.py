@@ -249,6 +249,9 @@ OPTION_NAMES = {
     "installment_seq": ("installment",),
     "max_age": ("max_rate_age",),
     "target": ("to",),  # the currency of RateBook: `totals --in`, `rate convert --to`
+    "in_": ("in",),  # the tracker's reports: `totals --in`
+    "kinds": ("kind",),  # `deadlines --kind`
+    "to": ("output",),  # the file of `Tracker.export`: `export --output`
 }
 _FIELD = re.compile(r"[a-z][a-z0-9_]*")
 

@@ -1,41 +1,22 @@
 """`fintrack seed`, `export` and `import`: load the founding case, write and read CSV files."""
 
 import sys
-from contextlib import ExitStack
+from contextlib import nullcontext
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from fintrack.cli.common import AnalystOption, begin, database, note, optional_date, plural
-from fintrack.cli.output import OutputFormat, atomic_text_file, stderr_console
-from fintrack.formats import (
-    DEADLINE_COLUMNS,
-    Column,
-    FileFormat,
-    file_columns,
-    totals_columns,
-    write_rows,
-)
+from fintrack.cli.common import AnalystOption, cli_date, note, plural, tracker, typed_command
+from fintrack.cli.output import stderr_console
+from fintrack.formats import FileFormat
+from fintrack.vocab import ExportChoice, FileKind
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from fintrack.seed import SeedResult
-
-
-class ExportKind(StrEnum):
-    SANCTIONS = "sanctions"
-    PLEDGES = "pledges"
-    INSTALLMENTS = "installments"
-    DISBURSEMENTS = "disbursements"
-    RATES = "rates"
-    SOURCES = "sources"
-    LINKS = "links"
-    DEADLINES = "deadlines"
-    TOTALS = "totals"
+# `fintrack export` writes every kind of record file and the reports; `import` reads the files.
+ExportKind = ExportChoice
+ImportKind = FileKind
 
 
 def seed(
@@ -57,60 +38,14 @@ def seed(
 
         fintrack seed && fintrack totals
     """
-    from fintrack.changes import finish_change
-    from fintrack.seed import load_seed
-    from fintrack.store import resource_dir
-
-    def work(session: "Session") -> "SeedResult":
-        begin(session, analyst=analyst)
-        result = load_seed(session, folder or resource_dir("seed"))
-        finish_change(session)
-        return result
-
-    from sqlalchemy.exc import IntegrityError
-
-    db = database()
-    try:
-        result = db.transaction(work)
-    except IntegrityError as exc:
-        raise _changed_meanwhile("seed", exc) from None
+    tracking = tracker()
+    result = tracking.seed_summary(folder, analyst, command=typed_command())
     note(
-        f"Seeded {db.display}: {plural(result.sanctions_added, 'sanction action')}, "
-        f"{plural(result.pledges_added, 'pledge')}, {plural(result.claims_added, 'claim')} and "
-        f"{plural(result.sources_added, 'source')} added, "
+        f"Seeded {tracking.display}: {plural(result.sanctions, 'sanction action')}, "
+        f"{plural(result.pledges, 'pledge')}, {plural(result.claims, 'claim')} and "
+        f"{plural(result.sources, 'source')} added, "
         f"{plural(result.already_present, 'record')} already present"
     )
-
-
-def _changed_meanwhile(command: str, exc: Any) -> Exception:
-    """The error for a record that another command (`sanction add --ref`, say) stored while
-    an import or seed ran, between its check and its write: imports and seeds wait for each
-    other, other commands do not (on PostgreSQL; on SQLite every writer waits)."""
-    from fintrack.errors import Refused
-    from fintrack.store import hide_password
-
-    reason = " ".join(str(exc.orig).split())
-    return Refused(
-        f"another command added a record while this {command} ran "
-        f"({hide_password(reason, database().url)}); nothing was written; run the {command} again"
-    )
-
-
-def _report_rows(
-    kind: ExportKind, as_of: str | None, within: int, by: str
-) -> tuple[list[Column], list[dict[str, Any]]]:
-    from fintrack.known import NOW
-    from fintrack.reports import Grouping, TotalsFilter, deadlines_report, totals_report
-    from fintrack.vocab import parse_choice
-
-    if kind is ExportKind.DEADLINES:
-        day = optional_date(as_of, "--as-of")
-        with database().session() as session:
-            return DEADLINE_COLUMNS, deadlines_report(session, day, within)[1]
-    grouping = parse_choice(Grouping, by, "by")
-    with database().session() as session:
-        rows, _ = totals_report(session, grouping, TotalsFilter(known=NOW))
-    return totals_columns(grouping), rows
 
 
 def _progress(quiet: bool) -> Any:
@@ -159,7 +94,8 @@ def export(
         ),
     ] = FileFormat.CSV,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="deadlines: count days from this date.")
+        date | None,
+        typer.Option("--as-of", parser=cli_date, help="deadlines: count days from this date."),
     ] = None,
     within: Annotated[int, typer.Option(help="deadlines: look this many days ahead.")] = 90,
     by: Annotated[
@@ -185,47 +121,30 @@ def export(
         fintrack export totals --format json
     """
     target = None if output in (None, "-") else Path(output)
-    written = OutputFormat(fmt.value)
-    if kind in (ExportKind.DEADLINES, ExportKind.TOTALS):
-        columns, listed = _report_rows(kind, as_of, within, by)
-        if target is None:
-            write_rows(listed, columns, written, sys.stdout)
-            return
-        with atomic_text_file(target, "--output") as handle:
-            count = write_rows(listed, columns, written, handle)
-    else:
-        from fintrack.interchange import Kind, count_rows, export_rows
-
-        columns = file_columns(kind.value)
-        with database().session() as session:
-            rows = export_rows(session, Kind(kind.value), date.today())
-            progress = _progress(quiet) if target is not None else None
-            if progress is not None:
-                task = progress.add_task(
-                    f"Exporting {kind.value}", total=count_rows(session, Kind(kind.value))
-                )
-                rows = progress.track(rows, task_id=task)
-            if target is None:
-                write_rows(rows, columns, written, sys.stdout)
-                return
-            with atomic_text_file(target, "--output") as handle:
-                if progress is None:
-                    count = write_rows(rows, columns, written, handle)
-                else:
-                    with progress:
-                        count = write_rows(rows, columns, written, handle)
-    if not quiet:
+    records = kind.value in set(FileKind)  # the reports are written at once, no bar
+    progress = _progress(quiet) if target is not None and records else None
+    with progress if progress is not None else nullcontext():
+        count = tracker().export(
+            kind.value,  # type: ignore[arg-type]  # one of ExportKind's values
+            sys.stdout if target is None else target,
+            fmt,
+            as_of,
+            within,
+            by,  # type: ignore[arg-type]  # the tracker checks it and names the option
+            progress=None if progress is None else _tracked(progress),
+        )
+    if target is not None and not quiet:
         note(f"Wrote {plural(count, 'row')} of {kind.value} to {target}")
 
 
-class ImportKind(StrEnum):
-    SANCTIONS = "sanctions"
-    PLEDGES = "pledges"
-    INSTALLMENTS = "installments"
-    DISBURSEMENTS = "disbursements"
-    RATES = "rates"
-    SOURCES = "sources"
-    LINKS = "links"
+def _tracked(progress: Any) -> Any:
+    """The tracker's `progress(description, total)`, drawn by a Rich progress bar."""
+
+    def track(description: str, total: int) -> Any:
+        task = progress.add_task(description, total=total)
+        return lambda done: progress.update(task, completed=done)
+
+    return track
 
 
 class OnError(StrEnum):
@@ -290,11 +209,7 @@ def import_(
 
         fintrack import pledges pledges.csv --installments installments.csv
     """
-    from sqlalchemy.exc import IntegrityError
-
-    from fintrack import interchange
-    from fintrack.errors import InputError
-    from fintrack.interchange import CsvFile, InvalidRows, Kind, Options
+    from fintrack.errors import InputError, InvalidRows
 
     if installments is not None and kind is not ImportKind.PLEDGES:
         raise InputError("--installments", "goes with `fintrack import pledges`")
@@ -304,78 +219,25 @@ def import_(
         raise InputError(
             "--rejects", "goes with --on-error skip, which needs it: --on-error skip --rejects FILE"
         )
-
-    if rejects is not None:
-        # The rejects replace their file once written: never a file being imported.
-        replaced = {rejects.resolve()}
-        if installments is not None or pledges is not None:
-            other = "installments" if installments is not None else "pledges"
-            replaced.add(rejects.with_name(f"{rejects.stem}.{other}{rejects.suffix}").resolve())
-        for given in (file, installments, pledges):
-            if given is not None and given.resolve() in replaced:
-                raise InputError(
-                    "--rejects", f"would replace {given}, which is imported; give another file"
-                )
-
-    def source(path: Path, of: str) -> CsvFile:
-        return CsvFile(path, Kind(of), [c.key for c in file_columns(of)], str(path))
-
-    main = source(file, kind.value)
-    companion = None
-    if installments is not None:
-        companion = source(installments, "installments")
-    if pledges is not None:
-        companion = source(pledges, "pledges")
+    tracking = tracker()
     progress = _progress(quiet)
-    options = Options(dry_run=dry_run)
-    if progress is not None:
-
-        def track(description: str, total: int) -> interchange.Progress:
-            task = progress.add_task(description, total=total)
-            return lambda done: progress.update(task, completed=done)
-
-        options.progress = track
-
-    with ExitStack() as stack:
-        writers: dict[str, Any] = {}
-        if rejects is not None:
-            if dry_run:
-                options.reject = lambda _source, _raw, _reason: None
-            else:
-                options.reject = _rejects_writer(stack, writers, main, rejects)
-        if progress is not None:
-            stack.enter_context(progress)
-        db = database()
-        try:
-            with db.session(write=not dry_run) as session:
-                if not dry_run:
-                    options.change = begin(session, analyst=analyst)
-                if kind is ImportKind.SANCTIONS:
-                    result = interchange.import_sanctions(session, main, options)
-                elif kind is ImportKind.PLEDGES:
-                    result = interchange.import_pledges(session, main, companion, options)
-                elif kind is ImportKind.INSTALLMENTS:
-                    result = interchange.import_pledges(session, companion, main, options)
-                elif kind is ImportKind.DISBURSEMENTS:
-                    result = interchange.import_disbursements(session, main, options)
-                elif kind is ImportKind.SOURCES:
-                    result = interchange.import_sources(session, main, options)
-                elif kind is ImportKind.LINKS:
-                    result = interchange.import_links(session, main, options)
-                else:
-                    result = interchange.import_rates(session, main, options)
-                if options.change is not None and not result.wrote:
-                    session.delete(options.change)  # nothing was written: no change to keep
-        except InvalidRows as exc:
-            if progress is not None:
-                progress.stop()
-            for line in exc.listing():
-                print(line, file=sys.stderr)
-            raise
-        except IntegrityError as exc:
-            raise _changed_meanwhile("import", exc) from None
-        if rejects is not None and not dry_run and main.label not in writers:
-            _rejects_writer(stack, writers, main, rejects)(main, [], "")
+    try:
+        with progress if progress is not None else nullcontext():
+            result = tracking.import_file(
+                kind.value,
+                file,
+                installments,
+                dry_run,
+                analyst=analyst,
+                pledges=pledges,
+                rejects=rejects,
+                progress=None if progress is None else _tracked(progress),
+                command=typed_command(),
+            )
+    except InvalidRows as exc:
+        for line in exc.listing():
+            print(line, file=sys.stderr)
+        raise
     if quiet:
         return
     added = _counted(result.added) or f"no {kind.value}"
@@ -389,36 +251,11 @@ def import_(
         )
     else:
         change = f", the confidence of {changed} changed" if changed else ""
-        message = (
-            f"Imported {file} into {db.display}: {added} added{change}, {present} already present"
-        )
+        into = tracking.display
+        message = f"Imported {file} into {into}: {added} added{change}, {present} already present"
     if result.voided:
         message += f"; {_counted(result.voided)} voided in this database left out"
     if result.rejected:
         written = "" if dry_run else f", written to {rejects}"
         message += f"; {plural(result.rejected, 'bad row')} rejected{written}"
     print(message, file=sys.stderr)
-
-
-def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target: Path) -> Any:
-    """Write rejected rows, as read plus a reason, to `target` (and a sibling file for the
-    rows of the second file of an import: rejects.csv -> rejects.installments.csv)."""
-    from fintrack.formats import CsvWriter
-    from fintrack.interchange import REASON
-    from fintrack.spreadsheet import neutralise, unneutralise
-
-    def reject(source: Any, raw: list[str], reason: str) -> None:
-        writer = writers.get(source.label)
-        if writer is None:
-            path = target
-            if source.label != main.label:
-                path = target.with_name(f"{target.stem}.{source.kind.value}{target.suffix}")
-            handle = stack.enter_context(atomic_text_file(path, "--rejects"))
-            writer = writers[source.label] = CsvWriter(handle)
-            writer.writerow([*(c for c in source.header if c != REASON), REASON])
-        if not raw and not reason:
-            return
-        cells = [c for name, c in zip(source.header, raw, strict=False) if name != REASON]
-        writer.writerow([*(neutralise(unneutralise(c)) for c in cells), neutralise(reason)])
-
-    return reject

@@ -1,15 +1,12 @@
 """`fintrack void` and `fintrack history`: records are voided, never deleted; their past stays."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from fintrack.cli.common import AnalystOption, FormatOption, begin, database, listing, note
+from fintrack.cli.common import AnalystOption, FormatOption, change, listing, note, tracker
 from fintrack.cli.output import OutputFormat, render
 from fintrack.formats import KEEP, MAIN, MORE, Column
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 HISTORY_COLUMNS = [
     Column("change", "Change", "int", priority=KEEP),
@@ -42,21 +39,14 @@ def void(
         fintrack void payment 7 --reason "entered twice"
     """
     from fintrack.errors import InputError
-    from fintrack.history import KIND_NAMES, parse_kind
-    from fintrack.history import void as void_record
 
-    name = parse_kind(kind)
     if not reason.strip():
         raise InputError("--reason", "must not be empty: say why the record is voided")
-
-    def work(session: "Session") -> None:
-        begin(session, reason, analyst)
-        void_record(session, name, record_id)
-
-    database().transaction(work)
+    with change(reason, analyst) as ch:
+        voided = ch.void(kind, record_id)
     note(
-        f"Voided {KIND_NAMES[name]} {record_id}; its history keeps it "
-        f"(fintrack history {name} {record_id})"
+        f"Voided {voided.label} {voided.id}; its history keeps it "
+        f"(fintrack history {voided.kind} {voided.id})"
     )
 
 
@@ -75,9 +65,8 @@ def history(
 
         fintrack history pledge 1
     """
-    from fintrack.history import KIND_NAMES, parse_kind, record_history
-
-    name = parse_kind(kind)
-    with database().session() as session:
-        rows = record_history(session, name, record_id)
-    render(rows, HISTORY_COLUMNS, fmt, title=f"History of {KIND_NAMES[name]} {record_id}")
+    found = tracker().record_history(kind, record_id)
+    # The columns are named as the files have always named them: from and to.
+    rows = [{**vars(row), "from": row.old, "to": row.new} for row in found.changes]
+    title = f"History of {found.record.label} {found.record.id}"
+    render(rows, HISTORY_COLUMNS, fmt, title=title)

@@ -12,12 +12,10 @@ from fintrack.cli.common import (
     MinConfidenceOption,
     SinceOption,
     UntilOption,
-    database,
-    date_range,
-    known,
+    cli_date,
     listing,
-    optional_date,
     plural,
+    tracker,
 )
 from fintrack.cli.output import OutputFormat, render
 from fintrack.formats import (
@@ -25,16 +23,15 @@ from fintrack.formats import (
     KEEP,
     KEY_COLUMNS,
     MAIN,
-    TOTALS_COLUMNS,
     Column,
     converted_columns,
+    records,
     totals_columns,
 )
 from fintrack.vocab import MAX_RATE_AGE_DAYS
 
 if TYPE_CHECKING:
-    from fintrack.known import Known
-    from fintrack.reports import DeadlineFilter, DeadlineKind, Grouping
+    from fintrack.api import TotalsReport
 
 DEADLINE_STYLES = {
     "overdue": "bold red",
@@ -49,12 +46,9 @@ GROUPINGS = (
 DEADLINE_KINDS = "installment, deadline, expiry"
 
 
-# How a pledge's date is defined, for the help of --since and --until.
-def working_columns(by: "Grouping", target: str) -> list[Column]:
+def working_columns(by: str, target: str) -> list[Column]:
     """The columns of the conversions behind a converted totals report."""
-    from fintrack.reports import GROUP_KEYS
-
-    keys = [c for c in TOTALS_COLUMNS if c.key in KEY_COLUMNS and c.key in GROUP_KEYS[by]]
+    keys = [c for c in totals_columns(by) if c.key in KEY_COLUMNS]
     return [
         *keys,
         Column("figure", "Figure", wrap=False, priority=KEEP),
@@ -63,30 +57,6 @@ def working_columns(by: "Grouping", target: str) -> list[Column]:
         Column("amount", "Amount", "money", priority=MAIN),
         *converted_columns(target),
     ]
-
-
-def totals_rows(
-    by: str,
-    donor: str | None,
-    recipient: str | None,
-    currency: str | None,
-    target: str | None = None,
-    max_rate_age: int = MAX_RATE_AGE_DAYS,
-    rates_on: date | None = None,
-    view: "Known | None" = None,
-    since: date | None = None,
-    until: date | None = None,
-) -> tuple["Grouping", list[dict[str, Any]], list[dict[str, Any]]]:
-    """The grouping, the totals rows and with `target` the working (`totals_report`)."""
-    from fintrack.known import NOW
-    from fintrack.reports import Grouping, TotalsFilter, totals_report
-    from fintrack.vocab import parse_choice
-
-    grouping = parse_choice(Grouping, by, "by")
-    where = TotalsFilter(donor, recipient, currency, view or NOW, since, until)
-    with database().session() as session:
-        rows, working = totals_report(session, grouping, where, target, max_rate_age, rates_on)
-    return grouping, rows, working
 
 
 @listing(sort=False)
@@ -114,9 +84,10 @@ def totals_command(
     ] = False,
     max_rate_age: MaxRateAge = MAX_RATE_AGE_DAYS,
     rates_on: Annotated[
-        str | None,
+        date | None,
         typer.Option(
             "--rates-on",
+            parser=cli_date,
             help="With --in: convert amounts due after this date at its rates (default: today).",
         ),
     ] = None,
@@ -166,29 +137,37 @@ def totals_command(
         fintrack totals --by donor --chart
     """
     from fintrack.errors import InputError
-    from fintrack.money import normalize_currency
 
     if chart and fmt is not OutputFormat.TABLE:
         raise InputError("--chart", f"draws in the terminal; it cannot be written as {fmt.value}")
     if chart and working:
         raise InputError("--chart", "cannot be drawn with --working")
-    code = normalize_currency(target, "--in") if target is not None else None
-    day = optional_date(rates_on, "--rates-on")
-    start, end = date_range(since, until)
-    view = known(known_on, min_confidence)
-    grouping, rows, conversions = totals_rows(
-        by, donor, recipient, currency, code, max_rate_age, day, view, start, end
+    report = tracker().totals_report(
+        by,  # type: ignore[arg-type]  # the tracker checks it and names the option
+        donor,
+        recipient,
+        currency,
+        since,
+        until,
+        target,
+        rates_on,
+        max_rate_age,
+        known_on,
+        min_confidence,
     )
+    code = report.in_
     if working:
         if code is None:
             raise InputError("--working", "needs --in CUR, the currency to convert into")
         title = f"Conversions into {code}"
-        render(conversions, working_columns(grouping, code), fmt, title=title)
+        columns = working_columns(report.by, code)
+        render(records(report.working, columns), columns, fmt, title=title)
         return
+    columns = totals_columns(report.by, code)
+    rows = records(report.rows, columns)
     if chart:
-        _print_charts(grouping, rows)
+        _print_charts(report, rows)
         return
-    columns = totals_columns(grouping, code)
     if fmt is OutputFormat.TABLE:
         label = next((c.key for c in columns if c.key in KEY_COLUMNS), None)
         if label is not None:
@@ -203,42 +182,21 @@ def totals_command(
     )
 
 
-def _print_charts(grouping: "Grouping", rows: list[dict[str, Any]]) -> None:
+def _print_charts(report: "TotalsReport", rows: list[dict[str, Any]]) -> None:
     from fintrack.cli.chart import print_charts, totals_charts
     from fintrack.cli.output import stderr_console, stdout_console
 
     if not rows:
         stderr_console().print("No pledges match.")
         return
-    print_charts(stdout_console(), totals_charts(rows, grouping.value))
+    print_charts(stdout_console(), totals_charts(rows, report.by))
 
 
-def deadlines_rows(
-    as_of: str | None,
-    within: int,
-    target: str | None = None,
-    max_rate_age: int = MAX_RATE_AGE_DAYS,
-    view: "Known | None" = None,
-    where: "DeadlineFilter | None" = None,
-) -> tuple[date, list[dict[str, Any]]]:
-    """The day counted from and the deadlines rows (`deadlines_report`)."""
-    from fintrack.known import NOW
-    from fintrack.reports import deadlines_report
-
-    day = optional_date(as_of, "--as-of")
-    with database().session() as session:
-        return deadlines_report(session, day, within, target, max_rate_age, view or NOW, where)
-
-
-def deadline_kinds(values: list[str] | None) -> "frozenset[DeadlineKind] | None":
+def deadline_kinds(values: list[str] | None) -> list[str] | None:
     """The kinds named by --kind, repeated or as a comma list; None when not given."""
-    from fintrack.reports import DeadlineKind
-    from fintrack.vocab import parse_choice
-
     if not values:
         return None
-    names = [part for value in values for part in value.split(",") if part.strip()]
-    return frozenset(parse_choice(DeadlineKind, name, "--kind") for name in names) or None
+    return [part for value in values for part in value.split(",") if part.strip()] or None
 
 
 def deadline_columns(target: str | None) -> list[Column]:
@@ -251,8 +209,13 @@ def deadline_columns(target: str | None) -> list[Column]:
 @listing()
 def deadlines_command(
     as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", metavar="DATE", help="Count days from this date (default: today)."),
+        date | None,
+        typer.Option(
+            "--as-of",
+            parser=cli_date,
+            metavar="DATE",
+            help="Count days from this date (default: today).",
+        ),
     ] = None,
     within: Annotated[int, typer.Option(metavar="DAYS", help="Look this many days ahead.")] = 90,
     donor: Annotated[
@@ -328,13 +291,21 @@ def deadlines_command(
 
         fintrack deadlines --authority EU --kind deadline,expiry --overdue
     """
-    from fintrack.money import normalize_currency
-    from fintrack.reports import DeadlineFilter
-
-    code = normalize_currency(target, "--in") if target is not None else None
-    where = DeadlineFilter(donor, recipient, authority, deadline_kinds(kind), overdue)
-    view = known(known_on, min_confidence)
-    day, rows = deadlines_rows(as_of, within, code, max_rate_age, view, where)
+    report = tracker().deadlines_report(
+        as_of,
+        within,
+        donor,
+        recipient,
+        authority,
+        deadline_kinds(kind),
+        overdue,
+        target,
+        max_rate_age,
+        known_on,
+        min_confidence,
+    )
+    day, code = report.as_of, report.in_
+    columns = deadline_columns(code)
     if overdue:
         title = f"Overdue and lapsed as of {day.isoformat()}"
         empty = f"Nothing overdue or lapsed as of {day.isoformat()}."
@@ -342,8 +313,8 @@ def deadlines_command(
         title = f"Deadlines as of {day.isoformat()}, next {plural(within, 'day')}"
         empty = f"Nothing falls due between {day.isoformat()} and {plural(within, 'day')} later."
     render(
-        rows,
-        deadline_columns(code),
+        records(report.rows, columns),
+        columns,
         fmt,
         title=title,
         empty=empty,

@@ -1,19 +1,13 @@
 """CSV import and export: every row checked before anything is written, stable keys, streaming."""
 
+from fintrack.errors import MAX_LISTED, InvalidRows, RowError
 from fintrack.interchange.cells import column_of
 from fintrack.interchange.disbursements import import_disbursements
 from fintrack.interchange.export import count_rows, export_rows
 from fintrack.interchange.kinds import DERIVED, LINK_KINDS, ONE_OF, REQUIRED, Kind
 from fintrack.interchange.links import import_links
 from fintrack.interchange.pledges import import_pledges
-from fintrack.interchange.problems import (
-    MAX_LISTED,
-    ImportResult,
-    InvalidRows,
-    Options,
-    Reject,
-    RowError,
-)
+from fintrack.interchange.problems import ImportResult, Options, Reject
 from fintrack.interchange.rates import import_rates
 from fintrack.interchange.reading import MAX_CELL, MAX_LINE, REASON, CsvFile, Progress, Record
 from fintrack.interchange.sanctions import import_sanctions

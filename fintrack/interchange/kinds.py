@@ -1,17 +1,8 @@
 """The kinds of file an import reads and an export writes, and their columns."""
 
-from enum import StrEnum
+from fintrack.vocab import FileKind
 
-
-class Kind(StrEnum):
-    SANCTIONS = "sanctions"
-    PLEDGES = "pledges"
-    INSTALLMENTS = "installments"
-    DISBURSEMENTS = "disbursements"
-    RATES = "rates"
-    SOURCES = "sources"
-    LINKS = "links"
-
+Kind = FileKind  # the one list of them is fintrack.vocab's
 
 # Columns an import needs; the others of the export are optional, and these are derived
 # from other records, so an import ignores them: export writes them for people to read.

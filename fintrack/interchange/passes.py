@@ -4,8 +4,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy.orm import Session
 
+from fintrack.errors import InvalidRows
 from fintrack.interchange.kinds import Kind
-from fintrack.interchange.problems import ImportResult, InvalidRows, Options, Problems
+from fintrack.interchange.problems import ImportResult, Options, Problems
 from fintrack.interchange.reading import CsvFile, Record
 from fintrack.store import serialize_imports
 

@@ -4,42 +4,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from fintrack.errors import FintrackError
+from fintrack.errors import RowError
 from fintrack.interchange.kinds import Kind
 from fintrack.interchange.reading import CsvFile, Progress
 from fintrack.models import Change, utcnow
-
-# Bad rows listed in full before "... and N more".
-MAX_LISTED = 20
-
-
-@dataclass(frozen=True)
-class RowError:
-    file: str
-    line: int
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        place = f"{self.file}:{self.line}:"
-        if self.column is None:
-            return f"{place} {self.message}"
-        return f"{place} column {self.column}: {self.message}"
-
-
-class InvalidRows(FintrackError):
-    """Rows that fail their checks; nothing was written."""
-
-    def __init__(self, errors: list[RowError], invalid: int, total: int) -> None:
-        super().__init__(f"{invalid} of {total} rows are invalid; nothing was imported")
-        self.errors = errors
-        self.invalid = invalid
-
-    def listing(self, limit: int = MAX_LISTED) -> list[str]:
-        lines = [str(error) for error in self.errors[:limit]]
-        if len(self.errors) > limit:
-            lines.append(f"... and {len(self.errors) - limit} more")
-        return lines
 
 
 class Problems:
