@@ -20,6 +20,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 if TYPE_CHECKING:
     from fintrack.api import (
+        BriefReport,
         Change,
         ChangedMeanwhile,
         CitedRow,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         ClaimRow,
         ConversionRow,
         DeadlineRow,
+        DeadlinesReport,
         HistoryRow,
         ImportSummary,
         InstallmentRow,
@@ -34,14 +36,27 @@ if TYPE_CHECKING:
         PledgeDetail,
         PledgeRow,
         RateRow,
+        RecordHistory,
+        RecordRef,
         SanctionDetail,
         SanctionRow,
+        SeedSummary,
         SourceRow,
         TotalRow,
+        TotalsReport,
         Tracker,
+        WorkingRow,
         open,
     )
-    from fintrack.errors import DatabaseError, FintrackError, InputError, NotFound, Refused
+    from fintrack.errors import (
+        DatabaseError,
+        FintrackError,
+        InputError,
+        InvalidRows,
+        NotFound,
+        Refused,
+        RowError,
+    )
     from fintrack.formats import FileFormat
     from fintrack.money import Money
     from fintrack.rates import MissingRate
@@ -55,6 +70,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "fintrack.api": (
+        "BriefReport",
         "Change",
         "ChangedMeanwhile",
         "CitedRow",
@@ -62,6 +78,7 @@ _HOMES = {
         "ClaimRow",
         "ConversionRow",
         "DeadlineRow",
+        "DeadlinesReport",
         "HistoryRow",
         "ImportSummary",
         "InstallmentRow",
@@ -69,14 +86,27 @@ _HOMES = {
         "PledgeDetail",
         "PledgeRow",
         "RateRow",
+        "RecordHistory",
+        "RecordRef",
         "SanctionDetail",
         "SanctionRow",
+        "SeedSummary",
         "SourceRow",
         "TotalRow",
+        "TotalsReport",
         "Tracker",
+        "WorkingRow",
         "open",
     ),
-    "fintrack.errors": ("DatabaseError", "FintrackError", "InputError", "NotFound", "Refused"),
+    "fintrack.errors": (
+        "DatabaseError",
+        "FintrackError",
+        "InputError",
+        "InvalidRows",
+        "NotFound",
+        "Refused",
+        "RowError",
+    ),
     "fintrack.formats": ("FileFormat",),
     "fintrack.money": ("Money",),
     "fintrack.rates": ("MissingRate",),
@@ -91,6 +121,7 @@ _HOMES = {
 _HOME = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
+    "BriefReport",
     "Change",
     "ChangedMeanwhile",
     "CitedRow",
@@ -100,12 +131,14 @@ __all__ = [
     "ConversionRow",
     "DatabaseError",
     "DeadlineRow",
+    "DeadlinesReport",
     "FileFormat",
     "FintrackError",
     "HistoryRow",
     "ImportSummary",
     "InputError",
     "InstallmentRow",
+    "InvalidRows",
     "MissingRate",
     "Money",
     "NotFound",
@@ -115,14 +148,20 @@ __all__ = [
     "PledgeRow",
     "PledgeStatus",
     "RateRow",
+    "RecordHistory",
+    "RecordRef",
     "Refused",
+    "RowError",
     "SanctionActionKind",
     "SanctionDetail",
     "SanctionRow",
     "SanctionStatus",
+    "SeedSummary",
     "SourceRow",
     "TotalRow",
+    "TotalsReport",
     "Tracker",
+    "WorkingRow",
     "open",
 ]
 
