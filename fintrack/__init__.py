@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         HistoryRow,
         ImportSummary,
         InstallmentRow,
+        Outstanding,
         PaymentRow,
         PledgeDetail,
         PledgeRow,
@@ -41,7 +42,14 @@ if TYPE_CHECKING:
         Tracker,
         open,
     )
-    from fintrack.errors import DatabaseError, FintrackError, InputError, NotFound, Refused
+    from fintrack.errors import (
+        DatabaseError,
+        DuplicatePledge,
+        FintrackError,
+        InputError,
+        NotFound,
+        Refused,
+    )
     from fintrack.formats import FileFormat
     from fintrack.money import Money
     from fintrack.rates import MissingRate
@@ -65,6 +73,7 @@ _HOMES = {
         "HistoryRow",
         "ImportSummary",
         "InstallmentRow",
+        "Outstanding",
         "PaymentRow",
         "PledgeDetail",
         "PledgeRow",
@@ -76,7 +85,14 @@ _HOMES = {
         "Tracker",
         "open",
     ),
-    "fintrack.errors": ("DatabaseError", "FintrackError", "InputError", "NotFound", "Refused"),
+    "fintrack.errors": (
+        "DatabaseError",
+        "DuplicatePledge",
+        "FintrackError",
+        "InputError",
+        "NotFound",
+        "Refused",
+    ),
     "fintrack.formats": ("FileFormat",),
     "fintrack.money": ("Money",),
     "fintrack.rates": ("MissingRate",),
@@ -100,6 +116,7 @@ __all__ = [
     "ConversionRow",
     "DatabaseError",
     "DeadlineRow",
+    "DuplicatePledge",
     "FileFormat",
     "FintrackError",
     "HistoryRow",
@@ -109,6 +126,7 @@ __all__ = [
     "MissingRate",
     "Money",
     "NotFound",
+    "Outstanding",
     "PaymentRow",
     "Period",
     "PledgeDetail",
