@@ -420,6 +420,7 @@ def ask_payment(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     the amount (the next installment's outstanding amount by default) and the date (today)."""
     from fintrack.cli.common import tracker
     from fintrack.errors import InputError, Refused
+    from fintrack.ids import parse_id
     from fintrack.money import Money, minor_of
 
     force = bool(values["force"])
@@ -438,7 +439,8 @@ def ask_payment(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
         def pledge_id(text: str) -> int:
             if not text.isdigit():
                 raise InputError("PLEDGE_ID", f"'{text}' is not a pledge id")
-            number = int(text)
+            # The digits 0-9, up to the largest id stored: a larger number is no id to look up.
+            number = parse_id(text, "PLEDGE_ID")
             if number in open_ids:
                 return number
             known.pledge(number)  # NotFound when there is none
