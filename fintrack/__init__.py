@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         HistoryRow,
         ImportSummary,
         InstallmentRow,
+        Outstanding,
         PaymentRow,
         PledgeDetail,
         PledgeRow,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     )
     from fintrack.errors import (
         DatabaseError,
+        DuplicatePledge,
         FintrackError,
         InputError,
         InvalidRows,
@@ -82,6 +84,7 @@ _HOMES = {
         "HistoryRow",
         "ImportSummary",
         "InstallmentRow",
+        "Outstanding",
         "PaymentRow",
         "PledgeDetail",
         "PledgeRow",
@@ -100,6 +103,7 @@ _HOMES = {
     ),
     "fintrack.errors": (
         "DatabaseError",
+        "DuplicatePledge",
         "FintrackError",
         "InputError",
         "InvalidRows",
@@ -132,6 +136,7 @@ __all__ = [
     "DatabaseError",
     "DeadlineRow",
     "DeadlinesReport",
+    "DuplicatePledge",
     "FileFormat",
     "FintrackError",
     "HistoryRow",
@@ -142,6 +147,7 @@ __all__ = [
     "MissingRate",
     "Money",
     "NotFound",
+    "Outstanding",
     "PaymentRow",
     "Period",
     "PledgeDetail",

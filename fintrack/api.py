@@ -78,6 +78,8 @@ ImportKind = Literal[
 ]
 ExportKind = Literal[ImportKind, "deadlines", "totals"]
 Grouping = Literal["pair", "donor", "recipient", "month", "currency"]
+# The fields whose known values `Tracker.names` gives: of pledges, of sanction actions.
+NameField = Literal["donor", "recipient", "currency", "authority", "program", "target", "measure"]
 
 
 # --- Rows --------------------------------------------------------------------------------------
@@ -131,6 +133,18 @@ class PaymentRow:
     paid_on: date
     amount: Money
     confidence: str
+
+
+@dataclass(frozen=True)
+class Outstanding:
+    """What is still to be paid on a pledge: in all (`total`, the unpaid parts of its
+    installments added up) and on `installment`, the earliest installment not paid in full
+    (or the one asked for), which lacks `next`; both None when none is left to pay."""
+
+    pledge_id: int
+    total: Money
+    installment: int | None
+    next: Money | None
 
 
 @dataclass(frozen=True)
@@ -728,6 +742,60 @@ class Tracker:
         rows = self._read(lambda s: disbursement_rows(s, pledge_id, view))
         return [_typed(PaymentRow, row, DISBURSEMENT_COLUMNS) for row in rows]
 
+    def open_pledges(self) -> list[PledgeRow]:
+        """The pledges money can still be paid against: not voided, not replaced, with an
+        amount outstanding; by id."""
+        from fintrack.pledges import PledgeFilter, iter_pledges
+
+        def work(session: "Session") -> list[PledgeRow]:
+            return [
+                _typed(PledgeRow, row, PLEDGE_COLUMNS)
+                for row in iter_pledges(session, PledgeFilter())
+                if row["outstanding"] > 0 and row["replaced_by"] is None
+            ]
+
+        return self._read(work)
+
+    def outstanding(self, pledge_id: int, installment: int | None = None) -> Outstanding:
+        """What a pledge (voided ones too; NotFound when there is none) still lacks in all,
+        and on its earliest installment not paid in full or on `installment`."""
+        from fintrack.pledges import get_pledge, installment_rows
+
+        def work(session: "Session") -> tuple[str, list[dict[str, Any]]]:
+            currency = get_pledge(session, pledge_id).currency
+            return currency, installment_rows(session, date.today(), pledge_id)
+
+        currency, schedule = self._read(work)
+        unpaid = [row for row in schedule if row["outstanding"] > 0]
+        due = [row for row in unpaid if installment in (None, row["seq"])]
+        return Outstanding(
+            pledge_id=pledge_id,
+            total=Money(sum(row["outstanding"] for row in unpaid), currency),
+            installment=due[0]["seq"] if due else None,
+            next=Money(due[0]["outstanding"], currency) if due else None,
+        )
+
+    def names(self, field: NameField, limit: int = 100) -> list[str]:
+        """The values of a field that records not voided hold (pledges' donors, recipients
+        and currencies; sanction actions' authorities, programs, targets and measures), the
+        most used first: what a person is likely to type again."""
+        from fintrack.known import most_used
+        from fintrack.models import Pledge, SanctionAction, SanctionMeasure
+
+        columns = {
+            "donor": Pledge.donor,
+            "recipient": Pledge.recipient,
+            "currency": Pledge.currency,
+            "authority": SanctionAction.authority,
+            "program": SanctionAction.program,
+            "target": SanctionAction.target,
+            "measure": SanctionMeasure.measure,
+        }
+        if field not in columns:
+            raise InputError("field", f"'{field}' is not one of {', '.join(columns)}")
+        column = columns[field]
+        return self._read(lambda s: most_used(s, column, limit))
+
     def sanctions(
         self,
         authority: str | None = None,
@@ -976,6 +1044,28 @@ class Tracker:
 
         view = _view(known_on, None)
         return [_typed(SourceRow, row, ()) for row in self._read(lambda s: list_sources(s, view))]
+
+    def find_source(self, source: int | str) -> int | None:
+        """The id of the source that `source` names, checked without writing anything: a
+        source id (12 or "#12"), which must exist (NotFound), or a URL, None when no source
+        has it yet (a record citing it stores it)."""
+        from sqlalchemy import select
+
+        from fintrack.errors import NotFound
+        from fintrack.ids import parse_id
+        from fintrack.models import Source
+        from fintrack.sources import is_url
+
+        text = str(source).strip()
+        number = text.removeprefix("#")
+        if number.isdigit():
+            source_id = parse_id(number, "source")
+            if not self._read(lambda s: s.get(Source, source_id) is not None):
+                raise NotFound("source", source_id)
+            return source_id
+        if not is_url(text):
+            raise InputError("source", f"'{text}' is neither a URL nor a source id")
+        return self._read(lambda s: s.scalar(select(Source.id).where(Source.url == text)))
 
     def claim_detail(self, claim_id: int, known_on: date | None = None) -> ClaimDetail:
         """A claim (voided ones too) with its sources, read in one transaction."""
@@ -1290,8 +1380,8 @@ class Change:
         self,
         donor: str,
         recipient: str,
-        amount: Money | None = None,
-        each: Money | None = None,
+        amount: Money | str | None = None,
+        each: Money | str | None = None,
         installments: int | None = None,
         every: Period | str | None = None,
         first_due: date | None = None,
@@ -1303,18 +1393,30 @@ class Change:
         ref: str | None = None,
         replaces: int | None = None,
         schedule_assumed: bool | None = None,
+        currency: str | None = None,
+        allow_duplicate: bool = False,
     ) -> PledgeRow:
-        """A pledge of `amount` (or `installments` times `each`), its currency the Money's, due
-        `every` month, week, quarter or year from `first_due` (default: `on`, marked assumed)."""
-        from fintrack.pledges import PledgeInput, add_pledge, pledge_summary
+        """A pledge of `amount` (or `installments` times `each`), due `every` month, week,
+        quarter or year from `first_due` (default: `on`, marked assumed). Its currency is the
+        Money's, or `currency` for amounts given as text as people write them (`"29M"`).
 
-        given = amount or each
-        if given is None:
-            raise InputError("amount", "give amount or each (a Money), with installments")
+        A pledge that counts in totals with the same donor, recipient, currency, total and
+        date (names ignoring case) is the same announcement entered twice: DuplicatePledge
+        (naming it) is raised and nothing added, unless `allow_duplicate`."""
+        from fintrack.errors import DuplicatePledge
+        from fintrack.pledges import PledgeInput, add_pledge, duplicate_of, pledge_summary
+
+        given = amount if amount is not None else each
+        if currency is None:
+            if given is None:
+                raise InputError("amount", "give amount or each (a Money), with installments")
+            if not isinstance(given, Money):
+                raise InputError("currency", "is needed for an amount given as text")
+            currency = given.currency
         data = PledgeInput(
             donor=donor,
             recipient=recipient,
-            currency=given.currency,
+            currency=currency,
             amount=amount,
             each=each,
             installments=installments,
@@ -1331,6 +1433,10 @@ class Change:
         )
 
         def work(session: "Session") -> PledgeRow:
+            # Checked before anything is written, not even an id drawn from a sequence.
+            earlier = None if allow_duplicate else duplicate_of(session, data)
+            if earlier is not None:
+                raise DuplicatePledge(earlier)
             pledge = add_pledge(session, data)
             return _typed(PledgeRow, pledge_summary(session, pledge.id), PLEDGE_COLUMNS)
 
@@ -1342,8 +1448,8 @@ class Change:
         donor: str | None = None,
         recipient: str | None = None,
         purpose: str | None = None,
-        amount: Money | None = None,
-        each: Money | None = None,
+        amount: Money | str | None = None,
+        each: Money | str | None = None,
         installments: int | None = None,
         every: Period | str | None = None,
         first_due: date | None = None,
@@ -1353,18 +1459,22 @@ class Change:
         ref: str | None = None,
         sources: Sequence[int | str] = (),
         confidence: Confidence | str = Confidence.REPORTED,
+        currency: str | None = None,
     ) -> PledgeRow:
         """Change a pledge in place (None leaves a field as it is, "" clears optional text);
-        a new amount in another currency changes the currency, while no money is paid. The
-        schedule keeps installments by number, so paid ones must stay at least as large."""
+        a new amount in another currency (the Money's, or `currency` with amounts given as
+        text) changes the currency, while no money is paid. The schedule keeps installments
+        by number, so paid ones must stay at least as large."""
         from fintrack.pledges import PledgeEdit, edit_pledge, pledge_summary
 
-        given = amount or each
+        given = amount if amount is not None else each
+        if currency is None and isinstance(given, Money):
+            currency = given.currency
         edit = PledgeEdit(
             donor=donor,
             recipient=recipient,
             purpose=purpose,
-            currency=given.currency if given is not None else None,
+            currency=currency,
             amount=amount,
             each=each,
             installments=installments,
@@ -1387,7 +1497,7 @@ class Change:
     def pay(
         self,
         pledge_id: int,
-        amount: Money,
+        amount: Money | str,
         on: date,
         installment: int | None = None,
         force: bool = False,
@@ -1395,7 +1505,9 @@ class Change:
         confidence: Confidence | str = Confidence.REPORTED,
     ) -> list[PaymentRow]:
         """A disbursement against a pledge, to the earliest unpaid installment (or the one
-        named), spilling over to the next; past the pledge's total only with `force`."""
+        named), spilling over to the next; past the pledge's total only with `force`. The
+        amount is a Money or text as people write it (`"29M"`) in the pledge's currency.
+        Returns the disbursements written, one per installment the money went to."""
         from fintrack.pledges import pay
 
         level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
@@ -1408,7 +1520,7 @@ class Change:
                     pledge_id=pledge_id,
                     installment=row.installment.seq,
                     paid_on=row.paid_on,
-                    amount=Money(row.amount_minor, amount.currency),
+                    amount=Money(row.amount_minor, row.pledge.currency),
                     confidence=level.value,
                 )
                 for row in rows

@@ -76,6 +76,18 @@ class Refused(FintrackError):
     """The operation would break a rule (such as paying past a pledge's total)."""
 
 
+class DuplicatePledge(Refused):
+    """A new pledge repeats one on record (`earlier`): the same donor, recipient, currency,
+    total and date, the same announcement entered twice. Nothing was added."""
+
+    def __init__(self, earlier: int) -> None:
+        self.earlier = earlier
+        super().__init__(
+            f"pledge {earlier} has the same donor, recipient, currency, amount and date; "
+            "nothing added (pass allow_duplicate=True to add it anyway)"
+        )
+
+
 class DatabaseError(FintrackError):
     """The database cannot be opened, read or migrated."""
 

@@ -261,6 +261,26 @@ def test_pay_with_the_pledge_given_asks_for_the_rest(run: Run, db_url: str, tmp_
     ]  # fmt: skip
 
 
+def test_pay_asks_again_for_a_pledge_id_too_large_for_the_database(
+    run: Run, db_url: str, tmp_path: Path
+) -> None:
+    """A pledge id beyond any id stored is refused as an answer (it crashed SQLite's
+    lookup with OverflowError), and one in other digits is not read as an id."""
+    assert added(run, *QATAR) == 1
+    child = spawn(db_url, tmp_path, "pay")
+    answer(child, "Pledge id [1]: ", "99999999999999999999")
+    child.expect_exact("is too large for an id")
+    answer(child, "Pledge id [1]: ", "\u0661")
+    child.expect_exact("use the digits 0-9 only")
+    answer(child, "Pledge id [1]: ", "")
+    answer(child, "Amount paid in USD [29,000,000.00]: ", "")
+    answer(child, f"Paid on ({DATES}) [{TODAY}]: ", "2025-06-10")
+    answer(child, f"Source (URL or source id; {OPTIONAL}): ", "")
+    code, rest = finish(child)
+    assert code == 0, rest
+    assert rest.strip().splitlines()[-1] == "1"
+
+
 # --- a duplicate pledge ------------------------------------------------------------------
 
 

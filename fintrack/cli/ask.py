@@ -5,12 +5,9 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -285,39 +282,11 @@ def say(text: str) -> None:
     _console().print(safe(text))
 
 
-def known_values(session: "Session", column: Any, limit: int = 100) -> list[str]:
-    """The distinct values of a column of records that are not voided, the most used first:
-    the donors, recipients, authorities ... a person is likely to type again."""
-    from sqlalchemy import func, select
-
-    from fintrack.known import NOW
-
-    entity = NOW.of(column.class_)
-    attribute = getattr(entity, column.key)
-    query = (
-        select(attribute)
-        .where(attribute.is_not(None))
-        .group_by(attribute)
-        .order_by(func.count().desc(), attribute)
-        .limit(limit)
-    )
-    return [str(value) for value in session.scalars(query)]
-
-
 def _source(text: str) -> str:
     """A source named by its id (which must exist) or by a URL (stored when the record is)."""
-    from fintrack.cli.common import database
-    from fintrack.errors import InputError, NotFound
-    from fintrack.models import Source
-    from fintrack.sources import is_url
+    from fintrack.cli.common import tracker
 
-    number = text.removeprefix("#")
-    if number.isdigit():
-        with database().session() as session:
-            if session.get(Source, int(number)) is None:
-                raise NotFound("source", int(number))
-    elif not is_url(text):
-        raise InputError("--source", f"'{text}' is neither a URL nor a source id")
+    tracker().find_source(text)
     return text
 
 
@@ -337,15 +306,13 @@ def _ask_source(ctx: typer.Context, values: dict[str, Any]) -> None:
 def ask_pledge(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     """Ask for each field of `pledge add` not given on the command line; `values` holds the
     command's parameters by name and comes back with the answers, as they would be typed."""
-    from fintrack.cli.common import database
-    from fintrack.models import Pledge
-    from fintrack.money import normalize_currency, parse_amount
+    from fintrack.cli.common import tracker
+    from fintrack.money import minor_of, normalize_currency
     from fintrack.vocab import Period, PledgeStatus, parse_choice
 
-    with database().session() as session:
-        donors = known_values(session, Pledge.donor)
-        recipients = known_values(session, Pledge.recipient)
-        currencies = known_values(session, Pledge.currency)
+    known = tracker()
+    donors, recipients = known.names("donor"), known.names("recipient")
+    currencies = known.names("currency")
     if not given(ctx, "donor"):
         values["donor"] = ask_text("Donor", "--donor", known=donors)
     if not given(ctx, "recipient"):
@@ -363,7 +330,7 @@ def ask_pledge(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     if values["amount"] is None and values["each"] is None:
 
         def total(text: str) -> str:
-            parse_amount(text, currency, "--amount")
+            minor_of(text, currency, "--amount")
             return text
 
         values["amount"] = ask(
@@ -374,21 +341,19 @@ def ask_pledge(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     if (values["installments"] or 1) > 1 and not given(ctx, "every"):
         values["every"] = ask_choice("Every", Period, "--every", Period.MONTH).value
     if not given(ctx, "on"):
-        announced = ask_date(
+        values["on"] = ask_date(
             "Announced on",
             "--on",
             default=date.today(),
             optional=values["first_due"] is not None,
         )
-        values["on"] = None if announced is None else announced.isoformat()
     if not given(ctx, "first_due"):
-        first = ask_date(
+        values["first_due"] = ask_date(
             "First due",
             "--first-due",
             optional=values["on"] is not None,
             left_out="Enter: the date announced, marked assumed",
         )
-        values["first_due"] = None if first is None else first.isoformat()
     if not given(ctx, "status"):
         default = parse_choice(PledgeStatus, values["status"], "--status")
         values["status"] = ask_choice("Status", PledgeStatus, "--status", default).value
@@ -401,15 +366,12 @@ def ask_pledge(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
 @interruptible
 def ask_sanction(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     """Ask for each field of `sanction add` not given on the command line (see `ask_pledge`)."""
-    from fintrack.cli.common import database
-    from fintrack.models import SanctionAction, SanctionMeasure
+    from fintrack.cli.common import tracker
     from fintrack.vocab import SanctionActionKind, SanctionStatus
 
-    with database().session() as session:
-        authorities = known_values(session, SanctionAction.authority)
-        programs = known_values(session, SanctionAction.program)
-        targets = known_values(session, SanctionAction.target)
-        measures = known_values(session, SanctionMeasure.measure)
+    known = tracker()
+    authorities, programs = known.names("authority"), known.names("program")
+    targets, measures = known.names("target"), known.names("measure")
     if not given(ctx, "authority"):
         values["authority"] = ask_text(
             "Authority", "--authority", known=authorities, hint=None if authorities else "EU, US…"
@@ -432,8 +394,7 @@ def ask_sanction(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     ]
     for name, question, option, default in dates:
         if not given(ctx, name):
-            day = ask_date(question, option, default=default, optional=True)
-            values[name] = None if day is None else day.isoformat()
+            values[name] = ask_date(question, option, default=default, optional=True)
     if not given(ctx, "status"):
         status = SanctionStatus.IN_FORCE if values["effective"] else SanctionStatus.ANNOUNCED
         values["status"] = ask_choice("Status", SanctionStatus, "--status", status).value
@@ -442,8 +403,7 @@ def ask_sanction(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
         ("deadline", "Deadline to watch", "--deadline"),
     ]:
         if not given(ctx, name):
-            day = ask_date(question, option, optional=True)
-            values[name] = None if day is None else day.isoformat()
+            values[name] = ask_date(question, option, optional=True)
     if values["deadline"] and not given(ctx, "deadline_label"):
         values["deadline_label"] = ask_optional_text("What happens on the deadline")
     if not given(ctx, "legal_ref"):
@@ -458,78 +418,58 @@ def ask_sanction(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
 def ask_payment(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     """Ask for what `pay` lacks: the pledge (the open ones listed with what is outstanding),
     the amount (the next installment's outstanding amount by default) and the date (today)."""
-    from fintrack.cli.common import database
-    from fintrack.errors import InputError, NotFound, Refused
-    from fintrack.models import Pledge
-    from fintrack.money import format_amount, parse_amount
-    from fintrack.pledges import PledgeFilter, installment_rows, iter_pledges
+    from fintrack.cli.common import tracker
+    from fintrack.errors import InputError, Refused
+    from fintrack.ids import parse_id
+    from fintrack.money import Money, minor_of
 
     force = bool(values["force"])
+    known = tracker()
     if values["pledge_id"] is None:
-        with database().session() as session:
-            open_rows = [
-                row
-                for row in iter_pledges(session, PledgeFilter())
-                if row["outstanding"] > 0 and row["replaced_by"] is None
-            ]
+        open_rows = known.open_pledges()
         if not open_rows and not force:
             raise Refused("no pledge has money outstanding (see fintrack pledge list)")
         say("Open pledges (id, donor → recipient, outstanding):")
         for row in open_rows[-SHOWN:]:
-            money = format_amount(row["outstanding"], row["currency"])
-            say(f"  {row['id']}  {row['donor']} → {row['recipient']}  {row['currency']} {money}")
+            say(f"  {row.id}  {row.donor} → {row.recipient}  {row.outstanding}")
         if len(open_rows) > SHOWN:
             say(f"  … and {len(open_rows) - SHOWN} more (fintrack pledge list)")
-        open_ids = {row["id"] for row in open_rows}
+        open_ids = {row.id for row in open_rows}
 
         def pledge_id(text: str) -> int:
             if not text.isdigit():
                 raise InputError("PLEDGE_ID", f"'{text}' is not a pledge id")
-            number = int(text)
+            # The digits 0-9, up to the largest id stored: a larger number is no id to look up.
+            number = parse_id(text, "PLEDGE_ID")
             if number in open_ids:
                 return number
-            with database().session() as session:
-                if session.get(Pledge, number) is None:
-                    raise NotFound("pledge", number)
+            known.pledge(number)  # NotFound when there is none
             if force:
                 return number
             raise InputError("PLEDGE_ID", f"pledge {number} has nothing outstanding to pay")
 
-        only = str(open_rows[0]["id"]) if len(open_rows) == 1 else None
+        only = str(open_rows[0].id) if len(open_rows) == 1 else None
         values["pledge_id"] = ask("Pledge id", pledge_id, default=only)
     if values["amount"] is None:
-        with database().session() as session:
-            pledge = session.get(Pledge, values["pledge_id"])
-            if pledge is None:
-                raise NotFound("pledge", values["pledge_id"])
-            currency = pledge.currency
-            schedule = installment_rows(session, date.today(), pledge.id)
-        left = sum(row["outstanding"] for row in schedule if row["outstanding"] > 0)
         # The default is what the next installment still lacks (or the one named).
-        due = [
-            row["outstanding"]
-            for row in schedule
-            if row["outstanding"] > 0 and values["installment"] in (None, row["seq"])
-        ]
+        due = known.outstanding(values["pledge_id"], values["installment"])
+        currency = due.total.currency
 
         def amount(text: str) -> str:
-            minor = parse_amount(text, currency, "AMOUNT")
-            if minor > left and not force:
+            paid = Money(minor_of(text, currency, "AMOUNT"), currency)
+            if paid.minor > due.total.minor and not force:
                 raise InputError(
                     "AMOUNT",
-                    f"{currency} {format_amount(minor, currency)} exceeds the {currency} "
-                    f"{format_amount(left, currency)} outstanding (use --force to record it)",
+                    f"{paid} exceeds the {due.total} outstanding (use --force to record it)",
                 )
             return text
 
         values["amount"] = ask(
             f"Amount paid in {currency}",
             amount,
-            default=format_amount(due[0], currency) if due else None,
+            default=None if due.next is None else due.next.format(),
         )
     if values["on"] is None:
-        paid_on = ask_date("Paid on", "--on", default=date.today())
-        assert paid_on is not None
-        values["on"] = paid_on.isoformat()
+        values["on"] = ask_date("Paid on", "--on", default=date.today())
     _ask_source(ctx, values)
     return values

@@ -1,6 +1,7 @@
 """`fintrack pledge` and `fintrack pay`: record pledges, their installments and payments."""
 
 import sys
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,12 +17,10 @@ from fintrack.cli.common import (
     SinceOption,
     SourceOption,
     UntilOption,
-    begin,
-    confidence,
-    database,
+    change,
+    cli_date,
     listing,
     note,
-    optional_date,
     plural,
     tracker,
 )
@@ -40,7 +39,7 @@ from fintrack.formats import (
 from fintrack.vocab import Period, PledgeStatus, choices
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from fintrack.api import PledgeRow
 
 app = typer.Typer(
     rich_markup_mode="markdown", help="Record, list and show aid pledges.", no_args_is_help=True
@@ -76,12 +75,19 @@ def pledge_add(
         str | None, typer.Option(help=f"Interval between installments: {choices(Period)}.")
     ] = None,
     first_due: Annotated[
-        str | None,
-        typer.Option(help="Due date of the first installment (default: --on, marked assumed)."),
+        date | None,
+        typer.Option(
+            parser=cli_date,
+            help="Due date of the first installment (default: --on, marked assumed).",
+        ),
     ] = None,
     on: Annotated[
-        str | None,
-        typer.Option("--on", help="Date the pledge was announced. [required, or --first-due]"),
+        date | None,
+        typer.Option(
+            "--on",
+            parser=cli_date,
+            help="Date the pledge was announced. [required, or --first-due]",
+        ),
     ] = None,
     status: Annotated[str, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = "pledge",
     purpose: Annotated[str | None, typer.Option(help="What the money is for.")] = None,
@@ -133,9 +139,7 @@ def pledge_add(
             --purpose "public-sector salaries"
     """
     from fintrack.cli.ask import ask_pledge, can_ask, confirm, guided
-    from fintrack.errors import Refused
-    from fintrack.pledges import PledgeInput, add_pledge, duplicate_of
-    from fintrack.vocab import parse_choice
+    from fintrack.errors import DuplicatePledge, Refused
 
     lacking = (amount is None and each is None) or (on is None and first_due is None)
     if guided(ctx, no_input, lacking=lacking, donor=donor, recipient=recipient, currency=currency):
@@ -145,59 +149,48 @@ def pledge_add(
         on, first_due, status = answers["on"], answers["first_due"], answers["status"]
         purpose, source, level = answers["purpose"], answers["source"], answers["level"]
     assert donor is not None and recipient is not None and currency is not None
-    data = PledgeInput(
-        donor=donor,
-        recipient=recipient,
-        currency=currency,
-        amount=amount,
-        each=each,
-        installments=installments,
-        every=parse_choice(Period, every, "--every") if every is not None else None,
-        first_due=optional_date(first_due, "--first-due"),
-        announced_on=optional_date(on, "--on"),
-        status=parse_choice(PledgeStatus, status, "--status"),
-        purpose=purpose,
-        sources=source or (),
-        confidence=confidence(level),
-        ref=ref,
-        replaces=replaces,
-        schedule_assumed=assumed,
-    )
-    from fintrack.money import format_amount
 
-    same: list[int] = []  # the pledge the new one repeats, when it is refused as a duplicate
-
-    def record(session: "Session") -> tuple[int, int, str]:
-        same.clear()
-        earlier = None if allow_duplicate else duplicate_of(session, data)
-        if earlier is not None:
-            same.append(earlier)
-            raise Refused(
-                f"pledge {earlier} has the same donor, recipient, currency, amount and date; "
-                "nothing added (use --allow-duplicate to add it anyway)"
+    def add(allowed: bool) -> "PledgeRow":
+        with change(analyst=analyst) as ch:
+            return ch.add_pledge(
+                donor=donor,
+                recipient=recipient,
+                currency=currency,
+                amount=amount,
+                each=each,
+                installments=installments,
+                every=every,
+                first_due=first_due,
+                on=on,
+                status=status,
+                purpose=purpose,
+                sources=source or (),
+                confidence=level,
+                ref=ref,
+                replaces=replaces,
+                schedule_assumed=assumed,
+                allow_duplicate=allowed,
             )
-        begin(session, analyst=analyst)
-        pledge = add_pledge(session, data)
-        total = format_amount(pledge.amount_minor, pledge.currency)
-        described = f"{pledge.donor} → {pledge.recipient}, {pledge.currency} {total}"
-        return pledge.id, len(pledge.installments), described
 
     try:
-        pledge_id, count, described = database().transaction(record)
-    except Refused:
+        row = add(allow_duplicate)
+    except DuplicatePledge as exc:
         # Asked outside the transaction, so that no lock is held while the person thinks.
-        if not same or not can_ask(no_input):
-            raise
+        if not can_ask(no_input):
+            raise Refused(
+                f"pledge {exc.earlier} has the same donor, recipient, currency, amount and "
+                "date; nothing added (use --allow-duplicate to add it anyway)"
+            ) from None
         question = (
-            f"Pledge {same[0]} has the same donor, recipient, currency, amount and date. "
+            f"Pledge {exc.earlier} has the same donor, recipient, currency, amount and date. "
             "Add another?"
         )
         if not confirm(question):
-            raise Refused(f"nothing added: pledge {same[0]} is already on record") from None
-        allow_duplicate = True
-        pledge_id, count, described = database().transaction(record)
-    note(f"Added pledge {pledge_id}: {described} in {plural(count, 'installment')}")
-    print(pledge_id)
+            raise Refused(f"nothing added: pledge {exc.earlier} is already on record") from None
+        row = add(True)
+    described = f"{row.donor} → {row.recipient}, {row.pledged}"
+    note(f"Added pledge {row.id}: {described} in {plural(row.installments, 'installment')}")
+    print(row.id)
 
 
 @app.command("edit")
@@ -219,8 +212,12 @@ def pledge_edit(
     every: Annotated[
         str | None, typer.Option(help=f"A new interval between installments: {choices(Period)}.")
     ] = None,
-    first_due: Annotated[str | None, typer.Option(help="A new first due date.")] = None,
-    on: Annotated[str | None, typer.Option("--on", help="The date announced.")] = None,
+    first_due: Annotated[
+        date | None, typer.Option(parser=cli_date, help="A new first due date.")
+    ] = None,
+    on: Annotated[
+        date | None, typer.Option("--on", parser=cli_date, help="The date announced.")
+    ] = None,
     status: Annotated[str | None, typer.Option(help=f"One of: {choices(PledgeStatus)}.")] = None,
     assumed: Annotated[
         bool | None,
@@ -246,40 +243,32 @@ def pledge_edit(
             --source https://example.org/revision --confidence reported
     """
     from fintrack.errors import InputError
-    from fintrack.pledges import PledgeEdit, edit_pledge
-    from fintrack.vocab import parse_choice
 
-    edit = PledgeEdit(
-        donor=donor,
-        recipient=recipient,
-        purpose=purpose,
-        currency=currency,
-        amount=amount,
-        each=each,
-        installments=installments,
-        every=parse_choice(Period, every, "--every") if every is not None else None,
-        first_due=optional_date(first_due, "--first-due"),
-        announced_on=optional_date(on, "--on"),
-        status=parse_choice(PledgeStatus, status, "--status") if status is not None else None,
-        schedule_assumed=assumed,
-        ref=ref,
-        sources=source or (),
-        confidence=confidence(level),
-    )
-    if edit == PledgeEdit(confidence=edit.confidence):
+    fields = (donor, recipient, purpose, currency, amount, each, installments, every, first_due)
+    if all(value is None for value in (*fields, on, status, assumed, ref)) and not source:
         raise InputError("edit", "give at least one field to change (see --help)")
-
-    def record(session: "Session") -> bool:
-        from fintrack.changes import finish_change
-
-        begin(session, reason, analyst)
-        edit_pledge(session, pledge_id, edit)
-        return finish_change(session)
-
-    changed = database().transaction(record)
+    with change(reason, analyst) as ch:
+        ch.edit_pledge(
+            pledge_id,
+            donor=donor,
+            recipient=recipient,
+            purpose=purpose,
+            currency=currency,
+            amount=amount,
+            each=each,
+            installments=installments,
+            every=every,
+            first_due=first_due,
+            on=on,
+            status=status,
+            schedule_assumed=assumed,
+            ref=ref,
+            sources=source or (),
+            confidence=level,
+        )
     note(
         f"Changed pledge {pledge_id}; see fintrack history pledge {pledge_id}"
-        if changed
+        if ch.wrote
         else f"Nothing to change: pledge {pledge_id} already has these values"
     )
 
@@ -387,8 +376,10 @@ def pay(
         ),
     ] = None,
     on: Annotated[
-        str | None,
-        typer.Option("--on", help="Date the money was paid (YYYY-MM-DD). [required]"),
+        date | None,
+        typer.Option(
+            "--on", parser=cli_date, help="Date the money was paid (YYYY-MM-DD). [required]"
+        ),
     ] = None,
     installment: Annotated[
         int | None,
@@ -417,38 +408,24 @@ def pay(
         fintrack pay 1 29M --on 2025-06-10
     """
     from fintrack.cli.ask import ask_payment, guided
-    from fintrack.dates import parse_date
-    from fintrack.money import format_amount
-    from fintrack.pledges import pay as record_payment
 
     if guided(ctx, no_input, lacking=False, pledge_id=pledge_id, amount=amount, on=on):
         answers = ask_payment(ctx, dict(ctx.params))
         pledge_id, amount, on = answers["pledge_id"], answers["amount"], answers["on"]
         source, level = answers["source"], answers["level"]
     assert pledge_id is not None and amount is not None and on is not None
-    paid_on = parse_date(on, "--on")
-    chosen = confidence(level)
-
-    def record(session: "Session") -> tuple[list[int], str, str]:
-        begin(session, analyst=analyst)
-        written = record_payment(
-            session,
+    with change(analyst=analyst) as ch:
+        written = ch.pay(
             pledge_id,
             amount,
-            paid_on,
+            on,
             installment,
             force=force,
             sources=source or (),
-            confidence=chosen,
+            confidence=level,
         )
-        currency = written[0].pledge.currency
-        pieces = ", ".join(
-            f"installment {d.installment.seq}: {format_amount(d.amount_minor, currency)}"
-            for d in written
-        )
-        return [d.id for d in written], currency, pieces
-
-    ids, currency, pieces = database().transaction(record)
+    currency = written[0].amount.currency
+    pieces = ", ".join(f"installment {row.installment}: {row.amount.format()}" for row in written)
     note(f"Recorded payment on pledge {pledge_id} ({currency}): {pieces}")
-    for disbursement_id in ids:
-        print(disbursement_id)
+    for row in written:
+        print(row.id)
