@@ -363,6 +363,11 @@ def _choice(kind: type[T], value: T | str | None, field: str) -> T | None:
     return parse_choice(kind, str(value), field)  # type: ignore[type-var]
 
 
+def _confidence(value: Confidence | str) -> Confidence:
+    """The confidence a write's sources give its record (reported unless said)."""
+    return _choice(Confidence, value, "confidence") or Confidence.REPORTED
+
+
 def _cited(rows: "Sequence[dict[str, Any]]") -> tuple[CitedRow, ...]:
     return tuple(_typed(CitedRow, row, ()) for row in rows)
 
@@ -996,7 +1001,7 @@ class Change:
             status=_choice(PledgeStatus, status, "status") or PledgeStatus.PLEDGE,
             purpose=purpose,
             sources=_sources(sources),
-            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+            confidence=_confidence(confidence),
             ref=ref,
             replaces=replaces,
             schedule_assumed=schedule_assumed,
@@ -1047,7 +1052,7 @@ class Change:
             schedule_assumed=schedule_assumed,
             ref=ref,
             sources=_sources(sources),
-            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+            confidence=_confidence(confidence),
         )
 
         def work(session: "Session") -> PledgeRow:
@@ -1070,7 +1075,7 @@ class Change:
         named), spilling over to the next; past the pledge's total only with `force`."""
         from fintrack.pledges import pay
 
-        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        level = _confidence(confidence)
 
         def work(session: "Session") -> list[PaymentRow]:
             rows = pay(session, pledge_id, amount, on, installment, force, _sources(sources), level)
@@ -1128,7 +1133,7 @@ class Change:
             legal_ref=legal_ref,
             summary=summary,
             sources=_sources(sources),
-            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+            confidence=_confidence(confidence),
             ref=ref,
         )
 
@@ -1158,7 +1163,7 @@ class Change:
             fields_["action"] = parse_choice(SanctionActionKind, str(fields_["action"]), "action")
         if "status" in fields_:
             fields_["status"] = parse_choice(SanctionStatus, str(fields_["status"]), "status")
-        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        level = _confidence(confidence)
 
         def work(session: "Session") -> SanctionRow:
             edit_sanction(session, sanction_id, fields_, measures, _sources(sources), level)
@@ -1214,7 +1219,7 @@ class Change:
         from fintrack.sources import link, resolve_source
 
         name = parse_kind(kind)
-        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        level = _confidence(confidence)
 
         def work(session: "Session") -> str:
             record = get_record(session, name, record_id)
@@ -1235,7 +1240,7 @@ class Change:
         """A claim someone made (denied, unverified, ...), with the sources that report it."""
         from fintrack.claims import ClaimInput, add_claim, known_claim
 
-        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        level = _confidence(confidence)
         data = ClaimInput(subject, statement, stated, ref, _sources(sources), level)
         return self.run(lambda s: _typed(ClaimRow, known_claim(s, add_claim(s, data).id), ()))
 
