@@ -433,7 +433,7 @@ def ask_sanction(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     for name, question, option, default in dates:
         if not given(ctx, name):
             day = ask_date(question, option, default=default, optional=True)
-            values[name] = None if day is None else day.isoformat()
+            values[name] = day
     if not given(ctx, "status"):
         status = SanctionStatus.IN_FORCE if values["effective"] else SanctionStatus.ANNOUNCED
         values["status"] = ask_choice("Status", SanctionStatus, "--status", status).value
@@ -443,7 +443,7 @@ def ask_sanction(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     ]:
         if not given(ctx, name):
             day = ask_date(question, option, optional=True)
-            values[name] = None if day is None else day.isoformat()
+            values[name] = day
     if values["deadline"] and not given(ctx, "deadline_label"):
         values["deadline_label"] = ask_optional_text("What happens on the deadline")
     if not given(ctx, "legal_ref"):
