@@ -266,6 +266,33 @@ class RateRow:
 
 
 @dataclass(frozen=True)
+class RateAdded(RateRow):
+    """A rate as `add_rate` left it, and what happened: `added`, `unchanged` (already
+    recorded), `inverse` (its inverse is recorded: this row) or `replaced` (with `replace`;
+    `replaced` names the rate or rates it replaced, `USD/EUR 0.8`)."""
+
+    outcome: str = "added"
+    replaced: str | None = None
+
+
+@dataclass(frozen=True)
+class RateConflict:
+    """A pair stored both ways round for one day with rates that contradict each other (a
+    database of an older fintrack): conversions use `counted`, recorded first."""
+
+    counted: RateRow
+    ignored: RateRow
+
+
+@dataclass(frozen=True)
+class RateListing:
+    """Exchange rates, and the contradictions among them that conversions resolve."""
+
+    rates: tuple[RateRow, ...]
+    conflicts: tuple[RateConflict, ...]
+
+
+@dataclass(frozen=True)
 class ConversionRow:
     """An amount converted at the rate of its value date: the rate used, its date and its
     route (`direct`, `inverse`, `via USD`)."""
@@ -310,6 +337,36 @@ class CitedRow:
     title: str | None
     url: str | None
     published: date | None
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A record a source speaks for (`kind` sanction, pledge, payment or claim), and how
+    sure the source makes it."""
+
+    kind: str
+    record_id: int
+    confidence: str
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What `Change.link` did: source `source_id` now speaks for the record with
+    `confidence`; `outcome` is `added`, `changed` (its confidence) or `unchanged`."""
+
+    source_id: int
+    kind: str
+    record_id: int
+    confidence: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class SourceDetail:
+    """A source with the records it speaks for."""
+
+    source: SourceRow
+    links: tuple[LinkRow, ...]
 
 
 @dataclass(frozen=True)
@@ -477,6 +534,11 @@ def _choice(kind: type[T], value: T | str | None, field: str) -> T | None:
     if value is None or isinstance(value, kind):
         return value
     return parse_choice(kind, str(value), field)  # type: ignore[type-var]
+
+
+def _confidence(value: Confidence | str) -> Confidence:
+    """The confidence a write's sources give its record (reported unless said)."""
+    return _choice(Confidence, value, "confidence") or Confidence.REPORTED
 
 
 def _cited(rows: "Sequence[dict[str, Any]]") -> tuple[CitedRow, ...]:
@@ -1018,6 +1080,38 @@ class Tracker:
         rows = self._read(lambda s: list_rates(s, where, view))
         return [_typed(RateRow, row, RATE_COLUMNS) for row in rows]
 
+    def rate_listing(
+        self,
+        currency: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        known_on: date | None = None,
+    ) -> RateListing:
+        """The rates of `rates(...)`, and the contradictions among them (a pair stored both
+        ways round for a day, from an older fintrack), read in one transaction."""
+        from fintrack.rates import RateFilter, doubled_rates, list_rates
+
+        where = RateFilter(currency, since, until)
+        view = _view(known_on, None)
+
+        def work(session: "Session") -> RateListing:
+            rates = tuple(
+                _typed(RateRow, row, RATE_COLUMNS) for row in list_rates(session, where, view)
+            )
+            listed = {(rate.base, rate.quote, rate.on) for rate in rates}
+            conflicts = tuple(
+                RateConflict(
+                    _typed(RateRow, pair.counted, RATE_COLUMNS),
+                    _typed(RateRow, pair.ignored, RATE_COLUMNS),
+                )
+                for pair in doubled_rates(session, view)
+                if not pair.agrees
+                and (pair.counted["base"], pair.counted["quote"], pair.counted["on"]) in listed
+            )
+            return RateListing(rates, conflicts)
+
+        return self._read(work)
+
     def convert(
         self, amount: Money, to: str, on: date, max_rate_age: int = MAX_RATE_AGE_DAYS
     ) -> ConversionRow:
@@ -1067,6 +1161,22 @@ class Tracker:
             raise InputError("source", f"'{text}' is neither a URL nor a source id")
         return self._read(lambda s: s.scalar(select(Source.id).where(Source.url == text)))
 
+    def source_detail(self, source_id: int, known_on: date | None = None) -> SourceDetail:
+        """A source with the records it speaks for (as known on `known_on`), read in one
+        transaction; NotFound when there is none with that id."""
+        from fintrack.sources import get_source, links_of_source, source_row
+
+        view = _view(known_on, None)
+
+        def work(session: "Session") -> SourceDetail:
+            source = get_source(session, source_id)
+            links = tuple(
+                _typed(LinkRow, row, ()) for row in links_of_source(session, source_id, view)
+            )
+            return SourceDetail(_typed(SourceRow, source_row(source, len(links)), ()), links)
+
+        return self._read(work)
+
     def claim_detail(self, claim_id: int, known_on: date | None = None) -> ClaimDetail:
         """A claim (voided ones too) with its sources, read in one transaction."""
         from fintrack.claims import known_claim
@@ -1082,10 +1192,13 @@ class Tracker:
 
         return self._read(work)
 
-    def claims(self, known_on: date | None = None) -> list[ClaimRow]:
+    def claims(
+        self, known_on: date | None = None, min_confidence: Confidence | str | None = None
+    ) -> list[ClaimRow]:
+        """Claims with their standing (confirmed, reported, unverified or denied)."""
         from fintrack.claims import list_claims
 
-        view = _view(known_on, None)
+        view = _view(known_on, min_confidence)
         return [_typed(ClaimRow, row, ()) for row in self._read(lambda s: list_claims(s, view))]
 
     def history(self, kind: RecordKind, record_id: int) -> list[HistoryRow]:
@@ -1426,7 +1539,7 @@ class Change:
             status=_choice(PledgeStatus, status, "status") or PledgeStatus.PLEDGE,
             purpose=purpose,
             sources=_sources(sources),
-            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+            confidence=_confidence(confidence),
             ref=ref,
             replaces=replaces,
             schedule_assumed=schedule_assumed,
@@ -1485,7 +1598,7 @@ class Change:
             schedule_assumed=schedule_assumed,
             ref=ref,
             sources=_sources(sources),
-            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+            confidence=_confidence(confidence),
         )
 
         def work(session: "Session") -> PledgeRow:
@@ -1510,7 +1623,7 @@ class Change:
         Returns the disbursements written, one per installment the money went to."""
         from fintrack.pledges import pay
 
-        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        level = _confidence(confidence)
 
         def work(session: "Session") -> list[PaymentRow]:
             rows = pay(session, pledge_id, amount, on, installment, force, _sources(sources), level)
@@ -1568,7 +1681,7 @@ class Change:
             legal_ref=legal_ref,
             summary=summary,
             sources=_sources(sources),
-            confidence=_choice(Confidence, confidence, "confidence") or Confidence.REPORTED,
+            confidence=_confidence(confidence),
             ref=ref,
         )
 
@@ -1598,7 +1711,7 @@ class Change:
             fields_["action"] = parse_choice(SanctionActionKind, str(fields_["action"]), "action")
         if "status" in fields_:
             fields_["status"] = parse_choice(SanctionStatus, str(fields_["status"]), "status")
-        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        level = _confidence(confidence)
 
         def work(session: "Session") -> SanctionRow:
             edit_sanction(session, sanction_id, fields_, measures, _sources(sources), level)
@@ -1614,17 +1727,19 @@ class Change:
         on: date,
         source: str | None = None,
         replace: bool = False,
-    ) -> RateRow:
+    ) -> RateAdded:
         """One `base` was worth `rate` `quote` on `on`. A rate and its inverse for a day are
-        one fact: a contradiction is refused unless `replace`."""
+        one fact: a contradiction is refused unless `replace`. The result is the rate that
+        serves, and what happened (its `outcome`)."""
         from fintrack.rates import add_rate, rate_row
 
         if isinstance(rate, Decimal):
             rate = format(rate, "f")
 
-        def work(session: "Session") -> RateRow:
-            row, _, _ = add_rate(session, base, quote, rate, on, source, replace)
-            return _typed(RateRow, rate_row(row), RATE_COLUMNS)
+        def work(session: "Session") -> RateAdded:
+            row, outcome, before = add_rate(session, base, quote, rate, on, source, replace)
+            added = {**rate_row(row), "outcome": outcome, "replaced": before}
+            return _typed(RateAdded, added, RATE_COLUMNS)
 
         return self.run(work)
 
@@ -1644,22 +1759,25 @@ class Change:
 
     def link(
         self,
-        kind: RecordKind,
+        kind: RecordKind | str,
         record_id: int,
         source: int | str,
         confidence: Confidence | str = Confidence.REPORTED,
-    ) -> str:
-        """Let a source speak for a record: "added", "changed" (its confidence) or "unchanged"."""
-        from fintrack.history import get_record, parse_kind
+    ) -> Linked:
+        """Let a source (an id, or a URL, stored on first use) speak for a record, or change
+        how sure it makes the record; a voided record takes no new sources."""
+        from fintrack.history import get_record, parse_kind, refuse_void
         from fintrack.sources import link, resolve_source
 
         name = parse_kind(kind)
-        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        level = _confidence(confidence)
 
-        def work(session: "Session") -> str:
+        def work(session: "Session") -> Linked:
             record = get_record(session, name, record_id)
+            refuse_void(record, name, "take new sources")
             found = resolve_source(session, str(source), "source")
-            return link(session, type(record), record_id, found, level)
+            done = link(session, type(record), record_id, found, level)
+            return Linked(found.id, name, record_id, level.value, done)
 
         return self.run(work)
 
@@ -1675,7 +1793,7 @@ class Change:
         """A claim someone made (denied, unverified, ...), with the sources that report it."""
         from fintrack.claims import ClaimInput, add_claim, known_claim
 
-        level = _choice(Confidence, confidence, "confidence") or Confidence.REPORTED
+        level = _confidence(confidence)
         data = ClaimInput(subject, statement, stated, ref, _sources(sources), level)
         return self.run(lambda s: _typed(ClaimRow, known_claim(s, add_claim(s, data).id), ()))
 

@@ -25,6 +25,7 @@ from fintrack.models import (
     SourceLink,
 )
 from fintrack.money import format_amount
+from fintrack.vocab import KIND_NAMES as KIND_NAMES  # also read from here by cli/record.py
 
 # The kinds of record a user names on the command line (void, history, source link).
 KINDS: dict[str, type[Any]] = {
@@ -32,12 +33,6 @@ KINDS: dict[str, type[Any]] = {
     "pledge": Pledge,
     "payment": Disbursement,
     "claim": Claim,
-}
-KIND_NAMES = {
-    "sanction": "sanction action",
-    "pledge": "pledge",
-    "payment": "payment",
-    "claim": "claim",
 }
 KIND_OF_COLUMN = {
     "sanction_id": "sanction",

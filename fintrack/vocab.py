@@ -11,6 +11,14 @@ from fintrack.errors import InputError
 # stale rate as the rate of the day.
 MAX_RATE_AGE_DAYS = 7
 
+# The kinds of record a user names (void, history, source link), as messages name them.
+KIND_NAMES = {
+    "sanction": "sanction action",
+    "pledge": "pledge",
+    "payment": "payment",
+    "claim": "claim",
+}
+
 
 class SanctionActionKind(StrEnum):
     """What an authority did (OpenSanctions / Global Sanctions Database vocabulary)."""

@@ -233,7 +233,7 @@ def test_sources_claims_links_and_void(db_url: str) -> None:
             pledge = ch.add_pledge(
                 donor="Qatar", recipient="Syria", amount=QATAR_EACH, on=date(2025, 5, 8)
             )
-            assert ch.link("pledge", pledge.id, source.url or "", "confirmed") == "added"
+            assert ch.link("pledge", pledge.id, source.url or "", "confirmed").outcome == "added"
         assert claim.confidence == "denied"
         assert [s.links for s in tracker.sources()] == [2]
         assert tracker.pledge(pledge.id).confidence == "confirmed"

@@ -1,6 +1,7 @@
 """`fintrack claim`: statements that are neither sanctions nor money, kept with their sources."""
 
-from typing import TYPE_CHECKING, Annotated
+from datetime import date
+from typing import Annotated
 
 import typer
 
@@ -11,19 +12,14 @@ from fintrack.cli.common import (
     KnownOnOption,
     MinConfidenceOption,
     SourceOption,
-    begin,
-    confidence,
-    database,
-    known,
+    change,
+    cli_date,
     listing,
     note,
-    optional_date,
+    tracker,
 )
 from fintrack.cli.output import OutputFormat, render
 from fintrack.formats import KEEP, MAIN, Column
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -46,7 +42,9 @@ CLAIM_COLUMNS = [
 def claim_add(
     subject: Annotated[str, typer.Option(help="Who or what it is about: UAE, Syria-Israel, ...")],
     statement: Annotated[str, typer.Option(help="What is claimed.")],
-    on: Annotated[str | None, typer.Option("--on", help="Date it was first stated.")] = None,
+    on: Annotated[
+        date | None, typer.Option("--on", parser=cli_date, help="Date it was first stated.")
+    ] = None,
     source: SourceOption = None,
     level: ConfidenceOption = "reported",
     ref: Annotated[str | None, typer.Option(help="Your own stable key (must be unique).")] = None,
@@ -60,24 +58,12 @@ def claim_add(
             --statement "The UAE set up a back channel between Syria and Israel" \\
             --source https://example.org/report --confidence reported
     """
-    from fintrack.claims import ClaimInput, add_claim
-
-    data = ClaimInput(
-        subject=subject,
-        statement=statement,
-        stated_on=optional_date(on, "--on"),
-        ref=ref,
-        sources=source or (),
-        confidence=confidence(level),
-    )
-
-    def record(session: "Session") -> int:
-        begin(session, analyst=analyst)
-        return add_claim(session, data).id
-
-    claim_id = database().transaction(record)
-    note(f"Added claim {claim_id}")
-    print(claim_id)
+    with change(analyst=analyst) as ch:
+        claim = ch.add_claim(
+            subject, statement, stated=on, ref=ref, sources=source or (), confidence=level
+        )
+    note(f"Added claim {claim.id}")
+    print(claim.id)
 
 
 @app.command("list")
@@ -93,11 +79,7 @@ def claim_list(
 
         fintrack claim list
     """
-    from fintrack.claims import list_claims
-
-    view = known(known_on, min_confidence)
-    with database().session() as session:
-        rows = list_claims(session, view)
+    rows = tracker().claims(known_on=known_on, min_confidence=min_confidence)
     render(rows, CLAIM_COLUMNS, fmt, title="Claims", empty="No claims match.")
 
 
@@ -113,13 +95,7 @@ def claim_show(
 
         fintrack claim show 1
     """
-    from fintrack.claims import known_claim
     from fintrack.cli.output import show_with_sources
-    from fintrack.models import Claim
-    from fintrack.sources import sources_of
 
-    view = known(known_on)
-    with database().session() as session:
-        row = known_claim(session, claim_id, view)
-        cited = sources_of(session, Claim, [claim_id], view)[claim_id]
-    show_with_sources(row, cited, CLAIM_COLUMNS, fmt, f"Claim {claim_id}")
+    shown = tracker().claim_detail(claim_id, known_on=known_on)
+    show_with_sources(shown.claim, shown.sources, CLAIM_COLUMNS, fmt, f"Claim {claim_id}")

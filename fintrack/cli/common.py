@@ -71,6 +71,21 @@ def cli_date(value: str | date) -> date:
     return value if isinstance(value, date) else parse_date(value, "date")
 
 
+class _Cleared(date):
+    """The value of an edit's date option given as "": clear the date."""
+
+
+CLEARED: date = _Cleared(1, 1, 1)
+
+
+def cli_date_or_clear(value: str | date) -> date:
+    """The `parser=` of an edit's date option, where "" clears the date: `CLEARED` for "",
+    else a date as `cli_date` reads it."""
+    if isinstance(value, str) and not value.strip():
+        return CLEARED
+    return cli_date(value)
+
+
 def note(message: str) -> None:
     """A message for the person at the terminal, on stderr, so stdout stays clean for pipes.
 

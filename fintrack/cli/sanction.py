@@ -1,11 +1,13 @@
 """`fintrack sanction`: record, list and show sanction actions."""
 
-from typing import TYPE_CHECKING, Annotated
+from datetime import date
+from typing import Annotated
 
 import typer
 
 from fintrack.cli.ask import NoInputOption
 from fintrack.cli.common import (
+    CLEARED,
     AnalystOption,
     ConfidenceOption,
     FormatOption,
@@ -13,20 +15,16 @@ from fintrack.cli.common import (
     MinConfidenceOption,
     ReasonOption,
     SourceOption,
-    begin,
-    confidence,
-    database,
-    known,
+    change,
+    cli_date,
+    cli_date_or_clear,
     listing,
     note,
-    optional_date,
+    tracker,
 )
 from fintrack.cli.output import OutputFormat, render
 from fintrack.formats import SANCTION_COLUMNS
 from fintrack.vocab import SanctionActionKind, SanctionStatus, choices
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -57,11 +55,18 @@ def sanction_add(
             "--measure", "-m", help="A measure concerned (repeat): energy, asset freeze, ..."
         ),
     ] = None,
-    announced: Annotated[str | None, typer.Option(help="Date announced (YYYY-MM-DD).")] = None,
-    effective: Annotated[str | None, typer.Option(help="Date it takes effect.")] = None,
-    expires: Annotated[str | None, typer.Option(help="Date it ends unless renewed.")] = None,
+    announced: Annotated[
+        date | None, typer.Option(parser=cli_date, help="Date announced (YYYY-MM-DD).")
+    ] = None,
+    effective: Annotated[
+        date | None, typer.Option(parser=cli_date, help="Date it takes effect.")
+    ] = None,
+    expires: Annotated[
+        date | None, typer.Option(parser=cli_date, help="Date it ends unless renewed.")
+    ] = None,
     deadline: Annotated[
-        str | None, typer.Option(help="A date to watch: renewal, review or a target date.")
+        date | None,
+        typer.Option(parser=cli_date, help="A date to watch: renewal, review or a target date."),
     ] = None,
     deadline_label: Annotated[str | None, typer.Option(help="What happens on --deadline.")] = None,
     status: Annotated[
@@ -100,8 +105,6 @@ def sanction_add(
             --deadline 2025-06-01 --deadline-label "regime lapses unless renewed"
     """
     from fintrack.cli.ask import ask_sanction, guided
-    from fintrack.sanctions import SanctionInput, add_sanction
-    from fintrack.vocab import parse_choice
 
     if guided(ctx, no_input, lacking=False, authority=authority, target=target, action=action):
         answers = ask_sanction(ctx, dict(ctx.params))
@@ -112,36 +115,27 @@ def sanction_add(
         deadline_label, legal_ref = answers["deadline_label"], answers["legal_ref"]
         summary, source, level = answers["summary"], answers["source"], answers["level"]
     assert authority is not None and target is not None and action is not None
-    effective_on = optional_date(effective, "--effective")
-    data = SanctionInput(
-        authority=authority,
-        target=target,
-        action=parse_choice(SanctionActionKind, action, "--action"),
-        status=parse_choice(SanctionStatus, status, "--status")
-        if status is not None
-        else (SanctionStatus.IN_FORCE if effective_on else SanctionStatus.ANNOUNCED),
-        program=program,
-        measures=measure or [],
-        announced_on=optional_date(announced, "--announced"),
-        effective_on=effective_on,
-        expires_on=optional_date(expires, "--expires"),
-        deadline_on=optional_date(deadline, "--deadline"),
-        deadline_label=deadline_label,
-        legal_ref=legal_ref,
-        summary=summary,
-        sources=source or (),
-        confidence=confidence(level),
-        ref=ref,
-    )
-
-    def record(session: "Session") -> tuple[int, str]:
-        begin(session, analyst=analyst)
-        added = add_sanction(session, data)
-        return added.id, f"{added.authority} {added.action} on {added.target}"
-
-    record_id, described = database().transaction(record)
-    note(f"Added sanction action {record_id}: {described}")
-    print(record_id)
+    with change(analyst=analyst) as ch:
+        added = ch.add_sanction(
+            authority=authority,
+            target=target,
+            action=action,
+            status=status,
+            program=program,
+            measures=measure or (),
+            announced=announced,
+            effective=effective,
+            expires=expires,
+            deadline=deadline,
+            deadline_label=deadline_label,
+            legal_ref=legal_ref,
+            summary=summary,
+            sources=source or (),
+            confidence=level,
+            ref=ref,
+        )
+    note(f"Added sanction action {added.id}: {added.authority} {added.action} on {added.target}")
+    print(added.id)
 
 
 @app.command("edit")
@@ -158,10 +152,18 @@ def sanction_edit(
         list[str] | None,
         typer.Option("--measure", "-m", help="The measures concerned (repeat): replaces them."),
     ] = None,
-    announced: Annotated[str | None, typer.Option(help="Date announced.")] = None,
-    effective: Annotated[str | None, typer.Option(help="Date it takes effect.")] = None,
-    expires: Annotated[str | None, typer.Option(help='Date it ends; "" clears it.')] = None,
-    deadline: Annotated[str | None, typer.Option(help='A date to watch; "" clears it.')] = None,
+    announced: Annotated[
+        date | None, typer.Option(parser=cli_date_or_clear, help="Date announced.")
+    ] = None,
+    effective: Annotated[
+        date | None, typer.Option(parser=cli_date_or_clear, help="Date it takes effect.")
+    ] = None,
+    expires: Annotated[
+        date | None, typer.Option(parser=cli_date_or_clear, help='Date it ends; "" clears it.')
+    ] = None,
+    deadline: Annotated[
+        date | None, typer.Option(parser=cli_date_or_clear, help='A date to watch; "" clears it.')
+    ] = None,
     deadline_label: Annotated[str | None, typer.Option(help="What happens on --deadline.")] = None,
     legal_ref: Annotated[str | None, typer.Option(help="Legal act.")] = None,
     summary: Annotated[str | None, typer.Option(help="What the action does.")] = None,
@@ -183,10 +185,9 @@ def sanction_edit(
             --reason "renewed by Council Decision (CFSP) 2025/1098"
     """
     from fintrack.errors import InputError
-    from fintrack.vocab import parse_choice
 
-    changes: dict[str, object] = {}
-    texts = {
+    # In this order the fields are checked, and the first wrong one reported.
+    given = {
         "authority": authority,
         "target": target,
         "program": program,
@@ -194,37 +195,25 @@ def sanction_edit(
         "legal_ref": legal_ref,
         "summary": summary,
         "ref": ref,
+        "announced": announced,
+        "effective": effective,
+        "expires": expires,
+        "deadline": deadline,
+        "action": action,
+        "status": status,
     }
-    changes.update({name: value for name, value in texts.items() if value is not None})
-    dates = {
-        "announced_on": (announced, "--announced"),
-        "effective_on": (effective, "--effective"),
-        "expires_on": (expires, "--expires"),
-        "deadline_on": (deadline, "--deadline"),
+    changes = {
+        name: None if value is CLEARED else value
+        for name, value in given.items()
+        if value is not None
     }
-    for name, (value, option) in dates.items():
-        if value is not None:
-            changes[name] = optional_date(value, option) if value.strip() else None
-    if action is not None:
-        changes["action"] = parse_choice(SanctionActionKind, action, "--action")
-    if status is not None:
-        changes["status"] = parse_choice(SanctionStatus, status, "--status")
-    chosen = confidence(level)
     if not changes and measure is None and not source:
         raise InputError("edit", "give at least one field to change (see --help)")
-
-    def record(session: "Session") -> bool:
-        from fintrack.changes import finish_change
-        from fintrack.sanctions import edit_sanction
-
-        begin(session, reason, analyst)
-        edit_sanction(session, sanction_id, changes, measure, source or (), chosen)
-        return finish_change(session)
-
-    changed = database().transaction(record)
+    with change(reason, analyst) as ch:
+        ch.edit_sanction(sanction_id, measure, source or (), level, **changes)
     note(
         f"Changed sanction action {sanction_id}; see fintrack history sanction {sanction_id}"
-        if changed
+        if ch.wrote
         else f"Nothing to change: sanction action {sanction_id} already has these values"
     )
 
@@ -240,9 +229,12 @@ def sanction_list(
         str | None, typer.Option(help=f"One of: {choices(SanctionActionKind)}.")
     ] = None,
     since: Annotated[
-        str | None, typer.Option(help="Announced (or else effective) on or after this date.")
+        date | None,
+        typer.Option(parser=cli_date, help="Announced (or else effective) on or after this date."),
     ] = None,
-    until: Annotated[str | None, typer.Option(help="... on or before this date.")] = None,
+    until: Annotated[
+        date | None, typer.Option(parser=cli_date, help="... on or before this date.")
+    ] = None,
     known_on: KnownOnOption = None,
     min_confidence: MinConfidenceOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
@@ -253,21 +245,17 @@ def sanction_list(
 
         fintrack sanction list --authority EU --since 2025-01-01 --format csv
     """
-    from fintrack.sanctions import SanctionFilter, list_sanctions
-    from fintrack.vocab import parse_choice
-
-    where = SanctionFilter(
+    rows = tracker().sanctions(
         authority=authority,
         program=program,
         target=target,
-        status=parse_choice(SanctionStatus, status, "--status") if status else None,
-        action=parse_choice(SanctionActionKind, action, "--action") if action else None,
-        since=optional_date(since, "--since"),
-        until=optional_date(until, "--until"),
+        status=status or None,
+        action=action or None,
+        since=since,
+        until=until,
+        known_on=known_on,
+        min_confidence=min_confidence,
     )
-    view = known(known_on, min_confidence)
-    with database().session() as session:
-        rows = list_sanctions(session, where, view)
     render(
         rows, SANCTION_COLUMNS, fmt, title="Sanction actions", empty="No sanction actions match."
     )
@@ -286,12 +274,8 @@ def sanction_show(
         fintrack sanction show 2
     """
     from fintrack.cli.output import show_with_sources
-    from fintrack.models import SanctionAction
-    from fintrack.sanctions import known_sanction
-    from fintrack.sources import sources_of
 
-    view = known(known_on)
-    with database().session() as session:
-        row = known_sanction(session, sanction_id, view)
-        cited = sources_of(session, SanctionAction, [sanction_id], view)[sanction_id]
-    show_with_sources(row, cited, SANCTION_COLUMNS, fmt, f"Sanction action {sanction_id}")
+    shown = tracker().sanction_detail(sanction_id, known_on=known_on)
+    show_with_sources(
+        shown.sanction, shown.sources, SANCTION_COLUMNS, fmt, f"Sanction action {sanction_id}"
+    )

@@ -1,6 +1,7 @@
 """`fintrack source`: record sources, list and show them, and link them to records."""
 
-from typing import TYPE_CHECKING, Annotated
+from datetime import date
+from typing import Annotated
 
 import typer
 
@@ -10,20 +11,14 @@ from fintrack.cli.common import (
     FormatOption,
     KnownOnOption,
     ReasonOption,
-    begin,
-    confidence,
-    database,
-    known,
+    change,
+    cli_date,
     listing,
     note,
-    optional_date,
+    tracker,
 )
 from fintrack.cli.output import OutputFormat, render, render_with_list
 from fintrack.formats import EXTRA, KEEP, MAIN, MORE, Column
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -56,9 +51,11 @@ def source_add(
     publisher: Annotated[
         str | None, typer.Option(help="Who published it: Reuters, EUR-Lex, OFAC, ...")
     ] = None,
-    published: Annotated[str | None, typer.Option(help="Date it was published.")] = None,
+    published: Annotated[
+        date | None, typer.Option(parser=cli_date, help="Date it was published.")
+    ] = None,
     retrieved: Annotated[
-        str | None, typer.Option(help="Date you read it (default: today).")
+        date | None, typer.Option(parser=cli_date, help="Date you read it (default: today).")
     ] = None,
     analyst: AnalystOption = None,
 ) -> None:
@@ -74,24 +71,10 @@ def source_add(
             --title "Statement denying a back channel between Syria and Israel" \\
             --published 2025-05-08
     """
-    from fintrack.sources import SourceInput, add_source
-
-    data = SourceInput(
-        url=url,
-        title=title,
-        publisher=publisher,
-        published_on=optional_date(published, "--published"),
-        retrieved_on=optional_date(retrieved, "--retrieved"),
-    )
-
-    def record(session: "Session") -> tuple[int, str]:
-        begin(session, analyst=analyst)
-        source = add_source(session, data)
-        return source.id, source.url or source.title or ""
-
-    source_id, described = database().transaction(record)
-    note(f"Added source {source_id}: {described}")
-    print(source_id)
+    with change(analyst=analyst) as ch:
+        added = ch.add_source(url, title, publisher, published, retrieved)
+    note(f"Added source {added.id}: {added.url or added.title or ''}")
+    print(added.id)
 
 
 @app.command("list")
@@ -103,11 +86,7 @@ def source_list(known_on: KnownOnOption = None, fmt: FormatOption = OutputFormat
 
         fintrack source list --format csv
     """
-    from fintrack.sources import list_sources
-
-    view = known(known_on)
-    with database().session() as session:
-        rows = list_sources(session, view)
+    rows = tracker().sources(known_on=known_on)
     render(rows, SOURCE_COLUMNS, fmt, title="Sources", empty="No sources yet.")
 
 
@@ -123,16 +102,10 @@ def source_show(
 
         fintrack source show 3
     """
-    from fintrack.sources import get_source, links_of_source, source_row
-
-    view = known(known_on)
-    with database().session() as session:
-        source = get_source(session, source_id)
-        links = links_of_source(session, source_id, view)
-        row = source_row(source, len(links))
+    shown = tracker().source_detail(source_id, known_on=known_on)
     render_with_list(
-        row, SOURCE_COLUMNS, fmt, f"Source {source_id}", "records", links, LINK_COLUMNS,
-        "Records", "It speaks for no record yet.",
+        shown.source, SOURCE_COLUMNS, fmt, f"Source {source_id}", "records", shown.links,
+        LINK_COLUMNS, "Records", "It speaks for no record yet.",
     )  # fmt: skip
 
 
@@ -153,26 +126,15 @@ def source_link(
 
         fintrack source link claim 1 4 --confidence denied --reason "UAE statement"
     """
-    from fintrack.changes import finish_change
-    from fintrack.history import KIND_NAMES, KINDS, get_record, parse_kind, refuse_void
-    from fintrack.sources import link, resolve_source
+    from fintrack.vocab import KIND_NAMES
 
-    name = parse_kind(kind)
-    chosen = confidence(level)
-
-    def record(session: "Session") -> tuple[int, str]:
-        begin(session, reason, analyst)
-        refuse_void(get_record(session, name, record_id), name, "take new sources")
-        found = resolve_source(session, source, "SOURCE")
-        done = link(session, KINDS[name], record_id, found, chosen)
-        finish_change(session)
-        return found.id, done
-
-    source_id, done = database().transaction(record)
-    what = f"{KIND_NAMES[name]} {record_id}"
+    with change(reason, analyst) as ch:
+        done = ch.link(kind, record_id, source, level)
+    source_id, chosen = done.source_id, done.confidence
+    what = f"{KIND_NAMES[done.kind]} {record_id}"
     messages = {
         "added": f"Linked source {source_id} to {what} as {chosen}",
         "changed": f"Source {source_id} now makes {what} {chosen}",
         "unchanged": f"Nothing to change: source {source_id} already makes {what} {chosen}",
     }
-    note(messages[done])
+    note(messages[done.outcome])
