@@ -340,6 +340,60 @@ CITED_COLUMNS = [
 ]
 
 
+CLAIM_COLUMNS = [
+    Column("id", "ID", "int", priority=KEEP),
+    Column("stated", "Stated", "date", priority=MAIN),
+    Column("subject", "Subject", priority=KEEP),
+    Column("statement", "Statement", min_width=30, priority=MAIN),
+    Column("confidence", "Confidence", wrap=False, priority=KEEP),
+    Column("ref", "Ref", in_table=False),
+    Column("voided", "Voided", "datetime", in_table=False),
+]
+
+
+CONVERSION_COLUMNS = [
+    Column("value_date", "Value date", "date", priority=KEEP),
+    Column("currency", "Cur", wrap=False, priority=KEEP),
+    Column("amount", "Amount", "money", priority=MAIN),
+    Column("rate", "Rate", "decimal", priority=MAIN),
+    Column("rate_on", "Rate date", "date", priority=MAIN),
+    Column("route", "Route", wrap=False, priority=MORE),
+    Column("target", "In", wrap=False, priority=KEEP),
+    Column("converted", "Converted", "money", currency_key="target", priority=KEEP),
+]
+
+
+HISTORY_COLUMNS = [
+    Column("change", "Change", "int", priority=KEEP),
+    Column("at", "When", "datetime", priority=MAIN),
+    Column("analyst", "Who", wrap=False, priority=MORE),
+    Column("what", "What", priority=KEEP),
+    Column("field", "Field", priority=KEEP),
+    Column("from", "From", min_width=12, priority=MAIN),
+    Column("to", "To", min_width=12, priority=MAIN),
+    Column("reason", "Why", min_width=12, priority=MORE),
+    Column("command", "Command", in_table=False),
+]
+
+
+SOURCE_COLUMNS = [
+    Column("id", "ID", "int", priority=KEEP),
+    Column("publisher", "Publisher", priority=MAIN),
+    Column("title", "Title", min_width=20, priority=MAIN),
+    Column("url", "URL", min_width=20, priority=MAIN),
+    Column("published", "Published", "date", priority=MORE),
+    Column("retrieved", "Retrieved", "date", priority=EXTRA),
+    Column("links", "Records", "int", priority=MORE),
+]
+
+
+LINK_COLUMNS = [
+    Column("kind", "Kind", priority=KEEP),
+    Column("record_id", "Record", "int", priority=KEEP),
+    Column("confidence", "Confidence", wrap=False, priority=KEEP),
+]
+
+
 # --- The reports ------------------------------------------------------------------------
 
 TOTALS_COLUMNS = [

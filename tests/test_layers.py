@@ -51,3 +51,40 @@ def test_no_command_module_imports_another() -> None:
         others = {f"fintrack.cli.{other}" for other in COMMANDS - {name}}
         bad = imported(PACKAGE / "cli" / f"{name}.py") & others
         assert not bad, (name, bad)
+
+
+# What a command may not reach past the tracker for: the domain modules and the database.
+# `db` is about the database file itself (its path, its schema version), and keeps the store.
+DOMAIN = (
+    "sqlalchemy",
+    "fintrack.changes",
+    "fintrack.claims",
+    "fintrack.history",
+    "fintrack.interchange",
+    "fintrack.known",
+    "fintrack.models",
+    "fintrack.pledges",
+    "fintrack.rates",
+    "fintrack.reports",
+    "fintrack.sanctions",
+    "fintrack.seed",
+    "fintrack.sources",
+    "fintrack.store",
+)
+
+
+def test_commands_read_and_write_through_the_tracker() -> None:
+    """The CLI is a thin layer: its commands and their helpers call `fintrack.api`'s tracker,
+    never a domain module or the database (the one `Tracker` of a run is `common.tracker()`)."""
+    for name in (COMMANDS | HELPERS) - {"db", "common"}:
+        names = imported(PACKAGE / "cli" / f"{name}.py")
+        bad = {found for found in names if found.startswith(DOMAIN)}
+        assert not bad, (name, bad)
+    # common opens the run's database for the tracker, and nothing more of the store.
+    common = imported(PACKAGE / "cli" / "common.py")
+    assert {found for found in common if found.startswith(DOMAIN)} <= {
+        "fintrack.store",
+        "fintrack.store.Database",
+        "fintrack.store.default_url",
+        "fintrack.store.mask_command",
+    }

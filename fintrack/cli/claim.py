@@ -19,23 +19,13 @@ from fintrack.cli.common import (
     tracker,
 )
 from fintrack.cli.output import OutputFormat, render
-from fintrack.formats import KEEP, MAIN, Column
+from fintrack.formats import CLAIM_COLUMNS
 
 app = typer.Typer(
     rich_markup_mode="markdown",
     help="Record claims that reports differ on (a reported back channel, a denial).",
     no_args_is_help=True,
 )
-
-CLAIM_COLUMNS = [
-    Column("id", "ID", "int", priority=KEEP),
-    Column("stated", "Stated", "date", priority=MAIN),
-    Column("subject", "Subject", priority=KEEP),
-    Column("statement", "Statement", min_width=30, priority=MAIN),
-    Column("confidence", "Confidence", wrap=False, priority=KEEP),
-    Column("ref", "Ref", in_table=False),
-    Column("voided", "Voided", "datetime", in_table=False),
-]
 
 
 @app.command("add")

@@ -16,13 +16,9 @@ from fintrack.store import Database, default_url
 from fintrack.vocab import Confidence, choices
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from fintrack.api import Change as Writing
     from fintrack.api import Tracker
     from fintrack.errors import InputError
-    from fintrack.known import Known
-    from fintrack.models import Change
 
 
 @dataclass
@@ -308,12 +304,6 @@ def in_options(exc: "InputError") -> tuple[str, str]:
     return option_of(exc.field), problem
 
 
-def optional_date(value: str | date | None, field: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return parse_date(value, field)
-
-
 FormatOption = Annotated[
     OutputFormat,
     typer.Option(
@@ -394,49 +384,6 @@ UntilOption = Annotated[
         help="Only pledges dated on or before DATE (the same date as --since), e.g. 2025-06-30.",
     ),
 ]
-
-
-def date_range(
-    since: date | str | None, until: date | str | None
-) -> tuple[date | None, date | None]:
-    """--since and --until as dates; a range that ends before it starts is an error."""
-    from fintrack.pledges import check_range
-
-    start, end = optional_date(since, "--since"), optional_date(until, "--until")
-    check_range(start, end)
-    return start, end
-
-
-def known(known_on: date | str | None, min_confidence: str | None = None) -> "Known":
-    """The point of view of --known-on and --min-confidence."""
-    from fintrack.errors import InputError
-    from fintrack.known import MIN_CONFIDENCE, Known
-    from fintrack.vocab import parse_choice
-
-    level = None
-    if min_confidence is not None:
-        level = parse_choice(Confidence, min_confidence, "--min-confidence")
-        if level not in MIN_CONFIDENCE:
-            raise InputError("--min-confidence", "use confirmed or reported")
-    return Known.on(optional_date(known_on, "--known-on"), level)
-
-
-def confidence(text: str) -> Confidence:
-    from fintrack.vocab import parse_choice
-
-    return parse_choice(Confidence, text, "--confidence")
-
-
-def begin(session: "Session", reason: str | None = None, analyst: str | None = None) -> "Change":
-    """Open this command's change: its history names the command as it was typed."""
-    import shlex
-
-    from fintrack.changes import begin_change
-    from fintrack.store import mask_command
-
-    # A database URL may hold a password, which must not end up in the history.
-    words = mask_command(state.argv)
-    return begin_change(session, shlex.join(["fintrack", *words]), reason, analyst)
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

@@ -17,7 +17,7 @@ from fintrack.cli.common import (
     tracker,
 )
 from fintrack.cli.output import OutputFormat, render
-from fintrack.formats import KEEP, MAIN, MORE, RATE_COLUMNS, Column
+from fintrack.formats import CONVERSION_COLUMNS, RATE_COLUMNS
 from fintrack.vocab import MAX_RATE_AGE_DAYS
 
 app = typer.Typer(
@@ -25,17 +25,6 @@ app = typer.Typer(
     help="Record and list exchange rates by date, and convert amounts with them.",
     no_args_is_help=True,
 )
-
-CONVERSION_COLUMNS = [
-    Column("value_date", "Value date", "date", priority=KEEP),
-    Column("currency", "Cur", wrap=False, priority=KEEP),
-    Column("amount", "Amount", "money", priority=MAIN),
-    Column("rate", "Rate", "decimal", priority=MAIN),
-    Column("rate_on", "Rate date", "date", priority=MAIN),
-    Column("route", "Route", wrap=False, priority=MORE),
-    Column("target", "In", wrap=False, priority=KEEP),
-    Column("converted", "Converted", "money", currency_key="target", priority=KEEP),
-]
 
 
 # A negative RATE is an argument to refuse with a clear message, not an unknown option.

@@ -6,19 +6,7 @@ import typer
 
 from fintrack.cli.common import AnalystOption, FormatOption, change, listing, note, tracker
 from fintrack.cli.output import OutputFormat, render
-from fintrack.formats import KEEP, MAIN, MORE, Column
-
-HISTORY_COLUMNS = [
-    Column("change", "Change", "int", priority=KEEP),
-    Column("at", "When", "datetime", priority=MAIN),
-    Column("analyst", "Who", wrap=False, priority=MORE),
-    Column("what", "What", priority=KEEP),
-    Column("field", "Field", priority=KEEP),
-    Column("from", "From", min_width=12, priority=MAIN),
-    Column("to", "To", min_width=12, priority=MAIN),
-    Column("reason", "Why", min_width=12, priority=MORE),
-    Column("command", "Command", in_table=False),
-]
+from fintrack.formats import HISTORY_COLUMNS
 
 
 def void(

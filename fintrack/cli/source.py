@@ -18,28 +18,13 @@ from fintrack.cli.common import (
     tracker,
 )
 from fintrack.cli.output import OutputFormat, render, render_with_list
-from fintrack.formats import EXTRA, KEEP, MAIN, MORE, Column
+from fintrack.formats import LINK_COLUMNS, SOURCE_COLUMNS
 
 app = typer.Typer(
     rich_markup_mode="markdown",
     help="Record where figures come from, and link sources to records.",
     no_args_is_help=True,
 )
-
-SOURCE_COLUMNS = [
-    Column("id", "ID", "int", priority=KEEP),
-    Column("publisher", "Publisher", priority=MAIN),
-    Column("title", "Title", min_width=20, priority=MAIN),
-    Column("url", "URL", min_width=20, priority=MAIN),
-    Column("published", "Published", "date", priority=MORE),
-    Column("retrieved", "Retrieved", "date", priority=EXTRA),
-    Column("links", "Records", "int", priority=MORE),
-]
-LINK_COLUMNS = [
-    Column("kind", "Kind", priority=KEEP),
-    Column("record_id", "Record", "int", priority=KEEP),
-    Column("confidence", "Confidence", wrap=False, priority=KEEP),
-]
 
 
 @app.command("add")
