@@ -21,6 +21,8 @@ goes on only if each gives what it gave before. Amounts are `Money`, dates `date
 rows frozen dataclasses; errors are `fintrack.FintrackError`s naming the field.
 """
 
+import functools
+import inspect
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -550,6 +552,49 @@ def _sources(sources: Sequence[int | str]) -> tuple[str, ...]:
     return tuple(str(source) for source in sources)
 
 
+C = TypeVar("C", bound=type)
+
+
+def _ids_checked(cls: C) -> C:
+    """Check the ids every public method of `cls` takes (`pledge_id`, `replaces`, ...) before
+    it runs: an id that is not a whole number, or is larger than any record's id (SQLite could
+    not even compare it), is an InputError naming the argument."""
+    from fintrack.ids import MAX_STORED_ID
+
+    def checking(method: Callable[..., Any], names: list[str]) -> Callable[..., Any]:
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            given = signature.bind(*args, **kwargs).arguments
+            for name in names:
+                value = given.get(name)
+                if value is None:
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise InputError(name, f"{value!r} is not an id: give a whole number")
+                if abs(value) > MAX_STORED_ID:
+                    raise InputError(
+                        name, f"'{value}' is too large for an id (at most {MAX_STORED_ID:,})"
+                    )
+            return method(*args, **kwargs)
+
+        return run
+
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(method):
+            continue
+        names = [
+            parameter
+            for parameter in inspect.signature(method).parameters
+            if parameter.endswith("_id") or parameter in ("replaces", "installment")
+        ]
+        if names:
+            setattr(cls, name, checking(method, names))
+    return cls
+
+
+@_ids_checked
 class Tracker:
     """One database of sanction actions, pledges, payments, rates, sources and claims.
 
@@ -1343,6 +1388,7 @@ class ChangedMeanwhile(FintrackError):
     """A change ran again after a transient failure and its calls gave other results."""
 
 
+@_ids_checked
 class Change:
     """The writes of one change, in one transaction: committed when the `with` block ends
     without an exception, rolled back (nothing written) when it raises.

@@ -2,6 +2,7 @@
 as text in a currency, the duplicate check, payments' rows, open pledges, what is
 outstanding, known names and sources checked without writing."""
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -202,3 +203,30 @@ def test_find_source_checks_a_source_named_without_writing(db_url: str, db_path:
                 tracker.find_source(text)
             assert caught.value.field == "source"
         assert row_counts(db_path) == before
+
+
+@pytest.mark.parametrize("bad", [10**20, 2**31, -(2**40), True, "1", 1.0])
+def test_an_id_no_record_can_have_is_an_error_naming_the_argument(db_url: str, bad: object) -> None:
+    """SQLite cannot compare an integer past 64 bits (OverflowError) and PostgreSQL's ids end
+    at 2**31-1: every method taking an id checks it first, reads and writes alike."""
+    with fintrack.open(db_url) as tracker:
+        with tracker.change() as ch:
+            pledge = qatar(ch)
+        calls: list[tuple[str, Callable[[], object]]] = [
+            ("pledge_id", lambda: tracker.pledge(bad)),  # type: ignore[arg-type]
+            ("pledge_id", lambda: tracker.pledge_detail(bad)),  # type: ignore[arg-type]
+            ("sanction_id", lambda: tracker.sanction(bad)),  # type: ignore[arg-type]
+            ("record_id", lambda: tracker.history("pledge", bad)),  # type: ignore[arg-type]
+        ]
+        for field, call in calls:
+            with pytest.raises(InputError) as caught:
+                call()
+            assert caught.value.field == field
+        before = tracker.payments()
+        with pytest.raises(InputError) as caught, tracker.change() as ch:
+            ch.pay(pledge.id, "1M", on=date(2025, 6, 1), installment=bad)  # type: ignore[arg-type]
+        assert caught.value.field == "installment"
+        with pytest.raises(InputError) as caught, tracker.change() as ch:
+            qatar(ch, replaces=bad, allow_duplicate=True)
+        assert caught.value.field == "replaces"
+        assert tracker.payments() == before and len(tracker.pledges()) == 1
