@@ -276,10 +276,12 @@ def _not_utf8(words: list[str]) -> tuple[str, int] | None:
 
 
 @functools.cache
-def _command() -> "_click.Command":
+def _command(_no_shell_detection: str) -> "_click.Command":
     """The Click command tree of `app`, built once per process: Typer builds it from every
     command's signature (tens of milliseconds), which each call of main() in one process (a
-    script, the tests) would pay again."""
+    script, the tests) would pay again. Typer reads one variable while it builds the tree
+    (_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION: whether the completion options take the
+    shell's name), so there is one tree for each of its values."""
     import typer.main
 
     command = typer.main.get_command(app)
@@ -307,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     # colour setting covers what Typer prints itself (e.g. --install-completion).
     color = False if os.environ.get("NO_COLOR") else None
     try:
-        command = _command()
+        command = _command(os.environ.get("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", ""))
         result = command.main(args=argv, prog_name="fintrack", standalone_mode=False, color=color)
     except NoArgsIsHelpError as exc:
         # A group without a subcommand asks for its help: Rich has printed it on stdout.
