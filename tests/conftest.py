@@ -9,6 +9,9 @@ machine and fails under CI (CI set to anything but 0 or false).
 A test's database is already migrated to the newest schema, with no records: a copy of a template
 that Alembic migrates once per session (a migration costs far more than a copy). Tests of creating
 or migrating a database mark themselves `new_database` and get one with no schema at all.
+
+The suite runs in parallel (pytest-xdist, `-n auto` in pyproject.toml): each worker is a session
+of its own, with its own template, temporary folders and schemas named after it.
 """
 
 import json
@@ -51,6 +54,11 @@ def engine() -> str:
     if name not in ENGINES:
         raise pytest.UsageError(f"{ENGINE_VAR}={name!r}: use one of {', '.join(ENGINES)}")
     return name
+
+
+def worker() -> str:
+    """The pytest-xdist worker running this process (gw0, gw1, ...), or "main" without one."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def in_ci() -> bool:
@@ -192,7 +200,7 @@ class PostgreSQLTemplate(Template):
 
         from fintrack.store import Database
 
-        schema = f"template_{uuid.uuid4().hex[:16]}"
+        schema = f"template_{worker()}_{uuid.uuid4().hex[:16]}"
         with admin.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         self.statements: list[tuple[str, Any, bool]] = []
@@ -261,7 +269,7 @@ def test_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Te
     from sqlalchemy import text
 
     admin = request.getfixturevalue("pg_admin")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
+    schema = f"test_{worker()}_{uuid.uuid4().hex[:16]}"
     database = TestDatabase(path, schema_url(admin.url.render_as_string(False), schema), schema)
     if copied is not None:
         copied.copy_to(database)

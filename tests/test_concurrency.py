@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections import Counter
 from datetime import date
@@ -23,6 +22,7 @@ from fintrack.models import SCHEMA_REVISION
 from fintrack.pledges import pay
 from fintrack.store import Database
 from tests.conftest import QATAR, Run, added, as_json, row_counts, url_of
+from tests.system import CLI, start_blocked, start_python, stop
 
 WRITERS = 4
 PAYMENTS = 50  # by each writer
@@ -52,17 +52,6 @@ for k in range(count):
 """
 
 
-def _start(code: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        env=dict(os.environ),  # FINTRACK_DATABASE_URL: the test's database
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _disbursements() -> dict[int, tuple[int, int]]:
     """Every disbursement in the database: id -> (pledge id, amount), on a connection of its own."""
     engine = create_engine(url_of(), poolclass=NullPool)
@@ -83,7 +72,7 @@ def test_parallel_payments_are_all_kept_and_never_overpay_a_pledge(run: Run) -> 
         added(run, "pledge", "add", "--donor", "Qatar", "--recipient", "Syria", "--currency",
               "JPY", "--amount", str(PLEDGE_TOTAL), "--installments", "4", "--every", "month",
               "--on", "2025-05-08", "--allow-duplicate")  # fmt: skip
-    writers = [_start(WRITER, str(w), str(PAYMENTS)) for w in range(WRITERS)]
+    writers = [start_python(WRITER, str(w), str(PAYMENTS)) for w in range(WRITERS)]
     for writer in writers:
         assert writer.stdout is not None and writer.stdout.readline() == "ready\n"
     for writer in writers:  # all at once
@@ -143,25 +132,20 @@ print("committed", flush=True)
 
 def test_a_payment_waits_for_a_concurrent_one_and_cannot_overpay_with_it(run: Run) -> None:
     assert added(run, *QATAR) == 1  # USD 87M
-    first = _start(HOLDING_WRITER)
+    first = start_python(HOLDING_WRITER)
     second: subprocess.Popen[str] | None = None
     try:
         assert first.stdout is not None and first.stdin is not None
         assert first.stdout.readline() == "paid\n"
         # 29M fits what is outstanding as long as the first payment is not committed.
-        second = _start("from fintrack.cli import entry; entry()", "pay", "1", "29M", "--on",
-                        "2025-06-11")  # fmt: skip
-        with pytest.raises(subprocess.TimeoutExpired):
-            second.wait(timeout=1.5)  # it waits for the first payment's lock
+        # It waits for the first payment's lock:
+        second = start_blocked(url_of(), CLI, "pay", "1", "29M", "--on", "2025-06-11")
         first.stdin.write("commit\n")
         first.stdin.flush()
         assert first.communicate(timeout=60)[0] == "committed\n"
         out, err = second.communicate(timeout=60)
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+        stop(first, second)
     assert (second.returncode, out) == (1, "")
     assert err == (
         "Error: a payment of USD 29,000,000.00 exceeds the USD 27,000,000.00 outstanding on "
@@ -193,7 +177,7 @@ def test_a_writer_killed_in_the_middle_of_a_payment_leaves_no_trace(
 ) -> None:
     assert added(run, *QATAR) == 1
     before = row_counts(db_path)
-    writer = _start(KILLED_WRITER)
+    writer = start_python(KILLED_WRITER)
     try:
         assert writer.stdout is not None
         assert writer.stdout.readline() == "3\n"  # three rows written, not committed
@@ -275,7 +259,7 @@ sys.exit(main(["db", "upgrade"]))
 
 @pytest.mark.new_database("writers meet a database with no schema")
 def test_writers_meeting_a_new_database_at_once_migrate_it_once(run: Run, db_url: str) -> None:
-    upgraders = [_start(UPGRADER) for _ in range(4)]
+    upgraders = [start_python(UPGRADER) for _ in range(4)]
     for upgrader in upgraders:
         assert upgrader.stdout is not None and upgrader.stdout.readline() == "ready\n"
     for upgrader in upgraders:

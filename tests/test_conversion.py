@@ -272,6 +272,10 @@ def test_replacing_is_refused_where_it_would_lose_or_double_money(run: Run) -> N
 # --- properties -----------------------------------------------------------------------------
 
 
+# The tests that use it run on one worker, so that it is migrated once.
+SCRATCH = pytest.mark.xdist_group("conversion-scratch")
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A SQLite file migrated to the current schema, shared by the hypothesis examples of this
@@ -306,6 +310,7 @@ def _currencies_with_minor_units() -> list[str]:
 ALL_CURRENCIES = _currencies_with_minor_units()
 
 
+@SCRATCH
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     currency=st.sampled_from(ALL_CURRENCIES),
@@ -347,6 +352,7 @@ pledge_strategy = st.tuples(
 )
 
 
+@SCRATCH
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     target=st.sampled_from(POOL),

@@ -4,10 +4,13 @@ its place, its disk or its schema revision is wrong."""
 import os
 import sqlite3
 import stat
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+import fintrack
+from fintrack import Money
 from fintrack.models import SCHEMA_REVISION
 from fintrack.store import Database
 from tests.conftest import QATAR, Run, added, assert_error, row_counts
@@ -104,12 +107,15 @@ def test_a_data_directory_that_cannot_be_made_is_one_error_line(
 
 
 def _seeded_file(folder: Path) -> Path:
-    """A database with a pledge and a payment, written by processes that have ended (so
-    SQLite has removed its -wal and -shm files, as it does when the last connection closes)."""
+    """A database with a pledge and a payment, closed (so SQLite has removed its -wal and -shm
+    files, as it does when the last connection closes)."""
     folder.mkdir(mode=0o755)
     database = folder / "team.db"
-    for command in (QATAR, ("pay", "1", "29M", "--on", "2025-05-20")):
-        assert fintrack_bound_by_permissions("--db", str(database), *command).code == 0
+    each = Money.parse("29M", "USD")
+    with fintrack.open(str(database)) as tracker, tracker.change(reason="test") as ch:
+        pledge = ch.add_pledge(donor="Qatar", recipient="Syria", each=each, installments=3,
+                               every="month", on=date(2025, 5, 8))  # fmt: skip
+        ch.pay(pledge.id, each, on=date(2025, 5, 20))
     assert sorted(p.name for p in folder.iterdir()) == ["team.db"]
     return database
 

@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -44,7 +45,14 @@ def spawn(db_url: str, tmp_path: Path, *args: str, shell: str | None = None) -> 
         encoding="utf-8",
         timeout=60,
         dimensions=(40, 80),
+        # Ctrl-C must reach fintrack as at a shell prompt, even when pytest was started with
+        # SIGINT ignored (in the background of a script), which a child would inherit.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def answer(child: Any, prompt: str, text: str) -> None:

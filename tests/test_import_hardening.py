@@ -9,8 +9,6 @@ import re
 import resource
 import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from fintrack import interchange
 from fintrack.formats import Column, write_csv
 from fintrack.spreadsheet import unneutralise
 from tests.conftest import EMPTY, Run, assert_error, engine, row_counts
+from tests.system import CLI, start_blocked, start_python, stop
 
 # Rows of each kind written below: more than the lowered batch size, and not a multiple of it.
 ROWS = 11
@@ -367,59 +366,6 @@ print("committed", flush=True)
 """
 
 
-def _start(code: str, *args: str, url: str | None = None) -> subprocess.Popen[str]:
-    env = dict(os.environ)  # FINTRACK_DATABASE_URL: the test's database
-    if url is not None:
-        env["FINTRACK_DATABASE_URL"] = url
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _named(url: str) -> tuple[str, str]:
-    """The URL with a PostgreSQL application name of its own, to find its connection by; a
-    SQLite URL as it is."""
-    if not url.startswith("postgresql"):
-        return url, ""
-    from sqlalchemy.engine import make_url
-
-    name = f"fintrack-test-{uuid.uuid4().hex[:12]}"
-    named = make_url(url).update_query_dict({"application_name": name})
-    return named.render_as_string(hide_password=False), name
-
-
-def _wait_until_blocked(process: subprocess.Popen[str], url: str, name: str) -> None:
-    """Wait until `process` waits for a lock: on PostgreSQL, until its connection (by
-    application name) does; on SQLite, a few seconds (its wait for the write lock is unseen)."""
-    if not name:
-        with pytest.raises(subprocess.TimeoutExpired):
-            process.wait(timeout=4)
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(url, poolclass=NullPool)
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE application_name = :name AND wait_event_type = 'Lock'"
-    )
-    try:
-        for _ in range(600):
-            with engine.connect() as connection:
-                if connection.execute(query, {"name": name}).scalar_one():
-                    return
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.1)
-    finally:
-        engine.dispose()
-    raise AssertionError("the second process never waited for a lock")
-
-
 @pytest.mark.parametrize("what", ["import", "seed"])
 def test_a_second_import_or_seed_waits_for_the_first_and_finds_its_records(
     run: Run, tmp_path: Path, empty_db: Path, db_url: str, what: str
@@ -430,23 +376,18 @@ def test_a_second_import_or_seed_waits_for_the_first_and_finds_its_records(
         + [f"{i},EU,T{i},ease,a; b,r{i}" for i in range(1, 201)],
     )
     args = ["import", "sanctions", str(source)] if what == "import" else ["seed"]
-    first = _start(HOLDING_IMPORT, str(source) if what == "import" else "seed")
+    first = start_python(HOLDING_IMPORT, str(source) if what == "import" else "seed")
     second: subprocess.Popen[str] | None = None
     try:
         assert first.stdout is not None and first.stdin is not None
         assert first.stdout.readline() == "done\n", first.stderr
-        url, name = _named(db_url)
-        second = _start("from fintrack.cli import entry; entry()", *args, url=url)
-        _wait_until_blocked(second, db_url, name)  # it waits for the first to end
+        second = start_blocked(db_url, CLI, *args)  # it waits for the first to end
         first.stdin.write("commit\n")
         first.stdin.flush()
         assert first.communicate(timeout=60)[0] == "committed\n"
         out, err = second.communicate(timeout=60)
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+        stop(first, second)
     assert (second.returncode, out) == (0, ""), err
     if what == "import":
         assert err.endswith(": no sanctions added, 200 sanctions already present\n"), err
@@ -481,24 +422,18 @@ def test_a_record_added_by_another_command_during_an_import_is_one_clear_error(
     again finds the record stored."""
     lines = ["authority,target,action,ref"] + [f"EU,T{i},ease,r{i}" for i in range(1, 201)]
     source = write(tmp_path / "s.csv", lines)
-    first = _start(HOLDING_ADD)
+    first = start_python(HOLDING_ADD)
     second: subprocess.Popen[str] | None = None
     try:
         assert first.stdout is not None and first.stdin is not None
         assert first.stdout.readline() == "done\n", first.stderr
-        url, name = _named(db_url)
-        second = _start("from fintrack.cli import entry; entry()", "import", "sanctions",
-                        str(source), url=url)  # fmt: skip
-        _wait_until_blocked(second, db_url, name)
+        second = start_blocked(db_url, CLI, "import", "sanctions", str(source))
         first.stdin.write("commit\n")
         first.stdin.flush()
         assert first.communicate(timeout=60)[0] == "committed\n"
         out, err = second.communicate(timeout=60)
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+        stop(first, second)
     if engine() == "postgresql":
         assert (second.returncode, out) == (1, ""), err
         assert err.startswith("Error: another command added a record while this import ran ("), err

@@ -1,5 +1,6 @@
 """The `fintrack` command: composes the command groups and turns errors into one line."""
 
+import functools
 import os
 import re
 import sys
@@ -274,9 +275,24 @@ def _not_utf8(words: list[str]) -> tuple[str, int] | None:
     return None
 
 
+@functools.cache
+def _command(_no_shell_detection: str) -> "_click.Command":
+    """The Click command tree of `app`, built once per process: Typer builds it from every
+    command's signature (tens of milliseconds), which each call of main() in one process (a
+    script, the tests) would pay again. Typer reads one variable while it builds the tree
+    (_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION: whether the completion options take the
+    shell's name), so there is one tree for each of its values."""
+    import typer.main
+
+    command = typer.main.get_command(app)
+    name_values(command)
+    whole_numbers(command)
+    remember_commands(command)
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run fintrack; expected failures end as one `Error: ...` line and a non-zero code."""
-    import typer.main
     from typer import Abort
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
@@ -293,10 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     # colour setting covers what Typer prints itself (e.g. --install-completion).
     color = False if os.environ.get("NO_COLOR") else None
     try:
-        command = typer.main.get_command(app)
-        name_values(command)
-        whole_numbers(command)
-        remember_commands(command)
+        command = _command(os.environ.get("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", ""))
         result = command.main(args=argv, prog_name="fintrack", standalone_mode=False, color=color)
     except NoArgsIsHelpError as exc:
         # A group without a subcommand asks for its help: Rich has printed it on stdout.
