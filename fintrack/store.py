@@ -37,10 +37,14 @@ YIELD_PER = 2_000
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 # SQLite's SQLITE_BUSY and SQLITE_LOCKED, with their extended codes (the low byte).
 SQLITE_RETRY_CODES = frozenset({5, 6})
-# Serializes concurrent `upgrade()` runs on one PostgreSQL database (any fixed 64-bit key).
-PG_MIGRATION_LOCK = 0x66696E747261636B  # "fintrack"
-# Serializes imports and seeds on one PostgreSQL database (`serialize_imports`).
+# PostgreSQL's advisory locks belong to a whole database, and fintrack's tables to one schema
+# (the search path's first): the locks take two keys, fintrack's own and the schema's hash, so
+# that two fintrack databases in two schemas of one server never wait for each other.
+# Serializes concurrent `upgrade()` runs on one fintrack database (any fixed 32-bit key).
+PG_MIGRATION_LOCK = 0x66696E74  # "fint"
+# Serializes imports and seeds on one fintrack database (`serialize_imports`).
 PG_IMPORT_LOCK = PG_MIGRATION_LOCK + 1
+PG_LOCK = "SELECT pg_advisory_xact_lock(:key, hashtext(coalesce(current_schema(), '')))"
 PG_CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "fintrack"}
 DRIVER_HINTS = {"postgresql": "pip install 'fintrack[postgres]'"}
 # Where the database lives is said in errors that ask the user to choose another place.
@@ -173,13 +177,14 @@ def serialize_imports(session: "Session") -> None:
     An import reads which records are stored, then adds the others: two at once would add
     the same records twice, and the second would fail on a duplicate key. Serialized, the
     second finds the first's records stored, as on SQLite, whose writing transactions take
-    the write lock at once (BEGIN IMMEDIATE); PostgreSQL takes a transaction's advisory lock.
+    the write lock at once (BEGIN IMMEDIATE); PostgreSQL takes a transaction's advisory lock,
+    of this schema only.
     """
     from sqlalchemy import text
 
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_IMPORT_LOCK})
+        connection.execute(text(PG_LOCK), {"key": PG_IMPORT_LOCK})
 
 
 def advance_id_sequence(session: "Session", table: str) -> None:
@@ -427,9 +432,7 @@ class Database:
             connection.begin(),
         ):
             if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK}
-                )
+                connection.execute(text(PG_LOCK), {"key": PG_MIGRATION_LOCK})
             before = _revision(connection)
             self._check_known(before)
             config.attributes["connection"] = connection

@@ -94,3 +94,40 @@ def test_a_serialization_failure_runs_the_work_again(run: Run, db_url: str) -> N
     with db.session() as session:
         pledge = session.get(Pledge, 1)
         assert pledge is not None and pledge.purpose == "attempt 2"
+
+
+def test_imports_wait_for_each_other_in_one_schema_only(
+    pg_admin: Any, test_database: TestDatabase
+) -> None:
+    """Advisory locks belong to the whole PostgreSQL database: fintrack's import lock is keyed
+    by the schema too, so an import into one fintrack database never waits for an import into
+    another schema of the same server, and two into one schema still take turns."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    from fintrack.store import serialize_imports
+    from tests.conftest import _pg_server_url, schema_url
+
+    other = f"test_other_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{other}"'))
+    here = create_engine(test_database.url)
+    there = create_engine(schema_url(_pg_server_url(), other))
+    try:
+        with Session(here) as holding, holding.begin():
+            serialize_imports(holding)
+            with Session(there) as elsewhere, elsewhere.begin():
+                elsewhere.execute(text("SET LOCAL lock_timeout = '5s'"))
+                serialize_imports(elsewhere)  # another schema: at once
+            with (
+                pytest.raises(OperationalError, match="lock timeout"),
+                Session(here) as same,
+                same.begin(),
+            ):
+                same.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                serialize_imports(same)  # the same schema: waits for the first
+    finally:
+        here.dispose()
+        there.dispose()
+        with pg_admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{other}" CASCADE'))
