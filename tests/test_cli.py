@@ -86,12 +86,12 @@ def test_console_script_reports_bad_input_without_traceback(tmp_path: Path) -> N
 def test_unexpected_errors_are_one_line_unless_debugging(
     run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fintrack.cli.report as report
+    from fintrack.api import Tracker
 
-    def broken(*_: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(report, "deadlines_rows", broken)
+    monkeypatch.setattr(Tracker, "deadlines_report", broken)
     result = run("deadlines")
     assert result.code == 70
     assert (
