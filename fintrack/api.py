@@ -1421,8 +1421,7 @@ class Change:
                 self._begin()
                 return self
             except Exception as failure:
-                if not self._transient(failure) or attempt == self._db.max_attempts:
-                    raise
+                self._give_up(failure, attempt)
             self._pause(attempt)
         raise AssertionError("unreachable")
 
@@ -1449,8 +1448,7 @@ class Change:
                 self._end(None)
                 return
             except Exception as failure:
-                if not self._transient(failure) or attempt == self._db.max_attempts:
-                    raise
+                self._give_up(failure, attempt)
             self._replay()
 
     def _begin(self) -> None:
@@ -1490,6 +1488,14 @@ class Change:
 
         return is_transient(failure)
 
+    def _give_up(self, failure: BaseException, attempt: int) -> None:
+        """Raise `failure` unless it is transient and attempts are left; after the last
+        attempt, the one error of a database that stayed busy (as `Database.transaction`)."""
+        if not self._transient(failure):
+            raise failure
+        if attempt == self._db.max_attempts:
+            raise self._db.stayed_busy(failure, attempt) from None
+
     def _replay(self) -> None:
         """Run the calls made so far again in a new transaction; each must give what it gave."""
         for attempt in range(1, self._db.max_attempts + 1):
@@ -1497,8 +1503,7 @@ class Change:
             try:
                 self._begin()
             except Exception as failure:
-                if not self._transient(failure) or attempt == self._db.max_attempts:
-                    raise
+                self._give_up(failure, attempt)
                 continue
             assert self._session is not None
             try:
@@ -1511,8 +1516,7 @@ class Change:
                 return
             except Exception as failure:
                 self._end(failure)
-                if not self._transient(failure) or attempt == self._db.max_attempts:
-                    raise
+                self._give_up(failure, attempt)
         raise AssertionError("unreachable")
 
     def run(self, work: "Callable[[Session], R]") -> R:
@@ -1526,8 +1530,7 @@ class Change:
                 result = work(self._session)
                 break
             except Exception as failure:
-                if not self._transient(failure) or attempt == self._db.max_attempts:
-                    raise
+                self._give_up(failure, attempt)
                 self._end(failure)
                 self._replay()
         self._journal.append((work, result))

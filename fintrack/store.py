@@ -581,13 +581,17 @@ class Database:
                 if not is_transient(exc):
                     raise
                 if attempt == self.max_attempts:
-                    reason = hide_password(str(exc.orig).strip(), self.url)
-                    raise DatabaseError(
-                        f"the database {self.display} stayed busy through {attempt} attempts "
-                        f"({reason}); nothing was written, try again"
-                    ) from None
+                    raise self.stayed_busy(exc, attempt) from None
                 time.sleep(random.uniform(0, RETRY_PAUSE_S * 2**attempt))
         raise AssertionError("unreachable")
+
+    def stayed_busy(self, failure: BaseException, attempts: int) -> DatabaseError:
+        """The error of a transaction given up after `attempts` transient failures."""
+        reason = hide_password(str(getattr(failure, "orig", failure)).strip(), self.url)
+        return DatabaseError(
+            f"the database {self.display} stayed busy through {attempts} attempts "
+            f"({reason}); nothing was written, try again"
+        )
 
 
 def _companions(path: Path) -> list[Path]:

@@ -343,6 +343,31 @@ def test_a_change_waits_for_a_writer_that_holds_the_lock(db_url: str) -> None:
         assert len(tracker.pledges()) == 1
 
 
+def test_a_change_that_stays_locked_gives_up_with_one_clear_error(db_url: str) -> None:
+    """After its last attempt a change says the database stayed busy, as the commands always
+    did (`Error: the database ... stayed busy through 3 attempts ...`), not SQLite's error."""
+    _sqlite_only()
+    with fintrack.open(db_url) as tracker:
+        tracker.pledges()  # creates and migrates the database
+    with fintrack.open(db_url) as tracker:
+        tracker._db.sqlite_busy_timeout_ms = 0  # before the engine is made
+        tracker._db.max_attempts = 3
+        engine_, connection = _lock_holder(db_url)
+        try:
+            with (
+                pytest.raises(fintrack.DatabaseError, match="stayed busy through 3 attempts"),
+                tracker.change() as ch,
+            ):
+                ch.add_pledge(
+                    donor="Qatar", recipient="Syria", amount=QATAR_EACH, on=date(2025, 5, 8)
+                )
+        finally:
+            connection.rollback()
+            connection.close()
+            engine_.dispose()
+        assert tracker.pledges() == []
+
+
 def _locked_once(db_url: str) -> object:
     """Work that fails the first time with SQLite's own "database is locked" (a second
     connection cannot write while the change holds the lock), and gives 'done' after."""
