@@ -102,6 +102,8 @@ def _dot_grouped(text: str, number: str, suffix: str, currency: str) -> str | No
         return None  # not a decimal amount of the currency: too many decimals, as it says
     whole, _, fraction = number.partition(".")
     decimal = f"{whole}.{fraction.rstrip('0')}".rstrip(".") + suffix
+    if len(fraction.rstrip("0")) == 3:  # as ambiguous as typed: the number written out
+        decimal = f"{int(Decimal(number) * _MULTIPLIERS[suffix.lower()]):,}"
     return (
         f"'{text}' is ambiguous: a dot followed by three digits may separate thousands; "
         f"write {thousands} for thousands, or {decimal} for the decimal number"

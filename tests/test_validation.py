@@ -232,6 +232,9 @@ def test_an_import_id_no_engine_stores_is_a_row_error(
         ("29.000", "JPY", "'29.000' is ambiguous"),
         ("1.500M", "USD", "write 1,500M for thousands, or 1.5M for the decimal number"),
         ("1.500M", "KWD", "'1.500M' is ambiguous"),
+        # No zero to drop: the decimal number is written out, not suggested as it was typed.
+        ("1.125M", "USD", "write 1,125M for thousands, or 1,125,000 for the decimal number"),
+        ("2.375bn", "EUR", "write 2,375bn for thousands, or 2,375,000,000 for the decimal"),
         ("1.500.000", "USD", "'1.500.000' has dots between thousands; write 1,500,000"),
         ("1.500.000", "KWD", "'1.500.000' has dots between thousands"),
         # Only thousands can be meant: the decimals say what is wrong.
@@ -244,6 +247,9 @@ def test_an_amount_with_a_dot_like_a_thousands_separator_is_refused(
     with pytest.raises(Exception, match=r"^amount: ") as caught:
         parse_amount(text, currency)
     assert fragment in str(caught.value)
+    suggested = str(caught.value).rpartition(", or ")[2].removesuffix(" for the decimal number")
+    if "ambiguous" in fragment and currency == "USD":
+        assert parse_amount(suggested, currency)  # what it suggests is taken
 
 
 @pytest.mark.parametrize(
