@@ -10,13 +10,11 @@ use, so that the command line starts without the database layer.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("fintrack")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+# The one place the version is written: the package's metadata takes it from here (pyproject's
+# [tool.hatch.version]), and `fintrack --version` prints it without reading that metadata.
+__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from fintrack.api import (

@@ -67,6 +67,23 @@ def test_help_does_not_import_sqlalchemy_or_alembic(tmp_path: Path) -> None:
     assert result.stdout.strip().endswith("[]")
 
 
+def test_version_and_help_load_only_what_they_show(tmp_path: Path) -> None:
+    # --version prints the version written in the package, without importlib.metadata; the
+    # coercions of the options (built with pydantic) are built for the command that runs only.
+    code = (
+        "import sys\n"
+        "from fintrack.cli import main\n"
+        "assert main(['--version']) == 0\n"
+        "assert main(['--help']) == 0\n"
+        "heavy = ('importlib.metadata', 'typer._adapters', 'pydantic')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = _python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("fintrack ")
+    assert result.stdout.strip().endswith("[]")
+
+
 def test_console_script_reports_bad_input_without_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "FINTRACK_DATABASE_URL": f"sqlite:///{tmp_path / 'script.db'}"}
     result = subprocess.run(

@@ -40,6 +40,17 @@ def test_wheel_ships_migrations_and_seed(wheel: Path) -> None:
     assert not any(name.startswith(("tests/", "migrations/", "seed/")) for name in names)
 
 
+def test_wheel_version_is_the_package_version(wheel: Path) -> None:
+    # `fintrack --version` prints fintrack.__version__; the metadata pip sees is built from it.
+    import fintrack
+
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        lines = archive.read(metadata).decode().splitlines()
+    assert f"Version: {fintrack.__version__}" in lines
+    assert wheel.name.startswith(f"fintrack-{fintrack.__version__}-")
+
+
 def test_installed_wheel_migrates_and_seeds_a_new_database(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(

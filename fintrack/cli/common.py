@@ -159,6 +159,14 @@ def listing(*, sort: bool = True) -> Callable[[Command], Command]:
     return decorate
 
 
+def _runtime_param(descriptor: Any) -> Any:
+    """Typer's coercion of a parameter, built as Typer builds it: on first use, so that a run
+    pays only for the parameters of its own command."""
+    from typer._coercion import build_runtime_param
+
+    return build_runtime_param(descriptor)
+
+
 @dataclass(frozen=True)
 class _WholeNumbers:
     """The coercion of an integer option or argument, taking the digits 0-9 only.
@@ -168,8 +176,12 @@ class _WholeNumbers:
     `parse_whole` (an id up to the largest id every engine stores), then coerced as before
     (so `min=` still applies)."""
 
-    inner: Any
+    descriptor: Any
     what: str
+
+    @functools.cached_property
+    def inner(self) -> Any:
+        return _runtime_param(self.descriptor)
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
         from typer import BadParameter
@@ -192,7 +204,11 @@ class _Parsed:
     """The coercion of a parameter read by a `parser=` (`cli_date`): the library's InputError
     it raises names the option or argument, as the command's own checks do."""
 
-    inner: Any
+    descriptor: Any
+
+    @functools.cached_property
+    def inner(self) -> Any:
+        return _runtime_param(self.descriptor)
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
         from fintrack.errors import InputError
@@ -214,11 +230,11 @@ def whole_numbers(command: Any) -> None:
     for param in command.params:
         described = getattr(param, "type_descriptor", None)
         if described is not None and described.parameter_info.parser is not None:
-            param._runtime_param = _Parsed(param.get_runtime_param())
+            param._runtime_param = _Parsed(described)
         elif described is not None and described.annotation is int:
             name = param.name or ""
             what = "an id" if name == "id" or name.endswith(("_id", "replaces")) else "a number"
-            param._runtime_param = _WholeNumbers(param.get_runtime_param(), what)
+            param._runtime_param = _WholeNumbers(described, what)
     for sub in getattr(command, "commands", {}).values():
         whole_numbers(sub)
 
