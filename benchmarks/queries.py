@@ -220,8 +220,13 @@ def main() -> None:
     database.upgrade()
     with database.engine.begin() as connection:
         populate(connection, args.pledges, args.history)
-    if hasattr(database, "analyze"):  # before issue 15, no planner statistics were kept
-        database.analyze()
+    try:  # as an import does; before issue 15, no planner statistics were kept
+        from fintrack.store import update_statistics
+    except ImportError:
+        pass
+    else:
+        with database.engine.begin() as connection:
+            update_statistics(connection)
     print(f"{args.pledges} pledges, {args.history} history rows, {database.engine.dialect.name}")
     print(f"{'figure':40} {'seconds':>9} {'baseline':>9} {'ratio':>6}")
 

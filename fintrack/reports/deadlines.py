@@ -148,7 +148,11 @@ def _installment_dates(
             window.c.seq,
             count.c.of,
             outstanding.label("left"),
-            pledge_entity,
+            pledge_entity.id,
+            pledge_entity.donor,
+            pledge_entity.recipient,
+            pledge_entity.currency,
+            pledge_entity.schedule_assumed,
             standing.c.rank,
         )
         .select_from(window)
@@ -165,11 +169,21 @@ def _installment_dates(
     if where.recipient:
         installments = installments.where(named(pledge_entity.recipient, where.recipient))
     rows: list[dict[str, Any]] = []
-    options = {"populate_existing": True}
-    query = installments.execution_options(**options)
-    for due_on, seq, of, left, pledge, rank in session.execute(query):
+    # Columns, not Pledge objects: a window may hold many thousands of installments.
+    for (
+        due_on,
+        seq,
+        of,
+        left,
+        pledge_id,
+        donor,
+        recipient,
+        currency,
+        assumed,
+        rank,
+    ) in session.execute(installments):
         detail = f"installment {seq} of {of}"
-        if pledge.schedule_assumed:
+        if assumed:
             detail += " (date assumed)"
         rows.append(
             _deadline(
@@ -177,11 +191,11 @@ def _installment_dates(
                 due_on,
                 as_of,
                 "installment",
-                f"{pledge.donor} → {pledge.recipient}",
+                f"{donor} → {recipient}",
                 detail,
                 "pledge",
-                pledge.id,
-                pledge.currency,
+                pledge_id,
+                currency,
                 int(left),
             )
         )
