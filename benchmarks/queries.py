@@ -37,8 +37,15 @@ def populate(connection: Any, pledges: int, history: int, seed: int = 15) -> Non
     replace another pledge (a replacement later moved elsewhere), some current ones do."""
     from sqlalchemy import insert
 
-    from fintrack.models import HISTORY, Change, Disbursement, Installment, Pledge, SourceLink
-    from fintrack.models import Source
+    from fintrack.models import (
+        HISTORY,
+        Change,
+        Disbursement,
+        Installment,
+        Pledge,
+        Source,
+        SourceLink,
+    )
 
     rng = random.Random(seed)
     minutes = 2 * 365 * 24 * 60
@@ -207,9 +214,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    import fintrack
     from sqlalchemy import text
 
+    import fintrack
     from fintrack.dates import shift
     from fintrack.known import end_of_day
 

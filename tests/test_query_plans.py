@@ -7,6 +7,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
 import fintrack
+from fintrack.api import Grouping
 from fintrack.known import end_of_day
 from fintrack.models import HISTORY, Base
 from fintrack.store import update_statistics
-
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "queries.py"
 PLEDGES, HISTORY_ROWS = 600, 900
@@ -29,7 +30,7 @@ KNOWN_ON = (date(2024, 6, 1), date(2025, 3, 15), date(2030, 1, 1))
 AS_OF = date(2025, 1, 20)
 WITHIN = 60
 TABLES = {table.name for table in Base.metadata.sorted_tables}
-BY = ("pair", "donor", "recipient", "month", "currency")
+BY: tuple[Grouping, ...] = ("pair", "donor", "recipient", "month", "currency")
 # The history that --known-on consults for every pledge (whether a known pledge replaces it).
 HISTORIES = {"pledges_history"}
 
@@ -76,20 +77,16 @@ def _statements(work: Callable[[], Any]) -> list[tuple[str, Any]]:
 def _reports(tracker: Any) -> dict[str, Callable[[], Any]]:
     """Every report's read, with and without --known-on and --min-confidence."""
     calls: dict[str, Callable[[], Any]] = {}
-    for view in ({}, {"known_on": KNOWN_ON[1]}, {"min_confidence": "reported"}):
+    views: list[dict[str, Any]] = [{}, {"known_on": KNOWN_ON[1]}, {"min_confidence": "reported"}]
+    for view in views:
         label = ",".join(f"{key}={value}" for key, value in view.items())
         for by in BY:
-            calls[f"totals by={by} {label}"] = lambda by=by, view=view: tracker.totals(
-                by=by, **view
-            )
-        calls[f"deadlines {label}"] = lambda view=view: tracker.deadlines(
-            as_of=AS_OF, within=WITHIN, **view
-        )
-        calls[f"deadlines overdue {label}"] = lambda view=view: tracker.deadlines(
-            as_of=AS_OF, within=WITHIN, overdue=True, **view
-        )
-        calls[f"pledges {label}"] = lambda view=view: tracker.pledges(**view)
-        calls[f"sanctions {label}"] = lambda view=view: tracker.sanctions(**view)
+            calls[f"totals by={by} {label}"] = partial(tracker.totals, by=by, **view)
+        window = {"as_of": AS_OF, "within": WITHIN, **view}
+        calls[f"deadlines {label}"] = partial(tracker.deadlines, **window)
+        calls[f"deadlines overdue {label}"] = partial(tracker.deadlines, overdue=True, **window)
+        calls[f"pledges {label}"] = partial(tracker.pledges, **view)
+        calls[f"sanctions {label}"] = partial(tracker.sanctions, **view)
     return calls
 
 
@@ -101,7 +98,8 @@ def _sqlite_plan(bound: Engine, statement: str, params: Any) -> list[tuple[str, 
     plan = []
     for node, parent, _, detail in rows:
         steps[node] = (parent, detail)
-        outer, up = [], parent
+        outer: list[str] = []
+        up = parent
         while up in steps:
             outer.insert(0, steps[up][1])
             up = steps[up][0]
@@ -133,7 +131,7 @@ def _sqlite_defects(name: str, statement: str, plan: list[tuple[str, list[str]]]
         if table is None:
             continue
         if any(step.startswith("CORRELATED") for step in outer):
-            # Run once per row of the outer query: the cost grows with rows × table.
+            # Run once per row of the outer query: the cost grows with rows times table.
             defects.append(f"{name}: {detail} for every row ({' / '.join(outer)})")
         if name.startswith("deadlines") and "known_on" not in name and table == "installments":
             defects.append(f"{name}: {detail} reads every installment, not the window")
