@@ -18,9 +18,10 @@ import fintrack
 from fintrack.api import Grouping
 from fintrack.known import end_of_day
 from fintrack.models import HISTORY, Base
-from fintrack.store import update_statistics
+from fintrack.store import Database, update_statistics
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "queries.py"
+INTERCHANGE = BENCHMARK.with_name("interchange.py")
 PLEDGES, HISTORY_ROWS = 600, 900
 # Days of --known-on: before most records were recorded, in the middle of the history, and
 # after it all. The generated pledges are recorded from 2024-01-01 over two years.
@@ -351,3 +352,62 @@ def test_totals_and_deadlines_are_what_the_stored_versions_give(
             assert len(got) == len(due)
     if day == KNOWN_ON[1]:
         assert oracle.deadlines(AS_OF, WITHIN, False), "the window holds some installments"
+
+
+# --- planner statistics ------------------------------------------------------------------------
+
+
+def _analyzed(db_url: str) -> dict[str, int]:
+    """The tables the planner has statistics of, with the rows they say each holds."""
+    bound = create_engine(db_url)
+    with bound.connect() as connection:
+        if bound.dialect.name == "sqlite":
+            if (
+                connection.exec_driver_sql(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+                ).first()
+                is None
+            ):
+                return {}
+            query = "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl"
+        else:
+            query = (
+                "SELECT relname, n_live_tup FROM pg_stat_user_tables "
+                "WHERE schemaname = current_schema() AND last_analyze IS NOT NULL"
+            )
+        found = {str(table): int(rows or 0) for table, rows in connection.exec_driver_sql(query)}
+    bound.dispose()
+    return found
+
+
+def _interchange_files(folder: Path) -> tuple[Path, Path]:
+    spec = importlib.util.spec_from_file_location("benchmark_interchange", INTERCHANGE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    files: tuple[Path, Path] = module.generate(folder, 40, 4)
+    return files
+
+
+def test_statistics_are_refreshed_by_a_seed_and_an_import(db_url: str, tmp_path: Path) -> None:
+    with fintrack.open(db_url) as tracker:
+        tracker.seed()
+        seeded = _analyzed(db_url)
+        assert seeded.get("pledges", 0) >= 1, seeded
+        pledges, installments = _interchange_files(tmp_path)
+        tracker.import_file("pledges", pledges, installments=installments)
+    assert _analyzed(db_url)["installments"] > seeded["installments"]
+
+
+@pytest.mark.new_database
+def test_statistics_are_refreshed_by_a_migration(db_url: str) -> None:
+    bound = create_engine(db_url)
+    with bound.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE marker (id INTEGER)")
+        connection.exec_driver_sql("INSERT INTO marker VALUES (1)")
+        connection.commit()
+    bound.dispose()
+    Database(db_url).upgrade()
+    analyzed = _analyzed(db_url)
+    # SQLite's ANALYZE records the tables that hold rows; PostgreSQL's names fintrack's own.
+    assert "marker" in analyzed if "sqlite" in db_url else "pledges" in analyzed
