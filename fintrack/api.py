@@ -667,14 +667,17 @@ class Tracker:
         what the history records (default `fintrack seed`)."""
         from sqlalchemy.exc import IntegrityError
 
-        from fintrack.seed import load_seed
-        from fintrack.store import resource_dir
+        from fintrack.seed import SeedResult, load_seed
+        from fintrack.store import resource_dir, update_statistics
+
+        def seed(session: "Session") -> SeedResult:
+            loaded = load_seed(session, Path(folder) if folder else resource_dir("seed"))
+            update_statistics(session.connection())
+            return loaded
 
         try:
             with self.change(analyst=analyst, command=command or "fintrack seed") as ch:
-                result = ch.run(
-                    lambda s: load_seed(s, Path(folder) if folder else resource_dir("seed"))
-                )
+                result = ch.run(seed)
         except IntegrityError as exc:
             raise self._changed_meanwhile("seed", exc) from None
         return SeedSummary(
@@ -710,6 +713,7 @@ class Tracker:
         from fintrack.changes import begin_change
         from fintrack.interchange import CsvFile, Kind, Options
         from fintrack.interchange.problems import ImportResult
+        from fintrack.store import update_statistics
 
         def source(file: "str | PathLike[str]", of: Kind) -> CsvFile:
             return CsvFile(Path(file), of, [c.key for c in file_columns(of)], str(file))
@@ -756,6 +760,8 @@ class Tracker:
                         result = importer(session, main, options)
                     if options.change is not None and not result.wrote:
                         session.delete(options.change)  # nothing was written: no change to keep
+                    elif result.wrote and not dry_run:
+                        update_statistics(session.connection())
             except IntegrityError as exc:
                 raise self._changed_meanwhile("import", exc) from None
             if rejects is not None and not dry_run and main.label not in writers:

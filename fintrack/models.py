@@ -33,7 +33,7 @@ from fintrack.vocab import Confidence, PledgeStatus, SanctionActionKind, Sanctio
 
 # The Alembic revision these models correspond to. A test checks it is the head of
 # migrations/, so that ordinary commands can tell an up-to-date database without importing Alembic.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -330,7 +330,21 @@ def _history_table(table: Table) -> Table:
         Column("known_until", DateTime, nullable=False),
         Column("ended_by", Integer, ForeignKey("changes.id"), nullable=False),
         Index(f"ix_{table.name}_history_id", "id"),
+        *(
+            Index(f"ix_{table.name}_history_{'_'.join(columns)}", *columns)
+            for columns in HISTORY_INDEXES.get(table.name, ())
+        ),
     )
+
+
+# Columns of history tables looked up once per record of a report with --known-on, indexed
+# so that each lookup is a search, not a scan of the history: whether a pledge known at the
+# time replaces a pledge, and whether a later action of the same authority and program acted
+# on a sanction date.
+HISTORY_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "pledges": (("replaces_id",),),
+    "sanction_actions": (("authority", "program"),),
+}
 
 
 VERSIONED: tuple[type[Versioned], ...] = (

@@ -205,6 +205,32 @@ def advance_id_sequence(session: "Session", table: str) -> None:
     )
 
 
+# SQLite's ANALYZE looks at about this many rows of each index (`PRAGMA analysis_limit`):
+# statistics good enough for the planner, in a time that does not grow with the table.
+SQLITE_ANALYSIS_LIMIT = 1_000
+
+
+def update_statistics(connection: "Connection") -> None:
+    """Refresh the planner's statistics of fintrack's tables, in the current transaction:
+    once after a write of many rows (an import, a seed, a migration), never per row.
+
+    Without them SQLite guesses that every table is large and PostgreSQL waits for its
+    autovacuum, so the first reports after an import may scan where an index would serve.
+    SQLite's `PRAGMA optimize` would leave a database never analyzed as it is, so this runs
+    ANALYZE, sampled (`SQLITE_ANALYSIS_LIMIT`); PostgreSQL's ANALYZE names the tables, so
+    that only this schema's are analyzed, not every schema of the database.
+    """
+    from fintrack.models import Base
+
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
+        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("PRAGMA analysis_limit = 0")
+    elif connection.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        connection.exec_driver_sql(f"ANALYZE {names}")
+
+
 def resource_dir(name: str) -> Path:
     """A data folder shipped in the wheel as fintrack/NAME, or at the top of a source checkout."""
     packaged = Path(__file__).resolve().parent / name
@@ -438,6 +464,8 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             self._check_foreign_keys(connection)
+            if before != _revision(connection):
+                update_statistics(connection)
             after = _revision(connection)
         assert after is not None
         self._schema_checked = True

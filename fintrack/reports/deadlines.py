@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from fintrack.dates import shift
 from fintrack.errors import InputError
 from fintrack.known import NOW, Known, standing_label
-from fintrack.models import Installment, Pledge, SanctionAction
-from fintrack.pledges import counted, named, paid_per_installment
+from fintrack.models import Disbursement, Installment, Pledge, SanctionAction
+from fintrack.pledges import counted, named
 from fintrack.rates import RateBook, to_minor
 from fintrack.reports.totals import (
     Tables,
@@ -106,48 +106,84 @@ def deadlines(
 def _installment_dates(
     session: Session, as_of: date, within: int, known: Known, where: DeadlineFilter
 ) -> list[dict[str, Any]]:
-    """Installments with money outstanding due by the end of the window (overdue included)."""
+    """Installments with money outstanding due by the end of the window (overdue included).
+
+    The installments are found through the index on their due date, and what was paid and
+    how many installments the pledge has are counted for those alone, not for every one.
+    """
     end = shift(as_of, within)
     t = Tables(known)
     installment, pledge_entity = t.installment, t.pledge
-    paid = paid_per_installment(known=known)
-    outstanding = installment.amount_minor - func.coalesce(paid.c.paid, 0)
-    standing = known.standing(Pledge)
+    due = installment.due_on < as_of if where.overdue else installment.due_on <= end
+    window = (
+        select(
+            installment.id,
+            installment.pledge_id,
+            installment.seq,
+            installment.due_on,
+            installment.amount_minor,
+        )
+        .where(due)
+        .cte("window")
+    )
+    payment = known.of(Disbursement, name="payment")
+    paid = (
+        select(payment.installment_id, func.sum(payment.amount_minor).label("paid"))
+        .where(payment.installment_id.in_(select(window.c.id)))
+        .group_by(payment.installment_id)
+        .subquery("paid")
+    )
     sizes = known.of(Installment, name="sizes")
     count = (
         select(sizes.pledge_id, func.count(sizes.id).label("of"))
+        .where(sizes.pledge_id.in_(select(window.c.pledge_id)))
         .group_by(sizes.pledge_id)
         .subquery("counts")
     )
+    outstanding = window.c.amount_minor - func.coalesce(paid.c.paid, 0)
+    standing = known.standing(Pledge)
     installments = (
         select(
-            installment.due_on,
-            installment.seq,
+            window.c.due_on,
+            window.c.seq,
             count.c.of,
             outstanding.label("left"),
-            pledge_entity,
+            pledge_entity.id,
+            pledge_entity.donor,
+            pledge_entity.recipient,
+            pledge_entity.currency,
+            pledge_entity.schedule_assumed,
             standing.c.rank,
         )
-        .join(pledge_entity, pledge_entity.id == installment.pledge_id)
-        .join(count, count.c.pledge_id == pledge_entity.id)
-        .outerjoin(paid, paid.c.installment_id == installment.id)
+        .select_from(window)
+        .join(pledge_entity, pledge_entity.id == window.c.pledge_id)
+        .join(count, count.c.pledge_id == window.c.pledge_id)
+        .outerjoin(paid, paid.c.installment_id == window.c.id)
         .outerjoin(standing, standing.c.record_id == pledge_entity.id)
-        .where(
-            installment.due_on < as_of if where.overdue else installment.due_on <= end,
-            outstanding > 0,
-            counted(pledge_entity, known),
-        )
+        .where(outstanding > 0, counted(pledge_entity, known))
+        # Installments of one pledge due on one day stay in the order of their numbers.
+        .order_by(window.c.due_on, window.c.pledge_id, window.c.seq)
     )
     if where.donor:
         installments = installments.where(named(pledge_entity.donor, where.donor))
     if where.recipient:
         installments = installments.where(named(pledge_entity.recipient, where.recipient))
     rows: list[dict[str, Any]] = []
-    options = {"populate_existing": True}
-    query = installments.execution_options(**options)
-    for due_on, seq, of, left, pledge, rank in session.execute(query):
+    # Columns, not Pledge objects: a window may hold many thousands of installments.
+    for (
+        due_on,
+        seq,
+        of,
+        left,
+        pledge_id,
+        donor,
+        recipient,
+        currency,
+        assumed,
+        rank,
+    ) in session.execute(installments):
         detail = f"installment {seq} of {of}"
-        if pledge.schedule_assumed:
+        if assumed:
             detail += " (date assumed)"
         rows.append(
             _deadline(
@@ -155,11 +191,11 @@ def _installment_dates(
                 due_on,
                 as_of,
                 "installment",
-                f"{pledge.donor} → {pledge.recipient}",
+                f"{donor} → {recipient}",
                 detail,
                 "pledge",
-                pledge.id,
-                pledge.currency,
+                pledge_id,
+                currency,
                 int(left),
             )
         )
