@@ -5,7 +5,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +43,8 @@ def measure(
     return Step(name, seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in kB on Linux
 
 
-def median_step(name: str, repeat: int, once: Callable[[], Step]) -> Step:
-    """The median time and the largest peak memory of `repeat` runs."""
-    steps = [once() for _ in range(repeat)]
+def median_step(name: str, steps: list[Step]) -> Step:
+    """The median time and the largest peak memory of a few runs."""
     return Step(
         name,
         statistics.median(s.seconds for s in steps),
