@@ -500,7 +500,7 @@ def write_results(
         + (" (the issue's full size)." if scale == 1 else " (the issue's full size is scale 1)."),
         f"- Machine: {machine()}.",
         f"- Versions: {versions(pg)}.",
-        f"- Times are medians of {repeat} runs, each command in its own process from start to "
+        f"- Times are medians of {repeat} run(s), each command in its own process from start to "
         "exit; peak RSS is the largest of fintrack's runs. Ratio = fintrack / "
         "baseline; the targets are issue 15's (stated for the full size).",
         "- Rows: lines of output (with header) of fintrack / of the baseline, as a check that "
