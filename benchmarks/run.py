@@ -287,7 +287,7 @@ def run_engine(
     reports += [
         ("totals --format csv", ["totals", "-f", "csv"], totals_sql("pair"), "≤ 1.3x", 1.3, None),
         (
-            f"totals --known-on {today} ({edits} edits)",
+            f"totals --known-on {today} (after {edits} pledge edits)",
             ["totals", "--known-on", today],
             totals_sql("pair", end_of_today, as_known),
             "≤ 1.3x",
