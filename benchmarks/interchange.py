@@ -9,15 +9,16 @@ the same file are measured in the same run as a yardstick.
 
 import argparse
 import csv
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import measure as measure_process
 
 SQLITE_TABLE = """CREATE TABLE installments (
     pledge_id INTEGER, seq INTEGER, due DATE, currency TEXT, amount TEXT,
@@ -70,17 +71,8 @@ def generate(folder: Path, rows: int, per_pledge: int) -> tuple[Path, Path]:
 
 
 def measure(name: str, rows: int, command: list[str], stdout: Path | None = None) -> Step:
-    began = time.perf_counter()
-    with open(stdout or os.devnull, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        errors = process.stderr.read().decode() if process.stderr else ""
-    seconds = time.perf_counter() - began
-    if process.returncode != 0:
-        sys.exit(f"{name} failed ({process.returncode}): {errors}")
-    # ru_maxrss is in kilobytes on Linux.
-    return Step(name, rows, seconds, usage.ru_maxrss / 1024)
+    step = measure_process(name, command, stdout)
+    return Step(name, rows, step.seconds, step.peak_mb)
 
 
 def main() -> None:

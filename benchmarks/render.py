@@ -16,20 +16,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import Step
+from common import measure as measure_process
 from interchange import INSTALLMENT_HEADER, PLEDGE_HEADER
-
-
-@dataclass
-class Step:
-    name: str
-    seconds: float
-    peak_mb: float
 
 
 def generate(folder: Path, rows: int) -> tuple[Path, Path]:
@@ -55,16 +48,7 @@ def generate(folder: Path, rows: int) -> tuple[Path, Path]:
 
 
 def measure(name: str, command: list[str], env: dict[str, str], out: Path) -> Step:
-    began = time.perf_counter()
-    with open(out, "wb") as handle:
-        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.PIPE, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        errors = process.stderr.read().decode() if process.stderr else ""
-    seconds = time.perf_counter() - began
-    if code != 0:
-        sys.exit(f"{name} failed ({code}): {errors}")
-    return Step(name, seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in kB on Linux
+    return measure_process(name, command, out, env)
 
 
 def main() -> None:
