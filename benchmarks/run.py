@@ -413,11 +413,10 @@ def startup_rows(repeat: int, fintrack: list[str], env: dict[str, str]) -> list[
             Row(
                 f"`fintrack {label}`",
                 Step(label, seconds, mb),
-                "bare Typer app, same command tree",
+                "bare Typer app, same command tree (benchmarks/startup.py)",
                 Step("bare", bare_seconds, bare_mb),
                 "≤ 2x" if report else "≤ 1.1x",
                 2.0 if report else 1.1,
-                note="benchmarks/startup.py: medians, alternating with the baseline",
             )
         )
     return rows
