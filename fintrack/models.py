@@ -29,11 +29,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeEngine
 
 from fintrack.money import plain_decimal
-from fintrack.vocab import Confidence, PledgeStatus, SanctionActionKind, SanctionStatus
+from fintrack.vocab import Boundary, Confidence, PledgeStatus, SanctionActionKind, SanctionStatus
 
 # The Alembic revision these models correspond to. A test checks it is the head of
 # migrations/, so that ordinary commands can tell an up-to-date database without importing Alembic.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -163,7 +163,9 @@ class Pledge(Versioned, Base):
     """A donor's promise of money to a recipient: the parent of its installments."""
 
     __tablename__ = "pledges"
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+    # A pledge of nothing is kept when a source records one (an FTS flow parked at zero whose
+    # money its child flows carry); fintrack's own commands refuse it.
+    __table_args__ = (CheckConstraint("amount_minor >= 0", name="amount_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -184,8 +186,25 @@ class Pledge(Versioned, Base):
     # Only one pledge that is not voided may replace a given one (checked when recorded): a
     # voided replacement stays on record, and the pledge can then be replaced again.
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
+    # As another system records the money (OCHA FTS, an IATI publisher): the amount in the
+    # currency it was given in and the rate the source used, kept as recorded, never
+    # recomputed; `currency`/`amount_minor` hold what the source reports (FTS: amountUSD).
+    original_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    original_currency: Mapped[str | None] = mapped_column(String(3))
+    exchange_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    # The day the value is converted on when it differs from the pledge's own dates (IATI
+    # value-date).
+    value_on: Mapped[date | None] = mapped_column(Date)
+    # The source system's version of the record this version follows (FTS versionId).
+    version: Mapped[str | None] = mapped_column(String(50))
+    # The flow this one is part of (FTS parentFlowId): a link, not a replacement; both count.
+    part_of_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
+    # Set when the flow is left out of totals by the source's counting rules (see Boundary).
+    boundary: Mapped[Boundary | None] = mapped_column(_one_of(Boundary, "boundary"))
 
-    replaces: Mapped["Pledge | None"] = relationship(remote_side="Pledge.id")
+    replaces: Mapped["Pledge | None"] = relationship(
+        remote_side="Pledge.id", foreign_keys="Pledge.replaces_id"
+    )
     installments: Mapped[list["Installment"]] = relationship(
         back_populates="pledge", cascade="all, delete-orphan", order_by="Installment.seq"
     )
@@ -228,6 +247,11 @@ class Disbursement(Versioned, Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The payment's id in the system it came from (an IATI transaction's ref, an FTS flow),
+    # so that importing the same file again adds nothing.
+    ref: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The day the value is converted on when it differs from `paid_on` (IATI value-date).
+    value_on: Mapped[date | None] = mapped_column(Date)
 
     pledge: Mapped[Pledge] = relationship(back_populates="disbursements")
     installment: Mapped[Installment] = relationship(back_populates="disbursements")

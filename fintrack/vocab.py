@@ -51,6 +51,15 @@ class PledgeStatus(StrEnum):
     PAID = "paid"
 
 
+class Boundary(StrEnum):
+    """Why a recorded flow is left out of totals (OCHA FTS's counting rules): its money is
+    shared with other locations or years of the search it came from, or it moves money
+    already counted inside the location. A flow with no boundary counts."""
+
+    SHARED = "shared"
+    INTERNAL = "internal"
+
+
 class Confidence(StrEnum):
     """How sure a source makes a record: its link to the record carries one of these."""
 

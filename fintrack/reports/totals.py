@@ -69,9 +69,10 @@ def group_columns(by: Grouping, t: Tables) -> list[ColumnElement[Any]]:
 
 
 def filtered(query: Q, where: TotalsFilter, t: Tables) -> Q:
-    """The query restricted to counted pledges (not replaced) matching the filter."""
+    """The query restricted to counted pledges (not replaced, not left out by the counting
+    rules of the system they came from: see `Boundary`) matching the filter."""
     pledge = t.pledge
-    query = query.where(counted(pledge, t.known))
+    query = query.where(counted(pledge, t.known), pledge.boundary.is_(None))
     if where.donor:
         query = query.where(named(pledge.donor, where.donor))
     if where.recipient:
