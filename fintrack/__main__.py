@@ -1,5 +1,5 @@
 """Run fintrack with `python -m fintrack`."""
 
-from fintrack.cli import entry
+from fintrack.launch import entry
 
 entry()

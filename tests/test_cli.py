@@ -3,10 +3,12 @@
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from fintrack import __version__
 from tests.conftest import Run, assert_error
 
 COMMANDS = [
@@ -82,6 +84,32 @@ def test_version_and_help_load_only_what_they_show(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("fintrack ")
     assert result.stdout.strip().endswith("[]")
+
+
+def test_the_program_answers_version_before_loading_the_command_line(tmp_path: Path) -> None:
+    # The console script (and `python -m fintrack`) is fintrack.launch:entry, which prints the
+    # version without importing Typer, Click or the command modules; anything else goes on.
+    code = (
+        "import atexit, sys\n"
+        "heavy = ('typer', 'click', 'fintrack.cli', 'sqlalchemy')\n"
+        "atexit.register(lambda: print(sorted(m for m in heavy if m in sys.modules),"
+        " file=sys.stderr))\n"
+        "sys.argv = ['fintrack', *sys.argv[1:]]\n"
+        "from fintrack.launch import entry\n"
+        "entry()\n"
+    )
+    fast = subprocess.run(
+        [sys.executable, "-c", code, "--version"], capture_output=True, text=True, check=False
+    )
+    assert (fast.returncode, fast.stdout, fast.stderr) == (0, f"fintrack {__version__}\n", "[]\n")
+    full = subprocess.run(
+        [sys.executable, "-c", code, "--db", str(tmp_path / "x.db"), "--version"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (full.returncode, full.stdout) == (0, f"fintrack {__version__}\n")
+    assert "'fintrack.cli'" in full.stderr
+    script = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert script["project"]["scripts"] == {"fintrack": "fintrack.launch:entry"}
 
 
 def test_console_script_reports_bad_input_without_traceback(tmp_path: Path) -> None:
