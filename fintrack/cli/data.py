@@ -271,7 +271,10 @@ def import_(
     if result.voided:
         message += f"; {_counted(result.voided)} voided in this database left out"
     if result.left_out:
-        message += "; left out: " + ", ".join(f"{n} {what}" for what, n in result.left_out.items())
+        message += "; left out: " + ", ".join(
+            plural(n, what, "{}s {}".format(*what.split(" ", 1)))
+            for what, n in result.left_out.items()
+        )
     if result.rejected:
         written = "" if dry_run else f", written to {rejects}"
         message += f"; {plural(result.rejected, 'bad row')} rejected{written}"

@@ -42,10 +42,11 @@ TRANSACTION_TYPES = {
 }
 # planned-disbursement/@type (IATI codelist BudgetType): 1 original, 2 revised.
 ORIGINAL, REVISED = "1", "2"
-# What the summary says was left out, by the plural it is counted under.
-OTHER_TYPES = "transactions of other types"
-UNMATCHED = "planned disbursements of no one pledge"
-ZERO_PLANS = "planned disbursements of zero"
+# What the summary says was left out, each counted under a phrase whose first word is the
+# element, made plural by an s.
+OTHER_TYPES = "transaction of another type"
+UNMATCHED = "planned-disbursement matching no one pledge"
+ZERO_PLANS = "planned-disbursement of zero"
 # Refs longer than a ref column holds are replaced by a hash of their text.
 MAX_REF = 200
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
