@@ -43,7 +43,8 @@ def _parts(session: Session, by: Grouping, where: TotalsFilter) -> list[tuple[An
 
     Pledged amounts are dated by the pledge's date (its first due date when it has none),
     disbursements by their value date (else the day they were paid), and what is outstanding
-    on an installment by its due date. The sums are taken in SQL, so only distinct dates reach Python.
+    on an installment by its due date. The sums are taken in SQL, so only distinct dates
+    reach Python.
     """
     t = Tables(where.known)
     installment, pledge, disbursement = t.installment, t.pledge, t.disbursement
