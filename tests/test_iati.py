@@ -56,7 +56,7 @@ def payments(url: str) -> dict[str, tuple[date, date | None, int]]:
                     Disbursement.amount_minor,
                 ).where(Disbursement.voided_at.is_(None))
             )
-            return {ref: (paid, value, minor) for ref, paid, value, minor in rows}
+            return {str(ref): (paid, value, minor) for ref, paid, value, minor in rows}
     finally:
         database.close()
 
@@ -329,7 +329,7 @@ def figures_from_xml(path: Path) -> dict[tuple[str, str, str], tuple[Decimal, De
             sums[key][kind] += Decimal(value.text)
     figures = {}
     for key, kinds in sums.items():
-        pledged = next((kinds[k] for k in ("commitment", "pledge", "paid") if k in kinds))
+        pledged = next(kinds[k] for k in ("commitment", "pledge", "paid") if k in kinds)
         figures[key] = (pledged, kinds.get("paid", Decimal(0)))
     return figures
 
@@ -480,7 +480,7 @@ def test_a_file_of_many_activities_streams_through(run: Run, tmp_path: Path) -> 
     path = write(tmp_path, document(body))
     summary = imported(run, path)
     assert f"{count:,} pledges, {count:,} installments, {count:,} disbursements added" in summary
-    total = [row for row in as_json(run, "totals") if row["total"]][0]
+    total = next(row for row in as_json(run, "totals") if row["total"])
     whole = sum(range(1, count + 1))
     assert Decimal(total["pledged"]) == whole + Decimal("0.25") * count
     assert Decimal(total["disbursed"]) == whole
