@@ -484,3 +484,60 @@ def test_a_file_of_many_activities_streams_through(run: Run, tmp_path: Path) -> 
     whole = sum(range(1, count + 1))
     assert Decimal(total["pledged"]) == whole + Decimal("0.25") * count
     assert Decimal(total["disbursed"]) == whole
+
+
+def test_the_foreign_kind_lists_are_one_list() -> None:
+    from typing import get_args
+
+    from fintrack.api import ForeignKind as ForeignLiteral
+    from fintrack.api import ImportKind
+    from fintrack.vocab import ForeignKind, ImportChoice
+
+    assert get_args(ForeignLiteral) == tuple(kind.value for kind in ForeignKind)
+    assert tuple(kind.value for kind in ImportChoice) == (
+        *get_args(ImportKind),
+        *get_args(ForeignLiteral),
+    )
+
+
+def test_a_pledge_the_file_no_longer_gives_is_voided_and_its_payments_move(
+    run: Run, tmp_path: Path, db_url: str
+) -> None:
+    imported(run)
+    renamed = ACTIVITIES.read_text(encoding="utf-8").replace(
+        "<narrative>World Food Programme</narrative>", "<narrative>WFP</narrative>"
+    )
+    summary = imported(run, write(tmp_path, renamed, "renamed.xml"))
+    assert "1 pledge, 1 installment added" in summary
+    assert "1 pledge edited to what the file says" in summary
+    fund = "Example Humanitarian Fund"
+    stored = pledges(run)  # live pledges only
+    assert (fund, "World Food Programme", "USD") not in stored
+    assert (stored[(fund, "WFP", "USD")]["pledged"], stored[(fund, "WFP", "USD")]["disbursed"]) == (
+        "375000.25",
+        "375000.25",
+    )
+    rows = csv.DictReader(io.StringIO(run("totals", "--format", "csv").out))
+    usd = next(r for r in rows if r["total"] == "true" and r["currency"] == "USD")
+    assert (usd["pledged"], usd["disbursed"]) == ("5375000.25", "2475000.25")  # counted once
+    assert len(payments(db_url)) == 6
+
+
+def test_records_voided_in_this_database_stay_void(run: Run) -> None:
+    imported(run)
+    sarc = pledges(run)[SARC]["id"]
+    assert run("void", "pledge", sarc, "--reason", "test").code == 0
+    wfp_payment = next(
+        r["id"]
+        for r in csv.DictReader(io.StringIO(run("export", "disbursements").out))
+        if "SYR-003" in r["pledge_ref"]
+    )
+    assert run("void", "payment", wfp_payment, "--reason", "test").code == 0
+    before = row_counts()
+    summary = imported(run)
+    assert (
+        "nothing added, 5 pledges already present; 1 pledge voided in this database left out"
+        in summary
+    )
+    assert row_counts() == before
+    assert SARC not in pledges(run)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fintrack.errors import InputError, InvalidElements, PathError
+from fintrack.history import void
 from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.writing import Batches
 from fintrack.models import Disbursement, Installment, Pledge
@@ -217,6 +218,12 @@ class _Activity:
         self.identifier = identifier
         reporting = element.find("reporting-org")
         reporter = self._name(reporting, f"{base}/reporting-org", "reporting-org")
+        if reporter is None:
+            if not self.errors:
+                self.fail(
+                    f"{base}/reporting-org", "needs a narrative or @ref: it names who reports"
+                )
+            return
         default = element.get("default-currency")
         if default is not None:
             try:
@@ -264,7 +271,7 @@ class _Activity:
         child: Element,
         position: int,
         key: str,
-        reporter: str | None,
+        reporter: str,
         default: str | None,
         groups: dict[tuple[str, str, str], _Group],
     ) -> None:
@@ -287,11 +294,6 @@ class _Activity:
         ):
             role = "donor of incoming" if direction == "in" else "recipient of outgoing"
             self.fail(place, f"has no {org} with a narrative or @ref: the {role} money")
-        if reporter is None:
-            self.fail(
-                f"{self.base}/reporting-org", "needs a narrative or @ref: it names who reports"
-            )
-            return
         if value is None or on is None or counterpart is None:
             return
         currency, minor, value_on = value
@@ -556,8 +558,8 @@ class _Writer:
         self.result = ImportResult()
         self.now = options.now()
         iati = Pledge.ref.like("iati:%")
-        self.stored = {
-            ref: (pledge_id, voided is not None)
+        self.stored: dict[str, tuple[int, bool]] = {
+            str(ref): (pledge_id, voided is not None)
             for pledge_id, ref, voided in session.execute(
                 select(Pledge.id, Pledge.ref, Pledge.voided_at).where(iati)
             )
@@ -566,9 +568,18 @@ class _Writer:
             session.scalars(select(Disbursement.ref).where(Disbursement.ref.like("iati:%")))
         )
         self.later: list[tuple[int | None, PlannedPledge]] = []
+        # The live pledges of each activity by its identifier, to find those its file no
+        # longer gives (a ref may hold `:in:` or `:out:` in the identifier: each is a guess).
+        self.of_activity: dict[str, list[str]] = defaultdict(list)
+        for ref, (_, voided) in self.stored.items():
+            if not voided:
+                for found in re.finditer(":(?:in|out):", ref):
+                    self.of_activity[ref[len("iati:") : found.start()]].append(ref)
+        self.withdrawn: list[int] = []
 
     def count(self, counts: dict[str, int], kind: str, n: int = 1) -> None:
-        counts[kind] = counts.get(kind, 0) + n
+        if n:
+            counts[kind] = counts.get(kind, 0) + n
 
     def write(self, activities: Iterator[_Activity]) -> ImportResult:
         dry = self.options.dry_run
@@ -584,12 +595,24 @@ class _Writer:
                 self.count(self.result.left_out, kind, n)
             for pledge in activity.pledges:
                 self.pledge(pledge)
+            self.withdraw(activity)
         if not dry:
             self.payments.flush()
-            for pledge_id, plan in self.later:
-                _sync(self.session, pledge_id, plan, self.now)
+            for pledge_id in self.withdrawn:
+                void(self.session, "pledge", pledge_id)
+            for stored_id, plan in self.later:
+                _sync(self.session, stored_id, plan, self.now)
             self.session.flush()
         return self.result
+
+    def withdraw(self, activity: _Activity) -> None:
+        """Void the pledges an earlier import made of this activity that the file no longer
+        gives (a counterpart renamed, a currency changed): the activity is given whole."""
+        given = {pledge.ref for pledge in activity.pledges}
+        for ref in self.of_activity.get(activity.identifier or "", ()):
+            if ref not in given:
+                self.count(self.result.edited, "pledges")
+                self.withdrawn.append(self.stored[ref][0])
 
     def pledge(self, plan: PlannedPledge) -> None:
         stored = self.stored.get(plan.ref)
@@ -606,10 +629,11 @@ class _Writer:
             return
         self.count(self.result.added, "pledges")
         self.count(self.result.added, "installments", len(plan.installments))
-        self.count(self.result.added, "disbursements", len(plan.payments))
+        moved = sum(payment.ref in self.paid_refs for payment in plan.payments)
+        self.count(self.result.added, "disbursements", len(plan.payments) - moved)
         if self.options.dry_run:
             return
-        if any(payment.ref in self.paid_refs for payment in plan.payments):
+        if moved:
             self.later.append((None, plan))  # a payment stored under another pledge moves
             return
         pledge_id, self.next_pledge = self.next_pledge, self.next_pledge + 1
@@ -655,11 +679,12 @@ def _columns(plan: PlannedPledge) -> dict[str, Any]:
     }
 
 
-def _iati_payments(pledge: Pledge) -> list[Disbursement]:
+def _iati_payments(pledge: Pledge, voided: bool = False) -> list[Disbursement]:
+    """The payments of a pledge that an IATI import wrote (and, with `voided`, voided ones)."""
     return [
         d
         for d in pledge.disbursements
-        if d.voided_at is None and d.ref is not None and d.ref.startswith("iati:")
+        if (voided or d.voided_at is None) and d.ref is not None and d.ref.startswith("iati:")
     ]
 
 
@@ -674,7 +699,8 @@ def _state(session: Session, pledge_id: int) -> tuple[Any, ...]:
     seqs = {i.id: i.seq for i in pledge.installments}
     payments = [
         Payment(d.ref or "", d.paid_on, d.value_on, seqs[d.installment_id], d.amount_minor)
-        for d in _iati_payments(pledge)
+        # A payment voided in this database stays void: it is compared as the file gives it.
+        for d in _iati_payments(pledge, voided=True)
     ]
     return (
         pledge.donor,
