@@ -129,6 +129,24 @@ def test_each_transaction_type_maps_to_its_donor_recipient_and_status(run: Run) 
     assert sarc["announced"] == "2025-05-25"  # the commitment's transaction-date
 
 
+def test_a_long_title_is_the_purpose_and_a_long_name_an_error(run: Run, tmp_path: Path) -> None:
+    title = "Water " * 60
+    path = write(tmp_path, document(activity(f"<title><narrative>{title}</narrative></title>")))
+    imported(run, path)  # an activity without transactions gives no pledge
+    body = f"<title><narrative>{title}</narrative></title>" + transaction(
+        "2", "5", org=f"<receiver-org><narrative>{'R' * 201}</narrative></receiver-org>"
+    )
+    long_name = write(tmp_path, document(activity(body)), "long.xml")
+    result = run("import", "iati", str(long_name))
+    assert result.err.splitlines()[0] == (
+        f"{long_name}:/iati-activities/iati-activity[1]/transaction[1]/receiver-org: "
+        "at most 200 characters (got 201)"
+    )
+    short = write(tmp_path, document(activity(body.replace("R" * 201, "R"))), "short.xml")
+    imported(run, short)
+    assert pledges(run)[("Reporter", "R", "USD")]["purpose"] == title.strip()
+
+
 def test_a_value_without_currency_takes_the_activitys_default_currency(
     run: Run, tmp_path: Path
 ) -> None:

@@ -149,8 +149,10 @@ class _Activity:
     def fail(self, place: str, message: str) -> None:
         self.errors.append(PathError(self.label, 0, None, message, place))
 
-    def _name(self, element: Element | None, place: str, field: str) -> str | None:
-        """An organisation's name: its first narrative, else its @ref."""
+    def _name(
+        self, element: Element | None, place: str, field: str, column: Any = Pledge.donor
+    ) -> str | None:
+        """An organisation's name (or a title): its first narrative, else its @ref."""
         if element is None:
             return None
         texts = [" ".join((n.text or "").split()) for n in element.findall("narrative")]
@@ -158,7 +160,7 @@ class _Activity:
         if not name:
             return None
         try:
-            return check_text(name, Pledge.donor, field)
+            return check_text(name, column, field)
         except InputError as exc:
             self.fail(place, exc.problem)
             return None
@@ -232,7 +234,7 @@ class _Activity:
                 self.fail(f"{base}/@default-currency", exc.problem)
                 return
         titles = element.find("title")
-        purpose = self._name(titles, f"{base}/title", "title") if titles is not None else None
+        purpose = self._name(titles, f"{base}/title", "title", Pledge.purpose)
         transactions = [
             (position, child) for position, child in enumerate(element.findall("transaction"), 1)
         ]
