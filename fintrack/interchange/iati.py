@@ -15,7 +15,7 @@ from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from fintrack.errors import InputError, InvalidElements, PathError
 from fintrack.history import void
@@ -48,6 +48,8 @@ ORIGINAL, REVISED = "1", "2"
 OTHER_TYPES = "transaction of another type"
 UNMATCHED = "planned-disbursement matching no one pledge"
 ZERO_PLANS = "planned-disbursement of zero"
+# Stored pledges compared with the file's at a time (one IN list of ids).
+COMPARED = 500
 # Refs longer than a ref column holds are replaced by a hash of their text.
 MAX_REF = 200
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
@@ -578,6 +580,8 @@ class _Writer:
                 for found in re.finditer(":(?:in|out):", ref):
                     self.of_activity[ref[len("iati:") : found.start()]].append(ref)
         self.withdrawn: list[int] = []
+        # Stored pledges of the file, compared with what the file gives COMPARED at a time.
+        self.compared: list[tuple[int, PlannedPledge]] = []
 
     def count(self, counts: dict[str, int], kind: str, n: int = 1) -> None:
         if n:
@@ -598,6 +602,7 @@ class _Writer:
             for pledge in activity.pledges:
                 self.pledge(pledge)
             self.withdraw(activity)
+        self.compare()
         if not dry:
             self.payments.flush()
             for pledge_id in self.withdrawn:
@@ -606,6 +611,17 @@ class _Writer:
                 _sync(self.session, stored_id, plan, self.now)
             self.session.flush()
         return self.result
+
+    def compare(self) -> None:
+        """Count the stored pledges waiting to be compared as present or edited."""
+        states = _states(self.session, [pledge_id for pledge_id, _ in self.compared])
+        for pledge_id, plan in self.compared:
+            if states[pledge_id] == plan.state():
+                self.count(self.result.present, "pledges")
+            else:
+                self.count(self.result.edited, "pledges")
+                self.later.append((pledge_id, plan))
+        self.compared = []
 
     def withdraw(self, activity: _Activity) -> None:
         """Void the pledges an earlier import made of this activity that the file no longer
@@ -623,11 +639,9 @@ class _Writer:
             if voided:
                 self.count(self.result.voided, "pledges")
                 return
-            if _state(self.session, pledge_id) == plan.state():
-                self.count(self.result.present, "pledges")
-                return
-            self.count(self.result.edited, "pledges")
-            self.later.append((pledge_id, plan))
+            self.compared.append((pledge_id, plan))
+            if len(self.compared) >= COMPARED:
+                self.compare()
             return
         self.count(self.result.added, "pledges")
         self.count(self.result.added, "installments", len(plan.installments))
@@ -681,42 +695,64 @@ def _columns(plan: PlannedPledge) -> dict[str, Any]:
     }
 
 
-def _iati_payments(pledge: Pledge, voided: bool = False) -> list[Disbursement]:
-    """The payments of a pledge that an IATI import wrote (and, with `voided`, voided ones)."""
+def _iati_payments(pledge: Pledge) -> list[Disbursement]:
+    """The live payments of a pledge that an IATI import wrote."""
     return [
         d
         for d in pledge.disbursements
-        if (voided or d.voided_at is None) and d.ref is not None and d.ref.startswith("iati:")
+        if d.voided_at is None and d.ref is not None and d.ref.startswith("iati:")
     ]
 
 
-def _state(session: Session, pledge_id: int) -> tuple[Any, ...]:
-    """A stored pledge as `PlannedPledge.state` gives a planned one."""
-    pledge = session.get(
-        Pledge,
-        pledge_id,
-        options=[selectinload(Pledge.installments), selectinload(Pledge.disbursements)],
+def _states(session: Session, ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """Stored pledges as `PlannedPledge.state` gives planned ones, read in three queries."""
+    pledges = {
+        row.id: row for row in session.execute(select(Pledge).where(Pledge.id.in_(ids))).scalars()
+    }
+    schedules: dict[int, list[tuple[int, date, int]]] = defaultdict(list)
+    seqs: dict[int, int] = {}
+    query = (
+        select(
+            Installment.id,
+            Installment.pledge_id,
+            Installment.seq,
+            Installment.due_on,
+            Installment.amount_minor,
+        )
+        .where(Installment.pledge_id.in_(ids))
+        .order_by(Installment.pledge_id, Installment.seq)
     )
-    assert pledge is not None
-    seqs = {i.id: i.seq for i in pledge.installments}
-    payments = [
-        Payment(d.ref or "", d.paid_on, d.value_on, seqs[d.installment_id], d.amount_minor)
-        # A payment voided in this database stays void: it is compared as the file gives it.
-        for d in _iati_payments(pledge, voided=True)
-    ]
-    return (
-        pledge.donor,
-        pledge.recipient,
-        pledge.purpose,
-        pledge.currency,
-        pledge.amount_minor,
-        pledge.status,
-        pledge.announced_on,
-        pledge.value_on,
-        pledge.schedule_assumed,
-        [(i.seq, i.due_on, i.amount_minor) for i in pledge.installments],
-        sorted(payments, key=lambda p: p.ref),
-    )
+    for row_id, pledge_id, seq, due, minor in session.execute(query):
+        schedules[pledge_id].append((seq, due, minor))
+        seqs[row_id] = seq
+    paid: dict[int, list[Payment]] = defaultdict(list)
+    # A payment voided in this database stays void: it is compared as the file gives it.
+    payments = select(
+        Disbursement.pledge_id,
+        Disbursement.ref,
+        Disbursement.paid_on,
+        Disbursement.value_on,
+        Disbursement.installment_id,
+        Disbursement.amount_minor,
+    ).where(Disbursement.pledge_id.in_(ids), Disbursement.ref.like("iati:%"))
+    for pledge_id, ref, paid_on, value_on, installment_id, minor in session.execute(payments):
+        paid[pledge_id].append(Payment(str(ref), paid_on, value_on, seqs[installment_id], minor))
+    return {
+        pledge_id: (
+            pledge.donor,
+            pledge.recipient,
+            pledge.purpose,
+            pledge.currency,
+            pledge.amount_minor,
+            pledge.status,
+            pledge.announced_on,
+            pledge.value_on,
+            pledge.schedule_assumed,
+            schedules[pledge_id],
+            sorted(paid[pledge_id], key=lambda p: p.ref),
+        )
+        for pledge_id, pledge in pledges.items()
+    }
 
 
 def _sync(session: Session, pledge_id: int | None, plan: PlannedPledge, now: Any) -> None:
