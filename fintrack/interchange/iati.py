@@ -48,6 +48,9 @@ ORIGINAL, REVISED = "1", "2"
 OTHER_TYPES = "transaction of another type"
 UNMATCHED = "planned-disbursement matching no one pledge"
 ZERO_PLANS = "planned-disbursement of zero"
+# The columns names and titles go to (table columns: their length is read without the ORM).
+NAMES = Pledge.__table__.c["donor"]
+TITLES = Pledge.__table__.c["purpose"]
 # Stored pledges compared with the file's at a time (one IN list of ids).
 COMPARED = 500
 # Refs longer than a ref column holds are replaced by a hash of their text.
@@ -152,7 +155,7 @@ class _Activity:
         self.errors.append(PathError(self.label, 0, None, message, place))
 
     def _name(
-        self, element: Element | None, place: str, field: str, column: Any = Pledge.donor
+        self, element: Element | None, place: str, field: str, column: Any = NAMES
     ) -> str | None:
         """An organisation's name (or a title): its first narrative, else its @ref."""
         if element is None:
@@ -236,7 +239,7 @@ class _Activity:
                 self.fail(f"{base}/@default-currency", exc.problem)
                 return
         titles = element.find("title")
-        purpose = self._name(titles, f"{base}/title", "title", Pledge.purpose)
+        purpose = self._name(titles, f"{base}/title", "title", TITLES)
         transactions = [
             (position, child) for position, child in enumerate(element.findall("transaction"), 1)
         ]
