@@ -559,3 +559,30 @@ def test_records_voided_in_this_database_stay_void(run: Run) -> None:
     )
     assert row_counts() == before
     assert SARC not in pledges(run)
+
+
+def test_a_plan_that_names_no_one_pledge_is_left_out_and_said(run: Run, tmp_path: Path) -> None:
+    to = "<receiver-org><narrative>{}</narrative></receiver-org>"
+    plan = (
+        '<planned-disbursement><period-start iso-date="2025-06-01"/>'
+        '<value currency="USD" value-date="2025-06-01">5</value>{}</planned-disbursement>'
+    )
+    body = (
+        transaction("2", "10", org=to.format("A"))
+        + transaction("2", "20", org=to.format("B"))
+        + plan.format("")  # two outgoing pledges in USD: which one?
+        + plan.format(to.format("C"))  # no pledge to C
+        + plan.format(to.format("B"))
+    )
+    summary = imported(run, write(tmp_path, document(activity(body))))
+    assert summary.endswith("left out: 2 planned-disbursements matching no one pledge\n")
+    assert installments(run, ":out:B:") == [("2025-06-01", "5.00"), ("2025-06-01", "15.00")]
+
+
+def test_a_ref_too_long_for_its_column_is_a_hash_of_it(run: Run, tmp_path: Path) -> None:
+    identifier = "XM-LONG-" + "9" * 250
+    path = write(tmp_path, document(activity(transaction("3", "10"), identifier)))
+    imported(run, path)
+    ref = pledges(run)[("Reporter", "Receiver", "USD")]["ref"]
+    assert ref.startswith("iati:sha256:") and len(ref) <= 200
+    assert "nothing added, 1 pledge already present" in imported(run, path)
