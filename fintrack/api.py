@@ -27,7 +27,7 @@ import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from os import PathLike
@@ -79,6 +79,8 @@ ImportKind = Literal[
     "sanctions", "pledges", "installments", "disbursements", "rates", "sources", "links"
 ]
 ExportKind = Literal[ImportKind, "deadlines", "totals"]
+# The files of other systems an import reads (`fintrack.vocab.ForeignKind`): IATI activity XML.
+ForeignKind = Literal["iati"]
 Grouping = Literal["pair", "donor", "recipient", "month", "currency"]
 # The fields whose known values `Tracker.names` gives: of pledges, of sanction actions.
 NameField = Literal["donor", "recipient", "currency", "authority", "program", "target", "measure"]
@@ -483,6 +485,10 @@ class ImportSummary:
     changed: dict[str, int]
     voided: dict[str, int]
     rejected: int
+    # A file of another system: records edited to what it now says (their history keeps
+    # what they were), and what it holds that fintrack leaves out, by what it is.
+    edited: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 def _typed(cls: type[T], row: dict[str, Any], columns: Sequence[Column]) -> T:
@@ -690,7 +696,7 @@ class Tracker:
 
     def import_file(
         self,
-        kind: ImportKind,
+        kind: ImportKind | ForeignKind,
         path: "str | PathLike[str]",
         installments: "str | PathLike[str] | None" = None,
         dry_run: bool = False,
@@ -706,7 +712,10 @@ class Tracker:
         that of an import of installments. A bad row raises InvalidRows (its `listing()` says
         `FILE:LINE: ...`) and nothing is written; with `rejects`, bad rows are written to that
         CSV file with the reason (a companion file's to NAME.KIND.csv beside it) and the good
-        ones imported. `progress(description, total)` gives a function told the rows done."""
+        ones imported. `progress(description, total)` gives a function told the rows done.
+
+        `iati` reads an IATI activity XML file (`fintrack.interchange.iati`): a bad element
+        raises InvalidElements (`FILE:XPATH: ...`) and nothing is written."""
         from sqlalchemy.exc import IntegrityError
 
         from fintrack import interchange
@@ -718,6 +727,15 @@ class Tracker:
         def source(file: "str | PathLike[str]", of: Kind) -> CsvFile:
             return CsvFile(Path(file), of, [c.key for c in file_columns(of)], str(file))
 
+        if str(kind).strip().lower() == "iati":
+            for name, given in (
+                ("installments", installments),
+                ("pledges", pledges),
+                ("rejects", rejects),
+            ):
+                if given is not None:
+                    raise InputError(name, "goes with an import of CSV files, not of IATI XML")
+            return self._import_iati(Path(path), dry_run, reason, analyst, command)
         of = parse_choice(Kind, str(kind), "kind")
         if installments is not None and of is not Kind.PLEDGES:
             raise InputError("installments", "goes with an import of pledges")
@@ -766,6 +784,36 @@ class Tracker:
                 raise self._changed_meanwhile("import", exc) from None
             if rejects is not None and not dry_run and main.label not in writers:
                 _rejects_writer(stack, writers, main, Path(rejects))(main, [], "")
+        return _summary(result)
+
+    def _import_iati(
+        self,
+        path: Path,
+        dry_run: bool,
+        reason: str | None,
+        analyst: str | None,
+        command: str | None,
+    ) -> ImportSummary:
+        from sqlalchemy.exc import IntegrityError
+
+        from fintrack.changes import begin_change
+        from fintrack.interchange import Options
+        from fintrack.interchange.iati import import_iati
+        from fintrack.store import update_statistics
+
+        options = Options(dry_run=dry_run)
+        try:
+            with self._db.session(write=not dry_run) as session:
+                if not dry_run:
+                    typed = command or shlex.join(["fintrack", "import", "iati", str(path)])
+                    options.change = begin_change(session, typed, reason, analyst)
+                result = import_iati(session, path, str(path), options)
+                if options.change is not None and not result.wrote:
+                    session.delete(options.change)  # nothing was written: no change to keep
+                elif result.wrote and not dry_run:
+                    update_statistics(session.connection())
+        except IntegrityError as exc:
+            raise self._changed_meanwhile("import", exc) from None
         return _summary(result)
 
     # --- reading --------------------------------------------------------------------------
@@ -1384,6 +1432,8 @@ def _summary(result: "ImportResult") -> ImportSummary:
         dict(result.changed),
         dict(result.voided),
         result.rejected,
+        dict(result.edited),
+        dict(result.left_out),
     )
 
 

@@ -112,6 +112,17 @@ class RowError:
         return f"{place} column {self.column}: {self.message}"
 
 
+@dataclass(frozen=True)
+class PathError(RowError):
+    """A bad element or value of an imported file named by its path in the file (an XPath
+    such as /iati-activities/iati-activity[3]/transaction[2]/value): `FILE:PATH: ...`."""
+
+    place: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.place}: {self.message}"
+
+
 class InvalidRows(FintrackError):
     """Rows of an import that fail their checks; nothing was written. `listing()` gives
     one line per problem, `FILE:LINE: ...`."""
@@ -126,3 +137,12 @@ class InvalidRows(FintrackError):
         if len(self.errors) > limit:
             lines.append(f"... and {len(self.errors) - limit} more")
         return lines
+
+
+class InvalidElements(InvalidRows):
+    """Parts of an imported file (`unit`: its activities, say) that fail their checks;
+    nothing was written. `listing()` gives one line per problem, `FILE:PATH: ...`."""
+
+    def __init__(self, errors: list[PathError], invalid: int, total: int, unit: str) -> None:
+        super().__init__(list(errors), invalid, total)
+        self.args = (f"{invalid} of {total} {unit} are invalid; nothing was imported",)

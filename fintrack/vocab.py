@@ -116,6 +116,18 @@ class FileKind(StrEnum):
     LINKS = "links"
 
 
+class ForeignKind(StrEnum):
+    """The files of other systems that `import` reads (`fintrack.api`'s ForeignKind Literal
+    is tested against it)."""
+
+    IATI = "iati"
+
+
+# What `import` reads: every kind of record file, then the files of other systems.
+ImportChoice = StrEnum(  # type: ignore[misc]  # built from the lists above, not a literal
+    "ImportChoice", [(name.upper(), name) for name in (*FileKind, *ForeignKind)]
+)
+
 # The reports an export writes besides the record files; they are not read back.
 REPORT_KINDS = ("deadlines", "totals")
 # What `export` writes: every kind of record file, then the reports.

@@ -12,11 +12,11 @@ import typer
 from fintrack.cli.common import AnalystOption, cli_date, note, plural, tracker, typed_command
 from fintrack.cli.output import stderr_console
 from fintrack.formats import FileFormat
-from fintrack.vocab import ExportChoice, FileKind
+from fintrack.vocab import ExportChoice, FileKind, ForeignKind, ImportChoice
 
 # `fintrack export` writes every kind of record file and the reports; `import` reads the files.
 ExportKind = ExportChoice
-ImportKind = FileKind
+ImportKind = ImportChoice
 
 
 def seed(
@@ -163,10 +163,13 @@ def import_(
         typer.Argument(
             case_sensitive=False,
             help="What the file holds: sanctions, pledges, installments, disbursements, "
-            "rates, sources or links.",
+            "rates, sources or links; or iati, an IATI activity XML file.",
         ),
     ],
-    file: Annotated[Path, typer.Argument(help="A CSV file, as `fintrack export KIND` writes.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="A CSV file, as `fintrack export KIND` writes; or an IATI XML file."),
+    ],
     installments: Annotated[
         Path | None,
         typer.Option(help="pledges: their installments, as `fintrack export installments`."),
@@ -205,15 +208,22 @@ def import_(
     name. Files may come from a spreadsheet: UTF-8 with or without a byte-order mark, , or ;
     between cells, amounts with separators between thousands.
 
+    `fintrack import iati FILE` reads IATI activity XML 2.0x: each activity gives one pledge
+    per direction, counterpart and currency (its commitments, else its pledges, else its
+    payments: the same money is never counted twice), payments as disbursements and
+    planned disbursements as installments. Bad elements are listed as FILE:XPATH; a pledge
+    whose figures changed in the file is edited, its history kept.
+
     Example:
 
         fintrack import pledges pledges.csv --installments installments.csv
+        fintrack import iati activities.xml --dry-run
     """
     from fintrack.errors import InputError, InvalidRows
 
-    if installments is not None and kind is not ImportKind.PLEDGES:
+    if installments is not None and kind.value != FileKind.PLEDGES:
         raise InputError("--installments", "goes with `fintrack import pledges`")
-    if pledges is not None and kind is not ImportKind.INSTALLMENTS:
+    if pledges is not None and kind.value != FileKind.INSTALLMENTS:
         raise InputError("--pledges", "goes with `fintrack import installments`")
     if (on_error is OnError.SKIP) != (rejects is not None):
         raise InputError(
@@ -224,7 +234,7 @@ def import_(
     try:
         with progress if progress is not None else nullcontext():
             result = tracking.import_file(
-                kind.value,
+                kind.value,  # type: ignore[arg-type]  # one of ImportKind's values
                 file,
                 installments,
                 dry_run,
@@ -240,7 +250,9 @@ def import_(
         raise
     if quiet:
         return
-    added = _counted(result.added) or f"no {kind.value}"
+    added = _counted(result.added) or (
+        "nothing" if kind.value == ForeignKind.IATI else f"no {kind.value}"
+    )
     present = _counted(result.present) or "nothing"
     changed = _counted(result.changed)
     if dry_run:
@@ -253,8 +265,16 @@ def import_(
         change = f", the confidence of {changed} changed" if changed else ""
         into = tracking.display
         message = f"Imported {file} into {into}: {added} added{change}, {present} already present"
+    if result.edited:
+        edit = "would edit" if dry_run else "edited"
+        message += f"; {_counted(result.edited)} {edit} to what the file says"
     if result.voided:
         message += f"; {_counted(result.voided)} voided in this database left out"
+    if result.left_out:
+        message += "; left out: " + ", ".join(
+            plural(n, what, "{}s {}".format(*what.split(" ", 1)))
+            for what, n in result.left_out.items()
+        )
     if result.rejected:
         written = "" if dry_run else f", written to {rejects}"
         message += f"; {plural(result.rejected, 'bad row')} rejected{written}"

@@ -112,9 +112,10 @@ def totals_command(
     total=true and empty group columns.
 
     With --in, every amount is converted at the rate of its own value date: pledged money at
-    the pledge's date, disbursements at the day they were paid, what is outstanding at the
-    installment's due date. A rate from up to --max-rate-age days before counts; a missing
-    rate is an error. --working shows each conversion.
+    the pledge's date, disbursements at their value date (an IATI value-date; else the day
+    they were paid), what is outstanding at the installment's due date. A rate from up to
+    --max-rate-age days before counts; a missing rate is an error. --working shows each
+    conversion.
 
     The unconfirmed columns show how much of what was pledged and disbursed rests on
     sources that do not confirm it. --min-confidence leaves out what is not confirmed (or

@@ -43,6 +43,10 @@ class ImportResult:
     voided: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
     rows: int = 0
+    # Records of a file from another system edited to what the file now says (the history
+    # keeps what they were), and what it holds that fintrack leaves out, by what it is.
+    edited: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
 
     def count(self, kind: Kind, added: bool) -> None:
         self.tally(self.added if added else self.present, kind)
@@ -53,7 +57,7 @@ class ImportResult:
 
     @property
     def wrote(self) -> bool:
-        return bool(self.added or self.changed)
+        return bool(self.added or self.changed or self.edited)
 
 
 Reject = Callable[[CsvFile, list[str], str], None]

@@ -42,8 +42,9 @@ def _parts(session: Session, by: Grouping, where: TotalsFilter) -> list[tuple[An
     convert, one per date.
 
     Pledged amounts are dated by the pledge's date (its first due date when it has none),
-    disbursements by the day they were paid, and what is outstanding on an installment by its
-    due date. The sums are taken in SQL, so only distinct dates reach Python.
+    disbursements by their value date (else the day they were paid), and what is outstanding
+    on an installment by its due date. The sums are taken in SQL, so only distinct dates
+    reach Python.
     """
     t = Tables(where.known)
     installment, pledge, disbursement = t.installment, t.pledge, t.disbursement
@@ -75,7 +76,8 @@ def _parts(session: Session, by: Grouping, where: TotalsFilter) -> list[tuple[An
         ),
         (
             DISBURSED,
-            disbursement.paid_on,
+            # A payment's value date when its source gives one (IATI value-date), else its day.
+            func.coalesce(disbursement.value_on, disbursement.paid_on),
             disbursement.amount_minor,
             not_confirmed(paid_standing.c.rank),
             select(disbursement)
