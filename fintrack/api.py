@@ -474,15 +474,30 @@ class SeedSummary:
 
 
 @dataclass(frozen=True)
+class ReferenceRates:
+    """What an import of the ECB's euro reference rates held besides its rates: the source
+    the rates are stored with, the days and the currencies rates were added for, the cells
+    skipped as N/A, and the currencies left out (not in ISO 4217 as fintrack knows it: those
+    withdrawn, such as CYP or TRL)."""
+
+    source: str
+    days: int
+    currencies: tuple[str, ...]
+    not_available: int
+    left_out: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     """What an import added, found already present, changed, left void and rejected,
-    counted by kind of record."""
+    counted by kind of record; for the ECB's reference rates, `reference` says more."""
 
     added: dict[str, int]
     present: dict[str, int]
     changed: dict[str, int]
     voided: dict[str, int]
     rejected: int
+    reference: ReferenceRates | None = None
 
 
 def _typed(cls: type[T], row: dict[str, Any], columns: Sequence[Column]) -> T:
@@ -706,7 +721,11 @@ class Tracker:
         that of an import of installments. A bad row raises InvalidRows (its `listing()` says
         `FILE:LINE: ...`) and nothing is written; with `rejects`, bad rows are written to that
         CSV file with the reason (a companion file's to NAME.KIND.csv beside it) and the good
-        ones imported. `progress(description, total)` gives a function told the rows done."""
+        ones imported. `progress(description, total)` gives a function told the rows done.
+
+        Rates may also be the ECB's euro reference rates as published (eurofxref-hist.zip,
+        its CSV, eurofxref-daily.xml, eurofxref-hist-90d.xml), told by the file's content:
+        errors name the CSV line or the XML element (`FILE:/gesmes:Envelope/Cube/...`)."""
         from sqlalchemy.exc import IntegrityError
 
         from fintrack import interchange
@@ -726,6 +745,19 @@ class Tracker:
         if rejects is not None:
             _check_rejects(Path(rejects), [path, installments, pledges])
         main = source(path, of)
+        ecb = None
+        if of is Kind.RATES:
+            from fintrack.interchange.ecb import EcbFile, ecb_form
+
+            form = ecb_form(Path(path), str(path))
+            if form is not None:
+                ecb = EcbFile(Path(path), str(path), form)
+                if rejects is not None:
+                    raise InputError(
+                        "rejects",
+                        "goes with fintrack's own rates files; the ECB's reference rates are "
+                        "imported whole or not at all",
+                    )
         companion = None
         if installments is not None:
             companion = source(installments, Kind.INSTALLMENTS)
@@ -745,7 +777,11 @@ class Tracker:
                         typed = command or shlex.join(["fintrack", "import", of, str(path)])
                         options.change = begin_change(session, typed, reason, analyst)
                     result: ImportResult
-                    if of is Kind.PLEDGES:
+                    if ecb is not None:
+                        from fintrack.interchange.ecb import import_ecb_rates
+
+                        result = import_ecb_rates(session, ecb, options)
+                    elif of is Kind.PLEDGES:
                         result = interchange.import_pledges(session, main, companion, options)
                     elif of is Kind.INSTALLMENTS:
                         result = interchange.import_pledges(session, companion, main, options)
@@ -1378,12 +1414,23 @@ def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target
 
 
 def _summary(result: "ImportResult") -> ImportSummary:
+    reference = None
+    if result.reference is not None:
+        counts = result.reference
+        reference = ReferenceRates(
+            counts.source,
+            len(counts.days),
+            tuple(sorted(counts.currencies)),
+            counts.not_available,
+            tuple(counts.left_out),
+        )
     return ImportSummary(
         dict(result.added),
         dict(result.present),
         dict(result.changed),
         dict(result.voided),
         result.rejected,
+        reference,
     )
 
 

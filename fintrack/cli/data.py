@@ -243,16 +243,33 @@ def import_(
     added = _counted(result.added) or f"no {kind.value}"
     present = _counted(result.present) or "nothing"
     changed = _counted(result.changed)
+    skipped = spread = ""
+    reference = result.reference
+    if reference is not None:  # the ECB's reference rates: per day and currency
+        if reference.days:
+            spread = (
+                f" for {plural(reference.days, 'day')} and "
+                f"{plural(len(reference.currencies), 'currency', 'currencies')}"
+            )
+        skipped = f"; {plural(reference.not_available, 'N/A cell')} skipped"
+        if reference.left_out:
+            skipped += (
+                f"; {plural(len(reference.left_out), 'currency', 'currencies')} not in "
+                f"ISO 4217 left out: {', '.join(reference.left_out)}"
+            )
     if dry_run:
         change = f" and change the confidence of {changed}" if changed else ""
         message = (
-            f"Dry run of {file}: would add {added}{change}; {present} already present; "
-            "nothing written"
+            f"Dry run of {file}: would add {added}{spread}{change}; {present} already present"
+            f"{skipped}; nothing written"
         )
     else:
         change = f", the confidence of {changed} changed" if changed else ""
         into = tracking.display
-        message = f"Imported {file} into {into}: {added} added{change}, {present} already present"
+        message = (
+            f"Imported {file} into {into}: {added} added{spread}{change}, "
+            f"{present} already present{skipped}"
+        )
     if result.voided:
         message += f"; {_counted(result.voided)} voided in this database left out"
     if result.rejected:
