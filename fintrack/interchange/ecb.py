@@ -420,26 +420,22 @@ class _EcbImport:
             return 0
 
     def _check(self, chunk: list[Day], seen: dict[date, Place], errors: list[RowError]) -> int:
-        """Check the days of a chunk, adding their problems to `errors`; the days with one."""
+        """Check the days of a chunk, adding their problems to `errors` in the file's order;
+        returns how many days have one."""
         label = self.source.label
-        bad: set[int] = set()
-        for index, day in enumerate(chunk):
-            if day.errors:
-                errors.extend(day.errors)
-                bad.add(index)
+        found: list[list[RowError]] = [list(day.errors) for day in chunk]
+        for day, problems in zip(chunk, found, strict=True):
             try:
                 day.on = _parse_day(day.text)
             except ValueError as exc:
-                errors.append(RowError(label, day.place, day.column, str(exc)))
-                bad.add(index)
+                problems.append(RowError(label, day.place, day.column, str(exc)))
                 continue
             if day.on in seen:
                 message = f"{day.on} is also {_at(seen[day.on])}"
-                errors.append(RowError(label, day.place, None, message))
-                bad.add(index)
+                problems.append(RowError(label, day.place, None, message))
             seen.setdefault(day.on, day.place)
         stored = self._stored(chunk)
-        for index, day in enumerate(chunk):
+        for day, problems in zip(chunk, found, strict=True):
             if day.on is None:
                 continue
             for cell in day.cells:
@@ -452,12 +448,11 @@ class _EcbImport:
                 try:
                     rate = parse_rate(cell.text)
                 except InputError as exc:
-                    errors.append(RowError(label, cell.place, cell.column, exc.problem))
-                    bad.add(index)
+                    problems.append(RowError(label, cell.place, cell.column, exc.problem))
                     continue
                 known = known_rate(stored, BASE, cell.currency, day.on, rate)
                 if known is not None and not known.agrees:
-                    errors.append(
+                    problems.append(
                         RowError(
                             label, cell.place, cell.column,
                             f"'{cell.text}', but the EUR/{cell.currency} rate for {day.on} is "
@@ -465,8 +460,9 @@ class _EcbImport:
                             "`fintrack rate add --replace`",
                         )
                     )  # fmt: skip
-                    bad.add(index)
-        return len(bad)
+        for problems in found:
+            errors.extend(problems)
+        return sum(1 for problems in found if problems)
 
     def _stored(self, chunk: list[Day]) -> dict[RateKey, Decimal]:
         """The stored rates of EUR, either way round, on the days of a chunk."""
