@@ -1327,15 +1327,29 @@ class Tracker:
         """Write the records of a kind (or the deadlines or totals report) as `fintrack
         export` does, to a path (replaced only once complete) or an open text file; returns
         the number of rows. Files of records read back with `import_file`. For records,
-        `progress(description, total)` gives a function told the rows written so far."""
+        `progress(description, total)` gives a function told the rows written so far.
+        Sanctions also go out as FollowTheMoney entities (`format="ftm"`): a `Sanction` for
+        each action and a `LegalEntity` for each target, one JSON object a line; the
+        number returned is then of entities."""
         from fintrack.interchange import Kind, count_rows, export_rows
         from fintrack.outfile import text_file
 
         written = parse_choice(FileFormat, str(format), "format")
+        if written is FileFormat.FTM and kind != "sanctions":
+            raise InputError(
+                "format",
+                f"ftm (FollowTheMoney entities) is written for sanctions only, not {kind}; "
+                "use csv, json or jsonl",
+            )
 
         def write(out: IO[str]) -> int:
             from fintrack.reports import TotalsFilter, deadlines_report, totals_report
 
+            if written is FileFormat.FTM:
+                from fintrack.interchange.ftm import ftm_entities, write_ftm
+
+                with self._db.session() as session:
+                    return write_ftm(ftm_entities(session), out)
             if kind == "totals":
                 grouping = _grouping(by)
                 rows = self._read(lambda s: totals_report(s, grouping, TotalsFilter())[0])

@@ -90,7 +90,9 @@ def export(
             "--format",
             "-f",
             case_sensitive=False,
-            help="csv (default), json (one array) or jsonl (one object a line).",
+            metavar="csv|json|jsonl|ftm",
+            help="csv (default), json (one array) or jsonl (one object a line); for "
+            "sanctions also ftm (FollowTheMoney entities, one a line).",
         ),
     ] = FileFormat.CSV,
     as_of: Annotated[
@@ -134,7 +136,8 @@ def export(
             progress=None if progress is None else _tracked(progress),
         )
     if target is not None and not quiet:
-        note(f"Wrote {plural(count, 'row')} of {kind.value} to {target}")
+        what = plural(count, "FtM entity", "FtM entities") if fmt is FileFormat.FTM else None
+        note(f"Wrote {what or plural(count, 'row')} of {kind.value} to {target}")
 
 
 def _tracked(progress: Any) -> Any:
