@@ -169,7 +169,13 @@ def import_(
             "rates, sources or links.",
         ),
     ],
-    file: Annotated[Path, typer.Argument(help="A CSV file, as `fintrack export KIND` writes.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A CSV file, as `fintrack export KIND` writes; for rates also the ECB's "
+            "euro reference rates as published (eurofxref-hist.zip, .csv or .xml)."
+        ),
+    ],
     installments: Annotated[
         Path | None,
         typer.Option(help="pledges: their installments, as `fintrack export installments`."),
@@ -208,9 +214,14 @@ def import_(
     name. Files may come from a spreadsheet: UTF-8 with or without a byte-order mark, , or ;
     between cells, amounts with separators between thousands.
 
+    Rates may be the ECB's euro reference rates as published (eurofxref-hist.zip, its CSV,
+    eurofxref-daily.xml, eurofxref-hist-90d.xml): N/A cells are skipped, and currencies no
+    longer in ISO 4217 (CYP, TRL, ...) are left out and named.
+
     Example:
 
         fintrack import pledges pledges.csv --installments installments.csv
+        fintrack import rates eurofxref-hist.zip
     """
     from fintrack.errors import InputError, InvalidRows
 

@@ -87,8 +87,12 @@ def ftm_entities(session: Session) -> Iterator[dict[str, Any]]:
             "endDate": row["expires"],
             "listingDate": row["announced"],
             "date": row["deadline"],
-            "description": row["deadline_label"],
-            "authorityId": row["legal_ref"],
+            # FtM's Sanction has no property for a legal act (authorityId is an identifier,
+            # without spaces) or a deadline's meaning: they are said in its description.
+            "description": [
+                f"Legal reference: {row['legal_ref']}" if row["legal_ref"] else None,
+                _deadline(row),
+            ],
             "summary": row["summary"],
             "sourceUrl": urls.get(row["id"], []),
             "recordId": key,
@@ -100,6 +104,13 @@ def ftm_entities(session: Session) -> Iterator[dict[str, Any]]:
             if texts:
                 properties[name] = texts
         yield {"id": sanction_id(key), "schema": "Sanction", "properties": properties}
+
+
+def _deadline(row: dict[str, Any]) -> str | None:
+    if row["deadline"] is None:
+        return None
+    label = f": {row['deadline_label']}" if row["deadline_label"] else ""
+    return f"Deadline {row['deadline'].isoformat()}{label}"
 
 
 def _text(value: Any) -> str:
