@@ -398,9 +398,10 @@ class _EcbImport:
         return self.result
 
     def _chunks(self, verb: str) -> Iterator[list[Day]]:
-        progress = None
+        progress = size = None
         if self.options.progress is not None:
-            progress = self.options.progress(f"{verb} {self.source.label}", self._size())
+            size = self._size()
+            progress = self.options.progress(f"{verb} {self.source.label}", size)
         chunk: list[Day] = []
         for day in self.source.days(progress):
             chunk.append(day)
@@ -409,6 +410,8 @@ class _EcbImport:
                 chunk = []
         if chunk:
             yield chunk
+        if progress is not None and size is not None:
+            progress(size)
 
     def _size(self) -> int:
         if self.source.form != "zip":
