@@ -468,17 +468,25 @@ class _EcbImport:
         return sum(1 for problems in found if problems)
 
     def _stored(self, chunk: list[Day]) -> dict[RateKey, Decimal]:
-        """The stored rates of EUR, either way round, on the days of a chunk."""
-        on = sorted({day.on for day in chunk if day.on is not None})
-        if not on:
+        """The stored rates of EUR, either way round, for the currencies and days of a chunk:
+        two index range scans (base, quote, day from the first to the last of the chunk)."""
+        on = {day.on for day in chunk if day.on is not None}
+        left_out = self.source.left_out
+        codes = sorted({c.currency for day in chunk for c in day.cells} - set(left_out))
+        if not on or not codes:
             return {}
-        query = select(
-            ExchangeRate.base, ExchangeRate.quote, ExchangeRate.rate_on, ExchangeRate.rate
-        ).where(
-            ExchangeRate.rate_on.in_(on),
-            (ExchangeRate.base == BASE) | (ExchangeRate.quote == BASE),
-        )
-        return {(b, q, d): rate for b, q, d, rate in self.session.execute(query)}
+        rates = ExchangeRate
+        columns = (rates.base, rates.quote, rates.rate_on, rates.rate)
+        days = rates.rate_on.between(min(on), max(on))
+        found: dict[RateKey, Decimal] = {}
+        for query in (
+            select(*columns).where(rates.base == BASE, rates.quote.in_(codes), days),
+            select(*columns).where(rates.quote == BASE, rates.base.in_(codes), days),
+        ):
+            for base, quote, rate_on, rate in self.session.execute(query):
+                if rate_on in on:  # a file out of date order spans more days than it has
+                    found[base, quote, rate_on] = rate
+        return found
 
 
 def _at(place: Place) -> str:
