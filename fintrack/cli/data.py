@@ -265,7 +265,8 @@ def import_(
                 f" for {plural(reference.days, 'day')} and "
                 f"{plural(len(reference.currencies), 'currency', 'currencies')}"
             )
-        skipped = f"; {plural(reference.not_available, 'N/A cell')} skipped"
+        if reference.not_available:
+            skipped = f"; {plural(reference.not_available, 'N/A cell')} skipped"
         if reference.left_out:
             skipped += (
                 f"; {plural(len(reference.left_out), 'currency', 'currencies')} not in "
