@@ -121,7 +121,8 @@ class EcbFile:
             with archive:
                 members = [m for m in archive.infolist() if not m.is_dir()]
                 if len(members) != 1 or not members[0].filename.lower().endswith((".csv", ".xml")):
-                    names = ", ".join(m.filename for m in members) or "nothing"
+                    names = ", ".join(m.filename for m in members[:3]) or "nothing"
+                    names += f" and {len(members) - 3:,} more" if len(members) > 3 else ""
                     raise self.fail(f"holds {names}; an ECB zip holds one file, eurofxref-hist.csv")
                 try:
                     with archive.open(members[0]) as member:
