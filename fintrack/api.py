@@ -476,9 +476,23 @@ class SeedSummary:
 
 
 @dataclass(frozen=True)
+class ReferenceRates:
+    """What an import of the ECB's euro reference rates held besides its rates: the source
+    the rates are stored with, the days and the currencies rates were added for, the cells
+    skipped as N/A, and the currencies left out (not in ISO 4217 as fintrack knows it: those
+    withdrawn, such as CYP or TRL)."""
+
+    source: str
+    days: int
+    currencies: tuple[str, ...]
+    not_available: int
+    left_out: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     """What an import added, found already present, changed, left void and rejected,
-    counted by kind of record."""
+    counted by kind of record; for the ECB's reference rates, `reference` says more."""
 
     added: dict[str, int]
     present: dict[str, int]
@@ -489,6 +503,7 @@ class ImportSummary:
     # what they were), and what it holds that fintrack leaves out, by what it is.
     edited: dict[str, int] = field(default_factory=dict)
     left_out: dict[str, int] = field(default_factory=dict)
+    reference: ReferenceRates | None = None
 
 
 def _typed(cls: type[T], row: dict[str, Any], columns: Sequence[Column]) -> T:
@@ -715,7 +730,11 @@ class Tracker:
         ones imported. `progress(description, total)` gives a function told the rows done.
 
         `iati` reads an IATI activity XML file (`fintrack.interchange.iati`): a bad element
-        raises InvalidElements (`FILE:XPATH: ...`) and nothing is written."""
+        raises InvalidElements (`FILE:XPATH: ...`) and nothing is written.
+
+        Rates may also be the ECB's euro reference rates as published (eurofxref-hist.zip,
+        its CSV, eurofxref-daily.xml, eurofxref-hist-90d.xml), told by the file's content:
+        errors name the CSV line or the XML element (`FILE:/gesmes:Envelope/Cube/...`)."""
         from sqlalchemy.exc import IntegrityError
 
         from fintrack import interchange
@@ -744,6 +763,19 @@ class Tracker:
         if rejects is not None:
             _check_rejects(Path(rejects), [path, installments, pledges])
         main = source(path, of)
+        ecb = None
+        if of is Kind.RATES:
+            from fintrack.interchange.ecb import EcbFile, ecb_form
+
+            form = ecb_form(Path(path), str(path))
+            if form is not None:
+                ecb = EcbFile(Path(path), str(path), form)
+                if rejects is not None:
+                    raise InputError(
+                        "rejects",
+                        "goes with fintrack's own rates files; the ECB's reference rates are "
+                        "imported whole or not at all",
+                    )
         companion = None
         if installments is not None:
             companion = source(installments, Kind.INSTALLMENTS)
@@ -763,7 +795,11 @@ class Tracker:
                         typed = command or shlex.join(["fintrack", "import", of, str(path)])
                         options.change = begin_change(session, typed, reason, analyst)
                     result: ImportResult
-                    if of is Kind.PLEDGES:
+                    if ecb is not None:
+                        from fintrack.interchange.ecb import import_ecb_rates
+
+                        result = import_ecb_rates(session, ecb, options)
+                    elif of is Kind.PLEDGES:
                         result = interchange.import_pledges(session, main, companion, options)
                     elif of is Kind.INSTALLMENTS:
                         result = interchange.import_pledges(session, companion, main, options)
@@ -1339,15 +1375,29 @@ class Tracker:
         """Write the records of a kind (or the deadlines or totals report) as `fintrack
         export` does, to a path (replaced only once complete) or an open text file; returns
         the number of rows. Files of records read back with `import_file`. For records,
-        `progress(description, total)` gives a function told the rows written so far."""
+        `progress(description, total)` gives a function told the rows written so far.
+        Sanctions also go out as FollowTheMoney entities (`format="ftm"`): a `Sanction` for
+        each action and a `LegalEntity` for each target, one JSON object a line; the
+        number returned is then of entities."""
         from fintrack.interchange import Kind, count_rows, export_rows
         from fintrack.outfile import text_file
 
         written = parse_choice(FileFormat, str(format), "format")
+        if written is FileFormat.FTM and kind != "sanctions":
+            raise InputError(
+                "format",
+                f"ftm (FollowTheMoney entities) is written for sanctions only, not {kind}; "
+                "use csv, json or jsonl",
+            )
 
         def write(out: IO[str]) -> int:
             from fintrack.reports import TotalsFilter, deadlines_report, totals_report
 
+            if written is FileFormat.FTM:
+                from fintrack.interchange.ftm import ftm_entities, write_ftm
+
+                with self._db.session() as session:
+                    return write_ftm(ftm_entities(session), out)
             if kind == "totals":
                 grouping = _grouping(by)
                 rows = self._read(lambda s: totals_report(s, grouping, TotalsFilter())[0])
@@ -1426,6 +1476,16 @@ def _rejects_writer(stack: ExitStack, writers: dict[str, Any], main: Any, target
 
 
 def _summary(result: "ImportResult") -> ImportSummary:
+    reference = None
+    if result.reference is not None:
+        counts = result.reference
+        reference = ReferenceRates(
+            counts.source,
+            len(counts.days),
+            tuple(sorted(counts.currencies)),
+            counts.not_available,
+            tuple(counts.left_out),
+        )
     return ImportSummary(
         dict(result.added),
         dict(result.present),
@@ -1434,6 +1494,7 @@ def _summary(result: "ImportResult") -> ImportSummary:
         result.rejected,
         dict(result.edited),
         dict(result.left_out),
+        reference,
     )
 
 

@@ -98,10 +98,11 @@ MAX_LISTED = 20
 
 @dataclass(frozen=True)
 class RowError:
-    """A bad cell or row of an imported file: `FILE:LINE: column C: what is wrong`."""
+    """A bad cell or row of an imported file: `FILE:LINE: column C: what is wrong` (for an
+    XML file, `line` is an XPath: `FILE:/gesmes:Envelope/Cube/Cube[2]/@time: ...`)."""
 
     file: str
-    line: int
+    line: int | str
     column: str | None
     message: str
 
@@ -125,10 +126,12 @@ class PathError(RowError):
 
 class InvalidRows(FintrackError):
     """Rows of an import that fail their checks; nothing was written. `listing()` gives
-    one line per problem, `FILE:LINE: ...`."""
+    one line per problem, `FILE:LINE: ...`. `unit` is what the file holds (rows, days)."""
 
-    def __init__(self, errors: list[RowError], invalid: int, total: int) -> None:
-        super().__init__(f"{invalid} of {total} rows are invalid; nothing was imported")
+    def __init__(
+        self, errors: list[RowError], invalid: int, total: int, unit: str = "rows"
+    ) -> None:
+        super().__init__(f"{invalid} of {total} {unit} are invalid; nothing was imported")
         self.errors = errors
         self.invalid = invalid
 

@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 
 
 class FileFormat(StrEnum):
-    """What a file holds: CSV (the default), one JSON array, or JSON lines."""
+    """What a file holds: CSV (the default), one JSON array, or JSON lines; for sanctions
+    also FollowTheMoney entities (`ftm`, JSON lines), as OpenSanctions' tools read them."""
 
     CSV = "csv"
     JSON = "json"
     JSONL = "jsonl"
+    FTM = "ftm"
 
 
 Kind = Literal["text", "int", "decimal", "date", "datetime", "money", "percent", "list", "bool"]

@@ -90,7 +90,9 @@ def export(
             "--format",
             "-f",
             case_sensitive=False,
-            help="csv (default), json (one array) or jsonl (one object a line).",
+            metavar="csv|json|jsonl|ftm",
+            help="csv (default), json (one array) or jsonl (one object a line); for "
+            "sanctions also ftm (FollowTheMoney entities, one a line).",
         ),
     ] = FileFormat.CSV,
     as_of: Annotated[
@@ -134,7 +136,8 @@ def export(
             progress=None if progress is None else _tracked(progress),
         )
     if target is not None and not quiet:
-        note(f"Wrote {plural(count, 'row')} of {kind.value} to {target}")
+        what = plural(count, "FtM entity", "FtM entities") if fmt is FileFormat.FTM else None
+        note(f"Wrote {what or plural(count, 'row')} of {kind.value} to {target}")
 
 
 def _tracked(progress: Any) -> Any:
@@ -168,7 +171,10 @@ def import_(
     ],
     file: Annotated[
         Path,
-        typer.Argument(help="A CSV file, as `fintrack export KIND` writes; or an IATI XML file."),
+        typer.Argument(
+            help="A CSV file, as `fintrack export KIND` writes; an IATI XML file; for rates "
+            "also the ECB's euro reference rates as published (eurofxref-hist.zip, .csv, .xml)."
+        ),
     ],
     installments: Annotated[
         Path | None,
@@ -214,10 +220,15 @@ def import_(
     planned disbursements as installments. Bad elements are listed as FILE:XPATH; a pledge
     whose figures changed in the file is edited, its history kept.
 
+    Rates may be the ECB's euro reference rates as published (eurofxref-hist.zip, its CSV,
+    eurofxref-daily.xml, eurofxref-hist-90d.xml): N/A cells are skipped, and currencies no
+    longer in ISO 4217 (CYP, TRL, ...) are left out and named.
+
     Example:
 
         fintrack import pledges pledges.csv --installments installments.csv
         fintrack import iati activities.xml --dry-run
+        fintrack import rates eurofxref-hist.zip
     """
     from fintrack.errors import InputError, InvalidRows
 
@@ -255,16 +266,34 @@ def import_(
     )
     present = _counted(result.present) or "nothing"
     changed = _counted(result.changed)
+    skipped = spread = ""
+    reference = result.reference
+    if reference is not None:  # the ECB's reference rates: per day and currency
+        if reference.days:
+            spread = (
+                f" for {plural(reference.days, 'day')} and "
+                f"{plural(len(reference.currencies), 'currency', 'currencies')}"
+            )
+        if reference.not_available:
+            skipped = f"; {plural(reference.not_available, 'N/A cell')} skipped"
+        if reference.left_out:
+            skipped += (
+                f"; {plural(len(reference.left_out), 'currency', 'currencies')} not in "
+                f"ISO 4217 left out: {', '.join(reference.left_out)}"
+            )
     if dry_run:
         change = f" and change the confidence of {changed}" if changed else ""
         message = (
-            f"Dry run of {file}: would add {added}{change}; {present} already present; "
-            "nothing written"
+            f"Dry run of {file}: would add {added}{spread}{change}; {present} already present"
+            f"{skipped}; nothing written"
         )
     else:
         change = f", the confidence of {changed} changed" if changed else ""
         into = tracking.display
-        message = f"Imported {file} into {into}: {added} added{change}, {present} already present"
+        message = (
+            f"Imported {file} into {into}: {added} added{spread}{change}, "
+            f"{present} already present{skipped}"
+        )
     if result.edited:
         edit = "would edit" if dry_run else "edited"
         message += f"; {_counted(result.edited)} {edit} to what the file says"

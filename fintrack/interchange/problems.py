@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from fintrack.errors import RowError
 from fintrack.interchange.kinds import Kind
@@ -34,6 +34,19 @@ class Problems:
 
 
 @dataclass
+class ReferenceCounts:
+    """What an import of a central bank's reference rates held besides its rates: the days
+    and currencies it added rates for, the cells without a rate (N/A), and the currencies it
+    left out (not in ISO 4217 as fintrack knows it: withdrawn ones such as CYP or TRL)."""
+
+    source: str  # the source the rates are stored with
+    days: set[date] = field(default_factory=set)
+    currencies: set[str] = field(default_factory=set)
+    not_available: int = 0
+    left_out: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ImportResult:
     added: dict[str, int] = field(default_factory=dict)
     present: dict[str, int] = field(default_factory=dict)
@@ -47,6 +60,7 @@ class ImportResult:
     # keeps what they were), and what it holds that fintrack leaves out, by what it is.
     edited: dict[str, int] = field(default_factory=dict)
     left_out: dict[str, int] = field(default_factory=dict)
+    reference: ReferenceCounts | None = None  # an import of reference rates (the ECB's)
 
     def count(self, kind: Kind, added: bool) -> None:
         self.tally(self.added if added else self.present, kind)
