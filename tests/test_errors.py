@@ -121,8 +121,9 @@ DOMAIN_MODULES = sorted(
     if "cli" not in path.relative_to(Path(fintrack.__file__).parent).parts
 )
 OPTION = re.compile(r"--[a-z]")
-# The one place outside the CLI that reads command-line words: masking --db in the history.
-READS_ARGUMENTS = {("store.py", "--db"), ("store.py", "--db=")}
+# The places outside the CLI that read command-line words: masking --db in the history.
+# The other: the program's entry point, which answers `--version` before the CLI loads.
+READS_ARGUMENTS = {("store.py", "--db"), ("store.py", "--db="), ("launch.py", "--version")}
 
 
 def test_no_domain_module_names_a_command_line_option_in_an_input_error() -> None:
