@@ -112,12 +112,30 @@ class RowError:
         return f"{place} column {self.column}: {self.message}"
 
 
+@dataclass(frozen=True)
+class PathError:
+    """A bad value of an imported document, named by its path in it (a JSON pointer):
+    `FILE:/data/flows/17/amountUSD: what is wrong`."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.path}: {self.message}"
+
+
 class InvalidRows(FintrackError):
     """Rows of an import that fail their checks; nothing was written. `listing()` gives
-    one line per problem, `FILE:LINE: ...`."""
+    one line per problem, `FILE:LINE: ...` (`FILE:/json/pointer: ...` for a document)."""
 
-    def __init__(self, errors: list[RowError], invalid: int, total: int) -> None:
-        super().__init__(f"{invalid} of {total} rows are invalid; nothing was imported")
+    # What the rows are called in the message.
+    rows = "rows"
+
+    def __init__(
+        self, errors: "list[RowError] | list[PathError]", invalid: int, total: int
+    ) -> None:
+        super().__init__(f"{invalid} of {total} {self.rows} are invalid; nothing was imported")
         self.errors = errors
         self.invalid = invalid
 
@@ -125,4 +143,22 @@ class InvalidRows(FintrackError):
         lines = [str(error) for error in self.errors[:limit]]
         if len(self.errors) > limit:
             lines.append(f"... and {len(self.errors) - limit} more")
+        return lines
+
+
+class InvalidFlows(InvalidRows):
+    """Flows of an OCHA FTS import that fail their checks; nothing was written. Only the
+    first problems are kept (`problems` counts them all), so that a file of countless bad
+    flows does not fill the memory."""
+
+    rows = "flows"
+
+    def __init__(self, errors: list[PathError], invalid: int, total: int, problems: int) -> None:
+        super().__init__(errors, invalid, total)
+        self.problems = problems
+
+    def listing(self, limit: int = MAX_LISTED) -> list[str]:
+        lines = [str(error) for error in self.errors[:limit]]
+        if self.problems > limit:
+            lines.append(f"... and {self.problems - limit} more")
         return lines
