@@ -249,9 +249,12 @@ def _cents(value: Decimal) -> bool:
 
 
 def _number(value: Any) -> bool:
+    """A JSON number (never a bool), of at most 40 digits before or after the point: a
+    larger or finer one (1E+999999999) is refused before any arithmetic with it."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         return False
-    return abs(Decimal(value)) < Decimal(MAX_MINOR)
+    number = Decimal(value)
+    return number.is_zero() or (number.adjusted() < 40 and number.as_tuple().exponent >= -40)  # type: ignore[operator]
 
 
 class _Checks:
@@ -312,8 +315,11 @@ class _Checks:
         value = self.raw.get(name)
         if value is None:
             return None
-        if not _number(value):
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
             self.fail(name, f"{_shown(value)} must be a number")
+            return None
+        if not _number(value):
+            self.fail(name, f"{_shown(value)} has more than 40 digits")
             return None
         number = plain_decimal(Decimal(value))
         if positive and number <= 0:
@@ -413,8 +419,10 @@ def parse_flow(raw: Any, at: str) -> tuple[Flow | None, list[tuple[str, str]]]:
     minor = None
     if amount is None:
         checks.fail("amountUSD", "is missing; a flow needs its amount in USD")
-    elif not _number(amount):
+    elif isinstance(amount, bool) or not isinstance(amount, int | Decimal):
         checks.fail("amountUSD", f"{_shown(amount)} must be a number of US dollars")
+    elif not _number(amount):
+        checks.fail("amountUSD", f"{_shown(amount)} is too large (or has too many decimals)")
     else:
         cents = Decimal(amount) * 100
         if cents != cents.to_integral_value():
