@@ -7,6 +7,7 @@ import json
 import os
 import re
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def imported(run: Run, *files: str) -> Result:
     return result
 
 
-def query(sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
+def _query(sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
@@ -80,6 +81,19 @@ def query(sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in connection.execute(text(sql))]
     finally:
         engine.dispose()
+
+
+def plain(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row read alike from either engine: dates as ISO text, booleans as 0 or 1."""
+    return tuple(
+        value.isoformat() if isinstance(value, date) else int(value) if isinstance(value, bool)
+        else value
+        for value in row
+    )  # fmt: skip
+
+
+def query(sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
+    return [plain(row) for row in _query(sql, database)]
 
 
 def state(database: str | None = None) -> dict[str, Any]:
