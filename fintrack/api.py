@@ -111,6 +111,17 @@ class PledgeRow:
     replaces: int | None
     replaced_by: int | None
     voided: datetime | None
+    # As another system (OCHA FTS) records the pledge: the amount, currency and rate it was
+    # given in (as recorded, never recomputed), the value date, the source's version of the
+    # record, the pledge (flow) it is part of, and why the source's counting rules leave it
+    # out of totals (shared, internal; None: it counts).
+    original_amount: Decimal | None = None
+    original_currency: str | None = None
+    exchange_rate: Decimal | None = None
+    value_on: date | None = None
+    version: str | None = None
+    part_of: int | None = None
+    boundary: str | None = None
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ def test_every_flow_is_one_pledge_with_its_status_amounts_and_source(run: Run) -
     nonzero = [f for f in raw if f["amountUSD"] > 0]
     assert (
         f"{len(raw)} pledges, {len(nonzero)} installments, {len(paid)} disbursements, "
-        f"{len(raw)} sources, {len(raw)} links added, nothing already present"
+        f"{len(raw)} sources, {len(raw) + len(paid)} links added, nothing already present"
     ) in result.err
     for flow in raw:
         (donor, recipient, purpose, currency, minor, status, announced, assumed, original,
@@ -190,6 +190,12 @@ def test_every_flow_is_one_pledge_with_its_status_amounts_and_source(run: Run) -
         assert ref == pledge_ref and seq == 1 and minor == by_ref[ref][4]
         assert str(paid_on)[:10] == days[ref]
     assert len(records["sources"]) == len(raw)
+    # Each payment cites FTS too, as FTS reports it.
+    cited = query(
+        "SELECT d.ref, l.confidence FROM source_links l"
+        " JOIN disbursements d ON d.id = l.disbursement_id"
+    )
+    assert sorted(cited) == sorted((f"fts:{f['id']}", "reported") for f in paid)
     assert {(row[3], row[5]) for row in records["sources"]} == {("OCHA FTS", "reported")}
     # The flow whose source names no organization, location or plan.
     assert by_ref["fts:208834"][0] == "Not specified"
@@ -379,6 +385,17 @@ def test_a_newer_version_edits_the_pledge_and_keeps_its_history(
     paid = {"versionId": flow["versionId"] + 2, "status": "paid"}
     imported(run, str(with_flow(tmp_path, "paid.json", paid)))
     assert ref in {row[0] for row in state()["payments"]}
+    cited = query(
+        "SELECT l.confidence FROM source_links l JOIN disbursements d"
+        f" ON d.id = l.disbursement_id WHERE d.ref = '{ref}'"
+    )
+    assert cited == [("reported",)]
+    # Parked at zero in a later version: no installment and no payment are left.
+    parked = {"versionId": flow["versionId"] + 3, "amountUSD": 0, "flowType": "Parked"}
+    imported(run, str(with_flow(tmp_path, "parked.json", parked)))
+    final = state()
+    assert final["pledges"][ref][4:6] == (0, "paid")
+    assert ref not in {row[0] for row in final["installments"] + final["payments"]}
 
 
 def test_the_same_flow_twice_in_one_import_keeps_the_highest_version(

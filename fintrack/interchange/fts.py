@@ -631,6 +631,7 @@ class _FtsImport:
                     _tally(counts.added, "installments")
                     if chosen.status is PledgeStatus.PAID:
                         _tally(counts.added, "disbursements")
+                        _tally(counts.added, "links")
                 _tally(counts.added, "sources")
                 _tally(counts.added, "links")
             elif stored[2]:
@@ -678,6 +679,7 @@ class _FtsImport:
         next_pledge = _next_id(session, Pledge)
         next_installment = _next_id(session, Installment)
         next_source = _next_id(session, Source)
+        next_payment = _next_id(session, Disbursement)
         sources = {key: source_id for source_id, key in source_keys(session).items()}
         # Each batch names the one written before it, so that a full batch never reaches the
         # database before the rows it refers to: pledges, installments, payments, sources, links.
@@ -697,6 +699,7 @@ class _FtsImport:
                 continue
             pledge_id = next_pledge
             next_pledge += 1
+            payment_id: int | None = None
             self.ids[flow.ref] = pledge_id
             pledges.add({"id": pledge_id, **flow.pledge_row(), "created_at": now})
             if flow.amount_minor > 0:
@@ -712,8 +715,11 @@ class _FtsImport:
                     }
                 )
                 if flow.status is PledgeStatus.PAID:
+                    payment_id = next_payment
+                    next_payment += 1
                     payments.add(
                         {
+                            "id": payment_id,
                             "ref": flow.ref,
                             "pledge_id": pledge_id,
                             "installment_id": installment_id,
@@ -743,9 +749,19 @@ class _FtsImport:
                 {
                     "source_id": source_id,
                     "pledge_id": pledge_id,
+                    "disbursement_id": None,
                     "confidence": Confidence.REPORTED,
                 }
             )
+            if payment_id is not None:  # FTS reports the payment as it reports the flow
+                links.add(
+                    {
+                        "source_id": source_id,
+                        "pledge_id": None,
+                        "disbursement_id": payment_id,
+                        "confidence": Confidence.REPORTED,
+                    }
+                )
         links.flush()
         if edits:
             self.edit(edits)
@@ -765,6 +781,10 @@ class _FtsImport:
             payment = session.scalar(select(Disbursement).where(Disbursement.ref == flow.ref))
             paid = flow.status is PledgeStatus.PAID and flow.amount_minor > 0
             if payment is not None and not paid:
+                # The payment goes (its history keeps it), and the links citing it with it.
+                cited = select(SourceLink).where(SourceLink.disbursement_id == payment.id)
+                for link in session.scalars(cited):
+                    session.delete(link)
                 session.delete(payment)
                 payment = None
             if flow.amount_minor > 0:
@@ -778,21 +798,25 @@ class _FtsImport:
                         first.due_on = flow.on
             elif first is not None:
                 for other in list(first.disbursements):
+                    cited = select(SourceLink).where(SourceLink.disbursement_id == other.id)
+                    for link in session.scalars(cited):
+                        session.delete(link)
                     session.delete(other)
                 pledge.installments.remove(first)
                 first = None
             if paid:
                 assert first is not None
                 if payment is None:
-                    session.add(
-                        Disbursement(
-                            pledge=pledge,
-                            installment=first,
-                            ref=flow.ref,
-                            paid_on=flow.on,
-                            amount_minor=flow.amount_minor,
-                        )
+                    payment = Disbursement(
+                        pledge=pledge,
+                        installment=first,
+                        ref=flow.ref,
+                        paid_on=flow.on,
+                        amount_minor=flow.amount_minor,
                     )
+                    session.add(payment)
+                    session.flush()
+                    self.cite_payment(pledge.id, payment.id)
                 else:
                     if payment.installment_id != first.id:
                         payment.installment = first
@@ -801,6 +825,22 @@ class _FtsImport:
                     if payment.amount_minor != flow.amount_minor:
                         payment.amount_minor = flow.amount_minor
             session.flush()
+
+    def cite_payment(self, pledge_id: int, payment_id: int) -> None:
+        """The payment of a flow edited to paid cites the sources FTS gave for the flow."""
+        cited = (
+            select(SourceLink.source_id)
+            .join(Source, Source.id == SourceLink.source_id)
+            .where(SourceLink.pledge_id == pledge_id, Source.publisher == PUBLISHER)
+        )
+        for source_id in set(self.session.scalars(cited)):
+            self.session.add(
+                SourceLink(
+                    source_id=source_id,
+                    disbursement_id=payment_id,
+                    confidence=Confidence.REPORTED,
+                )
+            )
 
     # --- parent and child flows -----------------------------------------------------------
 

@@ -213,6 +213,14 @@ def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
         "ref": pledge.ref,
         "replaces": pledge.replaces_id,
         "voided": pledge.voided_at,
+        # As another system (OCHA FTS) records the pledge: see the model.
+        "original_amount": pledge.original_amount,
+        "original_currency": pledge.original_currency,
+        "exchange_rate": pledge.exchange_rate,
+        "value_on": pledge.value_on,
+        "version": pledge.version,
+        "part_of": pledge.part_of_id,
+        "boundary": None if pledge.boundary is None else pledge.boundary.value,
     }
 
 
