@@ -547,3 +547,61 @@ def test_options_of_csv_imports_and_several_csv_files_are_refused(run: Run) -> N
 
 def test_a_bad_status_filter_of_totals_names_the_option(run: Run) -> None:
     assert_error(run("totals", "--status", "promised"), "--status", "'promised'")
+
+
+def test_the_flows_survive_an_export_and_import_round_trip(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imported(run, *ALL)
+    kinds = ("pledges", "installments", "disbursements", "sources", "links")
+
+    def export(folder: Path) -> dict[str, bytes]:
+        folder.mkdir()
+        for kind in kinds:
+            assert run("export", kind, "-o", str(folder / f"{kind}.csv")).code == 0
+        return {kind: (folder / f"{kind}.csv").read_bytes() for kind in kinds}
+
+    first = export(tmp_path / "a")
+    header = first["pledges"].split(b"\n", 1)[0].decode()
+    for column in ("original_amount", "original_currency", "exchange_rate", "version",
+                   "part_of", "boundary"):  # fmt: skip
+        assert column in header.split(",")
+    copy_url = f"sqlite:///{tmp_path / 'copy.db'}"
+    monkeypatch.setenv("FINTRACK_DATABASE_URL", copy_url)
+    folder = tmp_path / "a"
+    steps = [
+        ("pledges", str(folder / "pledges.csv"), "--installments", str(folder / "installments.csv")),
+        ("disbursements", str(folder / "disbursements.csv")),
+        ("sources", str(folder / "sources.csv")),
+        ("links", str(folder / "links.csv")),
+    ]  # fmt: skip
+    for step in steps:
+        result = run("import", *step)
+        assert result.code == 0, result.err
+    assert export(tmp_path / "b") == first
+    # The figures are the same: the boundaries came back with the flows.
+    (row,) = totals_csv(run, "--status", "commitment,paid")
+    assert Decimal(row["pledged"]) == incoming()["fundingTotal"]
+    # And the copy is still one import of the pages: importing them adds nothing.
+    assert "no flows added, 478 pledges already present" in imported(run, *ALL).err
+
+
+def test_a_pledge_of_zero_is_refused_unless_it_records_a_source_version(
+    run: Run, tmp_path: Path
+) -> None:
+    header = "donor,recipient,currency,pledged,announced,installments,version\n"
+    plain = tmp_path / "zero.csv"
+    plain.write_text(header + "A,B,USD,0,2020-01-01,,\n", encoding="utf-8")
+    result = run("import", "pledges", str(plain))
+    assert result.code == 1 and "must be greater than zero" in result.err
+    flow = tmp_path / "flow.csv"
+    flow.write_text(header + "A,B,USD,0.00,2020-01-01,0,3\n", encoding="utf-8")
+    result = run("import", "pledges", str(flow))
+    assert result.code == 0, result.err
+    assert query("SELECT amount_minor, version FROM pledges") == [(0, "3")]
+    assert query("SELECT count(*) FROM installments") == [(0,)]
+    assert_error(
+        run("pledge", "add", "--donor", "A", "--recipient", "B", "--currency", "USD",
+            "--amount", "0", "--on", "2020-01-01"),
+        "greater than zero",
+    )  # fmt: skip

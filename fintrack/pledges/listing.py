@@ -168,7 +168,8 @@ def iter_pledges(
             newer.id,
             standing.c.rank,
         )
-        .join(per_pledge, per_pledge.c.pledge_id == pledges.id)
+        # Outer: a pledge of nothing (an FTS flow parked at zero) has no installments.
+        .outerjoin(per_pledge, per_pledge.c.pledge_id == pledges.id)
         .outerjoin(newer, newer.replaces_id == pledges.id)
         .outerjoin(standing, standing.c.record_id == pledges.id)
     )
@@ -187,8 +188,8 @@ def iter_pledges(
     options = {"yield_per": YIELD_PER, "populate_existing": True}
     rows = session.execute(query.execution_options(**options))
     for pledge, count, disbursed, next_due, replaced_by, rank in rows:
-        row = pledge_row(pledge, int(disbursed))
-        row["installments"] = int(count)
+        row = pledge_row(pledge, int(disbursed or 0))
+        row["installments"] = int(count or 0)
         row["next_due"] = next_due
         row["replaced_by"] = replaced_by
         row["confidence"] = standing_label(rank)
