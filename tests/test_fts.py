@@ -600,8 +600,29 @@ def test_a_pledge_of_zero_is_refused_unless_it_records_a_source_version(
     assert result.code == 0, result.err
     assert query("SELECT amount_minor, version FROM pledges") == [(0, "3")]
     assert query("SELECT count(*) FROM installments") == [(0,)]
+    # Listed like any pledge, though it has no installment.
+    listed = json.loads(run("pledge", "list", "--format", "json").out)
+    assert [(row["pledged"], row["installments"], row["version"]) for row in listed] == [
+        ("0.00", 0, "3")
+    ]
     assert_error(
         run("pledge", "add", "--donor", "A", "--recipient", "B", "--currency", "USD",
             "--amount", "0", "--on", "2020-01-01"),
         "greater than zero",
     )  # fmt: skip
+
+
+def test_the_external_kinds_are_the_vocabularys() -> None:
+    from typing import get_args
+
+    from fintrack.api import ExternalKind
+    from fintrack.vocab import ExternalFormat, FileKind, ImportChoice
+
+    assert get_args(ExternalKind) == tuple(kind.value for kind in ExternalFormat)
+    assert [kind.value for kind in ImportChoice] == [*FileKind, *ExternalFormat]
+
+
+def test_quiet_prints_nothing(run: Run) -> None:
+    result = run("import", "fts", *ALL, "--quiet")
+    assert (result.code, result.out, result.err) == (0, "", "")
+    assert query("SELECT count(*) FROM pledges") == [(478,)]
