@@ -501,6 +501,8 @@ def test_a_file_that_never_ends_or_is_too_large_is_refused(
         ({"description": "nul\u0000here"}, "description", "NUL character"),
         ({"exchangeRate": 0}, "exchangeRate", "must be more than 0"),
         ({"originalCurrency": "euro"}, "originalCurrency", "is not a currency code"),
+        ({"id": json.loads("[" * 900 + "]" * 900)}, "id", "a list is not an FTS flow id"),
+        ({"sourceObjects": {"type": "Organization"}}, "sourceObjects", "must be a list"),
     ],
 )
 def test_a_bad_flow_is_named_by_its_json_pointer_and_nothing_is_written(

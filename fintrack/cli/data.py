@@ -176,7 +176,7 @@ def import_(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE...",
+            metavar="FILE",
             help="A CSV file, as `fintrack export KIND` writes; for fts, the JSON pages of "
             "one FTS flow search (public/fts/flow, API v1).",
         ),

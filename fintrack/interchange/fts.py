@@ -332,6 +332,12 @@ class _Checks:
 
 
 def _shown(value: Any) -> str:
+    """A value of the file in a message: a scalar as JSON, cut short; never a whole (perhaps
+    deeply nested) object or list."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
     text = json.dumps(value, default=str, ensure_ascii=True)
     return text if len(text) <= 60 else text[:57] + "..."
 
