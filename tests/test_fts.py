@@ -628,3 +628,15 @@ def test_quiet_prints_nothing(run: Run) -> None:
     result = run("import", "fts", *ALL, "--quiet")
     assert (result.code, result.out, result.err) == (0, "", "")
     assert query("SELECT count(*) FROM pledges") == [(478,)]
+
+
+def test_the_library_filters_totals_by_status(db_url: str) -> None:
+    with fintrack.open(db_url) as tracker:
+        tracker.import_file("fts", PAGES)
+        (funding,) = tracker.totals(by="currency", status=["commitment", "paid"])
+        (pledges,) = tracker.totals(by="currency", status="pledge")
+        with pytest.raises(fintrack.InputError, match="status: 'promised'"):
+            tracker.totals(status="promised")
+    totals = incoming()
+    assert funding.pledged == fintrack.Money.of(totals["fundingTotal"], "USD")
+    assert pledges.pledged == fintrack.Money.of(totals["pledgeTotal"], "USD")
