@@ -79,8 +79,9 @@ ImportKind = Literal[
     "sanctions", "pledges", "installments", "disbursements", "rates", "sources", "links"
 ]
 ExportKind = Literal[ImportKind, "deadlines", "totals"]
-# The files of other systems an import reads (`fintrack.vocab.ForeignKind`): IATI activity XML.
-ForeignKind = Literal["iati"]
+# Other systems' files that an import reads (`fintrack.vocab.ExternalFormat`: a test checks):
+# OCHA FTS flow JSON, IATI activity XML.
+ExternalKind = Literal["fts", "iati"]
 Grouping = Literal["pair", "donor", "recipient", "month", "currency"]
 # The fields whose known values `Tracker.names` gives: of pledges, of sanction actions.
 NameField = Literal["donor", "recipient", "currency", "authority", "program", "target", "measure"]
@@ -111,6 +112,17 @@ class PledgeRow:
     replaces: int | None
     replaced_by: int | None
     voided: datetime | None
+    # As another system (OCHA FTS) records the pledge: the amount, currency and rate it was
+    # given in (as recorded, never recomputed), the value date, the source's version of the
+    # record, the pledge (flow) it is part of, and why the source's counting rules leave it
+    # out of totals (shared, internal; None: it counts).
+    original_amount: Decimal | None = None
+    original_currency: str | None = None
+    exchange_rate: Decimal | None = None
+    value_on: date | None = None
+    version: str | None = None
+    part_of: int | None = None
+    boundary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -506,6 +518,31 @@ class ImportSummary:
     reference: ReferenceRates | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class FtsImportSummary(ImportSummary):
+    """What an import of OCHA FTS flows did, and FTS's own figures for the search beside
+    fintrack's totals of the imported flows, counted by the same rules (only flows into the
+    search's location, neither shared nor internal; commitments and payments as funding,
+    pledges apart)."""
+
+    files: int
+    flows: int  # distinct flow ids in the files
+    repeated: int  # flows given again with the same id: the highest versionId is kept
+    search_flows: int | None  # meta.count: the flows of the whole search
+    fts_funding: Money | None  # data.incoming.fundingTotal
+    fts_pledges: Money | None  # data.incoming.pledgeTotal
+    funding: Money  # fintrack's: commitment and paid
+    pledged: Money  # fintrack's: pledge
+    rate_disagrees: tuple[str, ...]  # flow ids whose originalAmount / exchangeRate is off
+    links_outside: int  # parent/child links naming flows neither imported nor stored
+    relinked: int  # stored flows linked now to the flow they are part of
+
+    @property
+    def complete(self) -> bool:
+        """Whether the files hold every flow of the search (so the figures should agree)."""
+        return self.search_flows is None or self.flows >= self.search_flows
+
+
 def _typed(cls: type[T], row: dict[str, Any], columns: Sequence[Column]) -> T:
     """A row of the library (a dict keyed as its file's columns) as its dataclass: amounts
     as Money in the currency the column names, lists as tuples."""
@@ -557,6 +594,17 @@ def _choice(kind: type[T], value: T | str | None, field: str) -> T | None:
     if value is None or isinstance(value, kind):
         return value
     return parse_choice(kind, str(value), field)  # type: ignore[type-var]
+
+
+def _statuses(
+    value: "Sequence[PledgeStatus | str] | PledgeStatus | str | None", field: str
+) -> frozenset[PledgeStatus]:
+    """The statuses named (one, several, or a comma list); empty for none."""
+    if value is None:
+        return frozenset()
+    given = [value] if isinstance(value, str) else list(value)
+    names = [part for text in given for part in str(text).split(",") if part.strip()]
+    return frozenset(parse_choice(PledgeStatus, name, field) for name in names)
 
 
 def _confidence(value: Confidence | str) -> Confidence:
@@ -711,8 +759,8 @@ class Tracker:
 
     def import_file(
         self,
-        kind: ImportKind | ForeignKind,
-        path: "str | PathLike[str]",
+        kind: ImportKind | ExternalKind,
+        path: "str | PathLike[str] | Sequence[str | PathLike[str]]",
         installments: "str | PathLike[str] | None" = None,
         dry_run: bool = False,
         reason: str | None = None,
@@ -729,8 +777,10 @@ class Tracker:
         CSV file with the reason (a companion file's to NAME.KIND.csv beside it) and the good
         ones imported. `progress(description, total)` gives a function told the rows done.
 
-        `iati` reads an IATI activity XML file (`fintrack.interchange.iati`): a bad element
-        raises InvalidElements (`FILE:XPATH: ...`) and nothing is written.
+        `kind` "fts" reads OCHA FTS flow JSON, one page or every page of one search (a list
+        of paths): see `import_fts`, whose FtsImportSummary it returns. `iati` reads an IATI
+        activity XML file (`fintrack.interchange.iati`): a bad element raises
+        InvalidElements (`FILE:XPATH: ...`) and nothing is written.
 
         Rates may also be the ECB's euro reference rates as published (eurofxref-hist.zip,
         its CSV, eurofxref-daily.xml, eurofxref-hist-90d.xml), told by the file's content:
@@ -746,6 +796,21 @@ class Tracker:
         def source(file: "str | PathLike[str]", of: Kind) -> CsvFile:
             return CsvFile(Path(file), of, [c.key for c in file_columns(of)], str(file))
 
+        if str(kind).strip().lower() == "fts":
+            if installments is not None or pledges is not None or rejects is not None:
+                raise InputError("kind", "fts takes the pages of one search, and nothing else")
+            return self.import_fts(path, dry_run, reason, analyst, progress, command)
+
+        def one(
+            given: "str | PathLike[str] | Sequence[str | PathLike[str]]",
+        ) -> "str | PathLike[str]":
+            if isinstance(given, str | PathLike):
+                return given
+            paths = list(given)
+            if len(paths) != 1:
+                raise InputError("path", f"one file for an import of {kind}; several only with fts")
+            return paths[0]
+
         if str(kind).strip().lower() == "iati":
             for name, given in (
                 ("installments", installments),
@@ -754,7 +819,8 @@ class Tracker:
             ):
                 if given is not None:
                     raise InputError(name, "goes with an import of CSV files, not of IATI XML")
-            return self._import_iati(Path(path), dry_run, reason, analyst, command)
+            return self._import_iati(Path(one(path)), dry_run, reason, analyst, command)
+        path = one(path)
         of = parse_choice(Kind, str(kind), "kind")
         if installments is not None and of is not Kind.PLEDGES:
             raise InputError("installments", "goes with an import of pledges")
@@ -821,6 +887,70 @@ class Tracker:
             if rejects is not None and not dry_run and main.label not in writers:
                 _rejects_writer(stack, writers, main, Path(rejects))(main, [], "")
         return _summary(result)
+
+    def import_fts(
+        self,
+        paths: "str | PathLike[str] | Sequence[str | PathLike[str]]",
+        dry_run: bool = False,
+        reason: str | None = None,
+        analyst: str | None = None,
+        progress: "Callable[[str, int], Callable[[int], None]] | None" = None,
+        command: str | None = None,
+    ) -> FtsImportSummary:
+        """Import OCHA FTS flows (API v1 `public/fts/flow` JSON): one page, or every page of
+        one search. Every flow of every file is checked before any is written; a bad one
+        raises InvalidFlows (`listing()`: `FILE:/data/flows/17/amountUSD: ...`) and a file
+        that is not FTS flow JSON an InputError; nothing is written then. Each flow id is
+        one pledge (ref `fts:<id>`) in USD as FTS reports it, with the original amount,
+        currency and rate as recorded, citing FTS (confidence reported); a paid flow has
+        its payment. A flow stored already is left as it is unless its versionId is newer:
+        then it is edited, its earlier version kept in its history."""
+        from sqlalchemy.exc import IntegrityError
+
+        from fintrack.changes import begin_change
+        from fintrack.interchange import Options
+        from fintrack.interchange.fts import CURRENCY, FtsFile, FtsResult, import_fts
+        from fintrack.store import update_statistics
+
+        given = [paths] if isinstance(paths, str | PathLike) else list(paths)
+        if not given:
+            raise InputError("paths", "give the JSON file of a page of an FTS flow search")
+        files = [FtsFile(Path(path), str(path)) for path in given]
+        options = Options(dry_run=dry_run, progress=progress)
+        try:
+            with self._db.session(write=not dry_run) as session:
+                if not dry_run:
+                    typed = command or shlex.join(["fintrack", "import", "fts", *map(str, given)])
+                    options.change = begin_change(session, typed, reason, analyst)
+                result: FtsResult = import_fts(session, files, options)
+                if options.change is not None and not result.wrote:
+                    session.delete(options.change)  # nothing was written: no change to keep
+                elif result.wrote and not dry_run:
+                    update_statistics(session.connection())
+        except IntegrityError as exc:
+            raise self._changed_meanwhile("import", exc) from None
+
+        def usd(amount: Decimal | None) -> Money | None:
+            return None if amount is None else Money.of(amount, CURRENCY)
+
+        return FtsImportSummary(
+            added=dict(result.added),
+            present=dict(result.present),
+            changed=dict(result.changed),
+            voided=dict(result.voided),
+            rejected=result.rejected,
+            files=len(files),
+            flows=result.flows,
+            repeated=result.repeated,
+            search_flows=result.search_flows,
+            fts_funding=usd(result.fts_funding),
+            fts_pledges=usd(result.fts_pledges),
+            funding=Money(result.funding_minor, CURRENCY),
+            pledged=Money(result.pledges_minor, CURRENCY),
+            rate_disagrees=tuple(result.rate_disagrees),
+            links_outside=result.links_outside,
+            relinked=result.relinked,
+        )
 
     def _import_iati(
         self,
@@ -1056,13 +1186,15 @@ class Tracker:
         max_rate_age: int = MAX_RATE_AGE_DAYS,
         known_on: date | None = None,
         min_confidence: Confidence | str | None = None,
+        status: "Sequence[PledgeStatus | str] | PledgeStatus | str | None" = None,
     ) -> list[TotalRow]:
         """Pledged, disbursed, outstanding and percent fulfilled per group and per currency
         (rows with `total` set); with `in_`, every amount converted into that currency at
-        its own value date (`MissingRate` when a rate is missing)."""
+        its own value date (`MissingRate` when a rate is missing); `status` keeps pledges of
+        that status or those statuses (pledge, commitment, paid)."""
         report = self.totals_report(
             by, donor, recipient, currency, since, until, in_, rates_on, max_rate_age,
-            known_on, min_confidence,
+            known_on, min_confidence, status,
         )  # fmt: skip
         return list(report.rows)
 
@@ -1079,6 +1211,7 @@ class Tracker:
         max_rate_age: int = MAX_RATE_AGE_DAYS,
         known_on: date | None = None,
         min_confidence: Confidence | str | None = None,
+        status: "Sequence[PledgeStatus | str] | PledgeStatus | str | None" = None,
     ) -> TotalsReport:
         """`totals` with what a report shows beside its rows: the grouping, the currency
         converted into, and with `in_` the working (every conversion made; amounts not yet
@@ -1091,7 +1224,9 @@ class Tracker:
         check_range(since, until)
         view = _view(known_on, min_confidence)
         grouping = _grouping(by)
-        where = TotalsFilter(donor, recipient, currency, view, since, until)
+        where = TotalsFilter(
+            donor, recipient, currency, view, since, until, _statuses(status, "status")
+        )
         rows, working = self._read(
             lambda s: totals_report(s, grouping, where, target, max_rate_age, rates_on)
         )

@@ -114,23 +114,35 @@ class RowError:
 
 
 @dataclass(frozen=True)
-class PathError(RowError):
-    """A bad element or value of an imported file named by its path in the file (an XPath
-    such as /iati-activities/iati-activity[3]/transaction[2]/value): `FILE:PATH: ...`."""
+class PathError:
+    """A bad value of an imported document, named by its path in it: a JSON pointer
+    (`FILE:/data/flows/17/amountUSD: ...`) or an XPath
+    (`FILE:/iati-activities/iati-activity[3]/transaction[2]/value: ...`)."""
 
-    place: str = ""
+    file: str
+    path: str
+    message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.place}: {self.message}"
+        return f"{self.file}:{self.path}: {self.message}"
 
 
 class InvalidRows(FintrackError):
     """Rows of an import that fail their checks; nothing was written. `listing()` gives
-    one line per problem, `FILE:LINE: ...`. `unit` is what the file holds (rows, days)."""
+    one line per problem, `FILE:LINE: ...` (`FILE:PATH: ...` for a document). `unit` is what
+    the file holds (rows, days, activities, flows)."""
+
+    # What the rows are called in the message, unless `unit` says.
+    rows = "rows"
 
     def __init__(
-        self, errors: list[RowError], invalid: int, total: int, unit: str = "rows"
+        self,
+        errors: "list[RowError] | list[PathError]",
+        invalid: int,
+        total: int,
+        unit: str | None = None,
     ) -> None:
+        unit = unit or self.rows
         super().__init__(f"{invalid} of {total} {unit} are invalid; nothing was imported")
         self.errors = errors
         self.invalid = invalid
@@ -142,10 +154,27 @@ class InvalidRows(FintrackError):
         return lines
 
 
+class InvalidFlows(InvalidRows):
+    """Flows of an OCHA FTS import that fail their checks; nothing was written. Only the
+    first problems are kept (`problems` counts them all), so that a file of countless bad
+    flows does not fill the memory."""
+
+    rows = "flows"
+
+    def __init__(self, errors: list[PathError], invalid: int, total: int, problems: int) -> None:
+        super().__init__(errors, invalid, total)
+        self.problems = problems
+
+    def listing(self, limit: int = MAX_LISTED) -> list[str]:
+        lines = [str(error) for error in self.errors[:limit]]
+        if self.problems > limit:
+            lines.append(f"... and {self.problems - limit} more")
+        return lines
+
+
 class InvalidElements(InvalidRows):
-    """Parts of an imported file (`unit`: its activities, say) that fail their checks;
+    """Parts of an imported document (`unit`: its activities, say) that fail their checks;
     nothing was written. `listing()` gives one line per problem, `FILE:PATH: ...`."""
 
     def __init__(self, errors: list[PathError], invalid: int, total: int, unit: str) -> None:
-        super().__init__(list(errors), invalid, total)
-        self.args = (f"{invalid} of {total} {unit} are invalid; nothing was imported",)
+        super().__init__(errors, invalid, total, unit)

@@ -241,7 +241,23 @@ PLEDGE_COLUMNS = [
     Column("replaces", "Replaces", "int", in_table=False, priority=EXTRA),
     Column("replaced_by", "Replaced by", "int", in_table=False, priority=EXTRA),
     Column("voided", "Voided", "datetime", in_table=False, priority=EXTRA),
+    # As another system (OCHA FTS) records the pledge (SOURCE_SYSTEM_KEYS): the amount,
+    # currency and rate it was given in, the value date, the source's version, the flow it
+    # is part of and why the source's counting rules leave it out of totals.
+    Column("original_amount", "Original amount", "decimal", in_table=False, priority=EXTRA),
+    Column("original_currency", "Original cur", wrap=False, in_table=False, priority=EXTRA),
+    Column("exchange_rate", "Original rate", "decimal", in_table=False, priority=EXTRA),
+    Column("value_on", "Value date", "date", in_table=False, priority=EXTRA),
+    Column("version", "Version", wrap=False, in_table=False, priority=EXTRA),
+    Column("part_of", "Part of", "int", in_table=False, priority=EXTRA),
+    Column("boundary", "Left out", wrap=False, in_table=False, priority=EXTRA),
 ]
+# The pledge columns that only a pledge from another system has: `pledge show` leaves them
+# out when they are empty.
+SOURCE_SYSTEM_KEYS = (
+    "original_amount", "original_currency", "exchange_rate", "value_on", "version", "part_of",
+    "boundary",
+)  # fmt: skip
 INSTALLMENT_COLUMNS = [
     Column("pledge_id", "Pledge", "int", priority=KEEP),
     Column("seq", "#", "int", priority=KEEP),

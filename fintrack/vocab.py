@@ -1,5 +1,6 @@
 """The controlled vocabularies of fintrack, shared by the models, the operations and the CLI."""
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
@@ -10,6 +11,12 @@ from fintrack.errors import InputError
 # TARGET holidays: four days at Easter, more at the turn of the year), not enough to pass off a
 # stale rate as the rate of the day.
 MAX_RATE_AGE_DAYS = 7
+
+# An OCHA FTS flow's rate disagrees when originalAmount / exchangeRate differs from amountUSD by
+# more than this share of amountUSD and by more than this many US dollars: FTS rounds
+# amountUSD to whole dollars, so a dollar's difference is rounding, not another rate.
+FTS_RATE_TOLERANCE = Decimal("0.01")
+FTS_RATE_SLACK_USD = Decimal(1)
 
 # The kinds of record a user names (void, history, source link), as messages name them.
 KIND_NAMES = {
@@ -116,16 +123,17 @@ class FileKind(StrEnum):
     LINKS = "links"
 
 
-class ForeignKind(StrEnum):
-    """The files of other systems that `import` reads (`fintrack.api`'s ForeignKind Literal
-    is tested against it)."""
+class ExternalFormat(StrEnum):
+    """Other systems' files that `import` reads and `export` does not write (`fintrack.api`'s
+    ExternalKind Literal is tested against it)."""
 
-    IATI = "iati"
+    FTS = "fts"  # OCHA Financial Tracking Service flows (API v1 public/fts/flow JSON)
+    IATI = "iati"  # IATI activity XML 2.0x
 
 
-# What `import` reads: every kind of record file, then the files of other systems.
+# What `import` reads: every kind of record file, then other systems' files.
 ImportChoice = StrEnum(  # type: ignore[misc]  # built from the lists above, not a literal
-    "ImportChoice", [(name.upper(), name) for name in (*FileKind, *ForeignKind)]
+    "ImportChoice", [(name.upper(), name) for name in (*FileKind, *ExternalFormat)]
 )
 
 # The reports an export writes besides the record files; they are not read back.

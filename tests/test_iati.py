@@ -507,14 +507,14 @@ def test_a_file_of_many_activities_streams_through(run: Run, tmp_path: Path) -> 
 def test_the_foreign_kind_lists_are_one_list() -> None:
     from typing import get_args
 
-    from fintrack.api import ForeignKind as ForeignLiteral
-    from fintrack.api import ImportKind
-    from fintrack.vocab import ForeignKind, ImportChoice
+    from fintrack.api import ExternalKind, ImportKind
+    from fintrack.vocab import ExternalFormat, ImportChoice
 
-    assert get_args(ForeignLiteral) == tuple(kind.value for kind in ForeignKind)
+    assert "iati" in get_args(ExternalKind)
+    assert get_args(ExternalKind) == tuple(kind.value for kind in ExternalFormat)
     assert tuple(kind.value for kind in ImportChoice) == (
         *get_args(ImportKind),
-        *get_args(ForeignLiteral),
+        *get_args(ExternalKind),
     )
 
 

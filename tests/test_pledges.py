@@ -10,8 +10,14 @@ from tests.conftest import EMPTY, QATAR, Run, added, as_json, assert_error, row_
 PLEDGE_HEADER = (
     "id,donor,recipient,purpose,currency,pledged,disbursed,outstanding,fulfilled_pct,status,"
     "announced,installments,next_due,schedule_assumed,confidence,ref,"
-    "replaces,replaced_by,voided"
+    "replaces,replaced_by,voided,original_amount,original_currency,exchange_rate,value_on,"
+    "version,part_of,boundary"
 )
+# The fields a pledge from another system (OCHA FTS) has, empty for one entered here.
+SOURCE_SYSTEM = dict.fromkeys(
+    ("original_amount", "original_currency", "exchange_rate", "value_on", "version", "part_of",
+     "boundary"),
+)  # fmt: skip
 INSTALLMENT_HEADER = "pledge_id,seq,due,currency,amount,paid,outstanding,state"
 AB = ("--donor", "A", "--recipient", "B")
 
@@ -74,6 +80,7 @@ def listed(**fields: Any) -> dict[str, Any]:
         "replaces": None,
         "replaced_by": None,
         "voided": None,
+        **SOURCE_SYSTEM,
     }
     assert set(fields) <= set(base), set(fields) - set(base)
     return {**base, **fields}
@@ -415,12 +422,12 @@ def test_list_csv_is_exact(run: Run) -> None:
     assert result.out == (
         PLEDGE_HEADER + "\n"
         "3,Germany,Syria,reconstruction,EUR,300000000.00,0.00,300000000.00,0.0,pledge,"
-        "2025-03-17,1,2025-04-01,false,reported,,,,\n"
+        "2025-03-17,1,2025-04-01,false,reported,,,,,,,,,,,\n"
         "2,Saudi Arabia,Syria,,USD,15000000.00,0.00,15000000.00,0.0,commitment,"
-        "2025-04-28,1,2025-04-28,true,unverified,sa-2025,,,\n"
+        "2025-04-28,1,2025-04-28,true,unverified,sa-2025,,,,,,,,,,\n"
         "1,Qatar,Syria,,USD,87000000.00,0.00,87000000.00,0.0,pledge,"
-        "2025-05-08,3,2025-05-08,true,unverified,,,,\n"
-        "4,Japan,Ukraine,,JPY,100,0,100,0.0,pledge,,3,2025-01-15,false,unverified,,,,\n"
+        "2025-05-08,3,2025-05-08,true,unverified,,,,,,,,,,,\n"
+        "4,Japan,Ukraine,,JPY,100,0,100,0.0,pledge,,3,2025-01-15,false,unverified,,,,,,,,,,,\n"
     )
 
 
@@ -445,7 +452,7 @@ def test_list_after_payments_shows_disbursed_outstanding_and_next_due(run: Run) 
     result = run("pledge", "list", "--donor", "Qatar", "--format", "csv")
     assert result.out.splitlines()[1] == (
         "1,Qatar,Syria,,USD,87000000.00,30000000.00,57000000.00,34.5,pledge,"
-        "2025-05-08,3,2025-06-08,true,unverified,,,,"
+        "2025-05-08,3,2025-06-08,true,unverified,,,,,,,,,,,"
     )
 
 
@@ -572,6 +579,7 @@ def test_show_json_has_the_pledge_its_installments_and_disbursements(run: Run) -
         "replaces": None,
         "replaced_by": None,
         "voided": None,
+        **SOURCE_SYSTEM,
         "sources": [],
         "disbursements": [
             {

@@ -12,9 +12,17 @@ import typer
 from fintrack.cli.common import AnalystOption, cli_date, note, plural, tracker, typed_command
 from fintrack.cli.output import stderr_console
 from fintrack.formats import FileFormat
-from fintrack.vocab import ExportChoice, FileKind, ForeignKind, ImportChoice
+from fintrack.vocab import (
+    FTS_RATE_SLACK_USD,
+    FTS_RATE_TOLERANCE,
+    ExportChoice,
+    ExternalFormat,
+    FileKind,
+    ImportChoice,
+)
 
-# `fintrack export` writes every kind of record file and the reports; `import` reads the files.
+# `fintrack export` writes every kind of record file and the reports; `import` reads the files,
+# and other systems' (OCHA FTS flows).
 ExportKind = ExportChoice
 ImportKind = ImportChoice
 
@@ -166,14 +174,17 @@ def import_(
         typer.Argument(
             case_sensitive=False,
             help="What the file holds: sanctions, pledges, installments, disbursements, "
-            "rates, sources or links; or iati, an IATI activity XML file.",
+            "rates, sources or links; fts: OCHA FTS flows; iati: an IATI activity XML file.",
         ),
     ],
-    file: Annotated[
-        Path,
+    files: Annotated[
+        list[Path],
         typer.Argument(
-            help="A CSV file, as `fintrack export KIND` writes; an IATI XML file; for rates "
-            "also the ECB's euro reference rates as published (eurofxref-hist.zip, .csv, .xml)."
+            metavar="FILE",
+            help="A CSV file, as `fintrack export KIND` writes; for fts, the JSON pages of "
+            "one FTS flow search (public/fts/flow, API v1); for iati, an IATI XML file; for "
+            "rates also the ECB's euro reference rates as published (eurofxref-hist.zip, .csv, "
+            ".xml).",
         ),
     ],
     installments: Annotated[
@@ -214,6 +225,13 @@ def import_(
     name. Files may come from a spreadsheet: UTF-8 with or without a byte-order mark, , or ;
     between cells, amounts with separators between thousands.
 
+    `fintrack import fts PAGE.json...` reads OCHA FTS flows: one pledge per flow id (ref
+    fts:ID) in USD as FTS reports it (amountUSD), keeping the original amount, currency and
+    rate as recorded; a paid flow has its payment; each cites FTS (confidence reported).
+    A newer versionId of a stored flow edits it (its history keeps the old version); flows
+    shared with other locations or years, and internal ones, are kept but left out of
+    totals, as FTS counts. The summary sets FTS's totals beside fintrack's.
+
     `fintrack import iati FILE` reads IATI activity XML 2.0x: each activity gives one pledge
     per direction, counterpart and currency (its commitments, else its pledges, else its
     payments: the same money is never counted twice), payments as disbursements and
@@ -224,14 +242,29 @@ def import_(
     eurofxref-daily.xml, eurofxref-hist-90d.xml): N/A cells are skipped, and currencies no
     longer in ISO 4217 (CYP, TRL, ...) are left out and named.
 
-    Example:
+    Examples:
 
         fintrack import pledges pledges.csv --installments installments.csv
+
+        fintrack import fts page-1.json page-2.json page-3.json
+
         fintrack import iati activities.xml --dry-run
+
         fintrack import rates eurofxref-hist.zip
     """
     from fintrack.errors import InputError, InvalidRows
 
+    if kind.value == "fts":
+        for option, given in (("--installments", installments), ("--pledges", pledges)):
+            if given is not None:
+                raise InputError(option, "goes with an import of CSV files, not fts")
+        if on_error is not OnError.STOP or rejects is not None:
+            raise InputError("--on-error", "fts imports every flow or none: leave it out")
+        _import_fts(files, dry_run, quiet, analyst)
+        return
+    if len(files) > 1:
+        raise InputError("FILE", f"one file for an import of {kind.value}; several only with fts")
+    file = files[0]
     if installments is not None and kind.value != FileKind.PLEDGES:
         raise InputError("--installments", "goes with `fintrack import pledges`")
     if pledges is not None and kind.value != FileKind.INSTALLMENTS:
@@ -262,7 +295,7 @@ def import_(
     if quiet:
         return
     added = _counted(result.added) or (
-        "nothing" if kind.value == ForeignKind.IATI else f"no {kind.value}"
+        "nothing" if kind.value == ExternalFormat.IATI else f"no {kind.value}"
     )
     present = _counted(result.present) or "nothing"
     changed = _counted(result.changed)
@@ -308,3 +341,77 @@ def import_(
         written = "" if dry_run else f", written to {rejects}"
         message += f"; {plural(result.rejected, 'bad row')} rejected{written}"
     print(message, file=sys.stderr)
+
+
+def _import_fts(files: list[Path], dry_run: bool, quiet: bool, analyst: str | None) -> None:
+    """`fintrack import fts`: the import, then its summary with FTS's totals beside ours."""
+    from fintrack.api import FtsImportSummary
+    from fintrack.errors import InvalidRows
+
+    tracking = tracker()
+    progress = _progress(quiet)
+    try:
+        with progress if progress is not None else nullcontext():
+            result = tracking.import_file(
+                "fts",
+                files,
+                dry_run=dry_run,
+                analyst=analyst,
+                progress=None if progress is None else _tracked(progress),
+                command=typed_command(),
+            )
+    except InvalidRows as exc:
+        for line in exc.listing():
+            print(line, file=sys.stderr)
+        raise
+    if quiet:
+        return
+    assert isinstance(result, FtsImportSummary)
+    named = files[0] if len(files) == 1 else plural(len(files), "file")
+    added = _counted(result.added) or "no flows"
+    present = _counted(result.present) or "nothing"
+    changed = _counted(result.changed)
+    if dry_run:
+        change = f" and change {changed} (a newer versionId)" if changed else ""
+        lines = [
+            f"Dry run of {named}: would add {added}{change}; {present} already present; "
+            "nothing written"
+        ]
+    else:
+        change = f", {changed} changed (a newer versionId)" if changed else ""
+        lines = [
+            f"Imported {named} into {tracking.display}: {added} added{change}, "
+            f"{present} already present"
+        ]
+    if result.voided:
+        lines[0] += f"; {_counted(result.voided)} voided in this database left out"
+    if result.repeated:
+        lines[0] += f"; {plural(result.repeated, 'flow')} given twice (the newest version kept)"
+    fts_funding = result.fts_funding or "not given"
+    fts_pledges = result.fts_pledges or "not given"
+    lines.append(
+        f"FTS's totals of the search: funding {fts_funding}, pledges {fts_pledges}; "
+        f"fintrack's of these flows: funding {result.funding}, pledges {result.pledged} "
+        "(commitment and paid as funding, pledges apart; flows into the location, neither "
+        "shared nor internal)"
+    )
+    if not result.complete:
+        lines.append(
+            f"These files hold {plural(result.flows, 'flow')} of the search's "
+            f"{result.search_flows:,}: FTS's totals count them all; import every page to compare"
+        )
+    if result.links_outside:
+        lines.append(
+            f"{plural(result.links_outside, 'parent/child link')} name a flow not imported"
+        )
+    if result.relinked:
+        lines.append(f"{plural(result.relinked, 'stored flow')} linked to the flow it is part of")
+    if result.rate_disagrees:
+        share = format((FTS_RATE_TOLERANCE * 100).normalize(), "f")
+        lines.append(
+            f"{plural(len(result.rate_disagrees), 'flow')} whose originalAmount / exchangeRate "
+            f"differs from amountUSD by more than {share}% and {FTS_RATE_SLACK_USD} USD "
+            f"(kept as FTS records them): {', '.join(result.rate_disagrees)}"
+        )
+    for line in lines:
+        print(line, file=sys.stderr)

@@ -30,6 +30,7 @@ from fintrack.formats import (
     DISBURSEMENT_COLUMNS,
     INSTALLMENT_COLUMNS,
     PLEDGE_COLUMNS,
+    SOURCE_SYSTEM_KEYS,
     plain_row,
     plain_rows,
     record,
@@ -342,7 +343,13 @@ def pledge_show(
         data["sources"] = plain_rows(records(cited, CITED_COLUMNS), CITED_COLUMNS)
         write_document(data, fmt)
         return
-    render_one(row, PLEDGE_COLUMNS, fmt, title=f"Pledge {pledge_id}")
+    # A pledge entered here has none of another system's fields: they are not shown empty.
+    shown_columns = [
+        c
+        for c in PLEDGE_COLUMNS
+        if c.key not in SOURCE_SYSTEM_KEYS or getattr(row, c.key) is not None
+    ]
+    render_one(row, shown_columns, fmt, title=f"Pledge {pledge_id}")
     print()
     render(
         schedule,

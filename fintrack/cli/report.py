@@ -65,6 +65,15 @@ def totals_command(
     donor: Annotated[str | None, typer.Option(help="Only this donor.")] = None,
     recipient: Annotated[str | None, typer.Option(help="Only this recipient.")] = None,
     currency: Annotated[str | None, typer.Option(help="Only this currency.")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Only pledges of this status (pledge, commitment, paid); repeat it or give "
+            "a comma list, e.g. --status commitment,paid.",
+        ),
+    ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
     target: Annotated[
@@ -125,6 +134,9 @@ def totals_command(
     pledge's date being the day it was announced (--on), or its first installment's due date
     when it has none; all of a kept pledge's money counts, whatever --by.
 
+    --status keeps pledges of those statuses: OCHA FTS counts commitment and paid as
+    funding and pledges apart, so --status commitment,paid gives its funding total.
+
     Examples:
 
         fintrack totals --by donor
@@ -136,6 +148,8 @@ def totals_command(
         fintrack totals --known-on 2025-05-31 --min-confidence reported
 
         fintrack totals --by donor --chart
+
+        fintrack totals --by currency --status commitment --status paid
     """
     from fintrack.errors import InputError
 
@@ -155,6 +169,7 @@ def totals_command(
         max_rate_age,
         known_on,
         min_confidence,
+        status,
     )
     code = report.in_
     if working:

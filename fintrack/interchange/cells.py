@@ -2,12 +2,13 @@
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from fintrack.errors import InputError
 from fintrack.interchange.reading import Record
-from fintrack.money import normalize_currency, parse_amount
+from fintrack.money import normalize_currency, parse_amount, plain_decimal
 from fintrack.text import check_row, clean, required
 from fintrack.vocab import parse_choice
 
@@ -117,6 +118,18 @@ def amount_parser(currency: str) -> Callable[[str, str], int]:
         return parse_amount(value, currency, column)
 
     return parse
+
+
+_EXACT = re.compile(r"-?[0-9]{1,40}(?:\.[0-9]{1,40})?", re.ASCII)
+
+
+def parse_exact(text: str, column: str) -> Decimal:
+    """An exact decimal number as another system recorded it (0, 2000000, -12.5): at most
+    40 characters as fintrack stores it."""
+    value = text.strip()
+    if not _EXACT.fullmatch(value) or len(str(plain_decimal(Decimal(value)))) > 40:
+        raise InputError(column, f"'{text}' is not a decimal number of at most 40 digits")
+    return plain_decimal(Decimal(value))
 
 
 def choice_parser(kind: type[StrEnum]) -> Callable[[str, str], Any]:

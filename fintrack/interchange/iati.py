@@ -152,7 +152,7 @@ class _Activity:
         self._read(element)
 
     def fail(self, place: str, message: str) -> None:
-        self.errors.append(PathError(self.label, 0, None, message, place))
+        self.errors.append(PathError(self.label, place, message))
 
     def _name(
         self, element: Element | None, place: str, field: str, column: Any = NAMES
@@ -297,7 +297,7 @@ class _Activity:
         org = "provider-org" if direction == "in" else "receiver-org"
         counterpart = self._name(child.find(org), f"{place}/{org}", org)
         if counterpart is None and not any(
-            e.place.startswith(f"{place}/{org}") for e in self.errors
+            e.path.startswith(f"{place}/{org}") for e in self.errors
         ):
             role = "donor of incoming" if direction == "in" else "recipient of outgoing"
             self.fail(place, f"has no {org} with a narrative or @ref: the {role} money")

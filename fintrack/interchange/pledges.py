@@ -1,5 +1,6 @@
 """Importing pledges with their installments, from one or both files."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from fintrack.interchange.cells import (
     fits,
     parse_boolean,
     parse_currency,
+    parse_exact,
     parse_integer,
     parse_required,
 )
@@ -27,7 +29,8 @@ from fintrack.interchange.writing import Batches, IdPlan
 from fintrack.keys import KeyNumbering, pledge_content, pledge_keys
 from fintrack.models import Installment, Pledge
 from fintrack.money import format_amount
-from fintrack.vocab import PledgeStatus
+from fintrack.rates import parse_rate
+from fintrack.vocab import Boundary, PledgeStatus
 
 
 @dataclass
@@ -45,21 +48,41 @@ class PledgeCheck:
     broken: int | None = None  # the line of an invalid installment of this pledge
 
 
+_ZERO = re.compile(r"0+(?:\.0+)?")
+
+
 def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
     cells.parse("id", parse_id)
     donor = cells.parse("donor", parse_required, need=True)
     recipient = cells.parse("recipient", parse_required, need=True)
     currency = cells.parse("currency", parse_currency, need=True)
-    pledged = cells.parse("pledged", amount_parser(currency), need=True) if currency else None
+    version = cells.text("version")
+    # A pledge of nothing is read back when it records another system's version (an FTS
+    # flow parked at zero), with no installments; any other is refused, as `add` refuses it.
+    zero = version is not None and _ZERO.fullmatch((cells.get("pledged") or "").strip())
+    pledged = None
+    if zero:
+        pledged = 0
+    elif currency:
+        pledged = cells.parse("pledged", amount_parser(currency), need=True)
     status = cells.parse("status", choice_parser(PledgeStatus)) or PledgeStatus.PLEDGE
     announced = cells.parse("announced", parse_date)
-    count = cells.parse("installments", parse_integer)
+    if zero and (cells.get("installments") or "").strip() == "0":
+        count: int | None = 0
+    else:
+        count = cells.parse("installments", parse_integer)
     next_due = cells.parse("next_due", parse_date)
     assumed = cells.parse("schedule_assumed", parse_boolean)
     replaces = cells.parse("replaces", parse_id)
+    original_amount = cells.parse("original_amount", parse_exact)
+    original_currency = cells.parse("original_currency", parse_currency)
+    exchange_rate = cells.parse("exchange_rate", parse_rate)
+    value_on = cells.parse("value_on", parse_date)
+    part_of = cells.parse("part_of", parse_id)
+    boundary = cells.parse("boundary", choice_parser(Boundary))
     if cells.errors:
         return None
-    assert donor and recipient and currency and pledged
+    assert donor and recipient and currency and pledged is not None
     ref = cells.text("ref")
     purpose = cells.text("purpose")
     row: dict[str, Any] = {
@@ -72,10 +95,17 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
         "status": status.value,
         "announced_on": announced,
         "schedule_assumed": bool(assumed),
+        "original_amount": original_amount,
+        "original_currency": original_currency,
+        "exchange_rate": exchange_rate,
+        "value_on": value_on,
+        "version": version,
+        "boundary": None if boundary is None else boundary.value,
         # Not columns of a pledge: checked against its installments, then dropped.
         "count": count,
         "due": next_due or announced,
         "replaces": replaces,
+        "part_of": part_of,
     }
     if not fits(cells, Pledge, row):
         return None
@@ -127,6 +157,9 @@ class _Pledges(RowImport):
         # `replaces` names a pledge by its id in the same file.
         self.file_ids: dict[int, str] = {}
         self.replacing: dict[str, int] = {}
+        # `part_of` names the flow a pledge is part of by its id in the same file.
+        self.parts: dict[str, int] = {}
+        self.part_of: dict[str, str] = {}  # key of a new pledge -> key of the one it is part of
         self.replaced: dict[str, str] = {}  # key of a new pledge -> key of the one it replaces
         self.rejected: set[str] = set()  # keys of new pledges rejected
         self.numbering = KeyNumbering()
@@ -141,6 +174,7 @@ class _Pledges(RowImport):
         if pledges is not None:
             self.check_schedules(pledges)
             self.check_replaces(pledges)
+            self.check_parts(pledges)
         self.judge()
         if pledges is not None:
             self.rejected = {
@@ -155,6 +189,7 @@ class _Pledges(RowImport):
             self.write_pass(pledges, self.write)
             self.rows.flush()
             self.write_replaces()
+            self.write_parts()
         if installments is not None:
             self.rows = Batches(self.session, Installment, self.options)
             self.write_pass(installments, self.write_installment)
@@ -192,6 +227,8 @@ class _Pledges(RowImport):
             return None
         if row["replaces"] is not None:
             self.replacing[key] = row["replaces"]
+        if row["part_of"] is not None:
+            self.parts[key] = row["part_of"]
         self.new[key] = PledgeCheck(
             record.line, row["currency"], row["amount_minor"], row["count"], row["due"]
         )
@@ -281,6 +318,7 @@ class _Pledges(RowImport):
         row.pop("count")
         row.pop("due")
         row.pop("replaces")
+        row.pop("part_of")
         if not self.options.dry_run:
             self.rows.add({"id": self.ids.ids[key], **row, "created_at": self.now})
 
@@ -301,6 +339,32 @@ class _Pledges(RowImport):
                 links,
             )
 
+    def check_parts(self, pledges: CsvFile) -> None:
+        for key, wanted in self.parts.items():
+            target = self.file_ids.get(wanted)
+            if target is None or target == key:
+                message = f"'{wanted}' is not the id of another pledge in {pledges.label}"
+                self.problems.add(pledges, self.new[key].line, [("part_of", message)])
+            else:
+                self.part_of[key] = target
+
+    def write_parts(self) -> None:
+        ids, rejected = self.ids.ids, self.rejected
+        links = []
+        for key, target in self.part_of.items():
+            parent = ids.get(target) if target not in self.known else self.known[target]
+            if key in rejected or target in rejected or parent is None:
+                continue
+            links.append({"pledge": ids[key], "parent": parent})
+        if links and not self.options.dry_run:
+            # Only pledges this change has just added: they have no earlier version to keep.
+            self.session.connection().execute(
+                update(Pledge)
+                .where(Pledge.id == bindparam("pledge"))
+                .values(part_of_id=bindparam("parent")),
+                links,
+            )
+
     def write_installment(self, record: Record) -> None:
         assert self.installments is not None
         owner, row = self.installment(record)[1:]
@@ -318,7 +382,7 @@ class _Pledges(RowImport):
     def write_single_installments(self) -> None:
         """The one installment of each new pledge given without any."""
         for key, check in self.new.items():
-            if check.installments or key in self.rejected:
+            if check.installments or key in self.rejected or check.pledged == 0:
                 continue
             assert check.due is not None
             self.result.count(Kind.INSTALLMENTS, added=True)
@@ -339,6 +403,10 @@ def _schedule_errors(
     if check.broken is not None:
         assert installments is not None
         return [(None, f"its installment on {installments.label}:{check.broken} is invalid")]
+    if check.pledged == 0:  # a pledge of nothing (see `_pledge`) has no installments
+        if check.installments or check.count not in (None, 0):
+            return [("installments", "a pledge of 0 has no installments")]
+        return []
     if check.installments == 0:
         if check.count not in (None, 1):
             given = f"{installments.label} has none for it" if installments else "none are given"

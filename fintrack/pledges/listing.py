@@ -168,7 +168,8 @@ def iter_pledges(
             newer.id,
             standing.c.rank,
         )
-        .join(per_pledge, per_pledge.c.pledge_id == pledges.id)
+        # Outer: a pledge of nothing (an FTS flow parked at zero) has no installments.
+        .outerjoin(per_pledge, per_pledge.c.pledge_id == pledges.id)
         .outerjoin(newer, newer.replaces_id == pledges.id)
         .outerjoin(standing, standing.c.record_id == pledges.id)
     )
@@ -187,8 +188,8 @@ def iter_pledges(
     options = {"yield_per": YIELD_PER, "populate_existing": True}
     rows = session.execute(query.execution_options(**options))
     for pledge, count, disbursed, next_due, replaced_by, rank in rows:
-        row = pledge_row(pledge, int(disbursed))
-        row["installments"] = int(count)
+        row = pledge_row(pledge, int(disbursed or 0))
+        row["installments"] = int(count or 0)
         row["next_due"] = next_due
         row["replaced_by"] = replaced_by
         row["confidence"] = standing_label(rank)
@@ -213,6 +214,14 @@ def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
         "ref": pledge.ref,
         "replaces": pledge.replaces_id,
         "voided": pledge.voided_at,
+        # As another system (OCHA FTS) records the pledge: see the model.
+        "original_amount": pledge.original_amount,
+        "original_currency": pledge.original_currency,
+        "exchange_rate": pledge.exchange_rate,
+        "value_on": pledge.value_on,
+        "version": pledge.version,
+        "part_of": pledge.part_of_id,
+        "boundary": None if pledge.boundary is None else pledge.boundary.value,
     }
 
 

@@ -161,6 +161,10 @@ def _installment_dates(
         .outerjoin(paid, paid.c.installment_id == window.c.id)
         .outerjoin(standing, standing.c.record_id == pledge_entity.id)
         .where(outstanding > 0, counted(pledge_entity, known))
+        # A flow recorded from another system (it has the source's version: OCHA FTS) with
+        # a schedule fintrack assumed has no due date of its own: an FTS commitment is not
+        # overdue on the day it was made, so it is left out rather than listed as overdue.
+        .where(or_(pledge_entity.version.is_(None), pledge_entity.schedule_assumed.is_(False)))
         # Installments of one pledge due on one day stay in the order of their numbers.
         .order_by(window.c.due_on, window.c.pledge_id, window.c.seq)
     )

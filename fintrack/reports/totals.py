@@ -14,7 +14,7 @@ from fintrack.models import Disbursement, Installment, Pledge
 from fintrack.money import normalize_currency, percent
 from fintrack.pledges import counted, dated, named, paid_per_installment
 from fintrack.rates import RateBook
-from fintrack.vocab import CONFIDENCE_RANK, MAX_RATE_AGE_DAYS, Confidence
+from fintrack.vocab import CONFIDENCE_RANK, MAX_RATE_AGE_DAYS, Confidence, PledgeStatus
 
 Q = TypeVar("Q", bound=Select[Any])
 
@@ -46,6 +46,8 @@ class TotalsFilter:
     # Pledges whose date (`fintrack.pledges.pledge_date`) is from `since` to `until`.
     since: date | None = None
     until: date | None = None
+    # Only pledges of these statuses (empty: every status).
+    statuses: frozenset[PledgeStatus] = frozenset()
 
 
 class Tables:
@@ -79,6 +81,8 @@ def filtered(query: Q, where: TotalsFilter, t: Tables) -> Q:
         query = query.where(named(pledge.recipient, where.recipient))
     if where.currency:
         query = query.where(pledge.currency == normalize_currency(where.currency, "currency"))
+    if where.statuses:
+        query = query.where(pledge.status.in_(sorted(where.statuses)))
     return query.where(*dated(pledge, where.since, where.until, t.known))
 
 
