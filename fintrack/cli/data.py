@@ -5,7 +5,7 @@ from contextlib import nullcontext
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from fintrack.vocab import (
     FileKind,
     ImportChoice,
 )
+
+if TYPE_CHECKING:
+    from fintrack.api import FtsImportSummary
 
 # `fintrack export` writes every kind of record file and the reports; `import` reads the files,
 # and other systems' (OCHA FTS flows).
@@ -343,6 +346,30 @@ def import_(
     print(message, file=sys.stderr)
 
 
+def _side_by_side(result: "FtsImportSummary") -> list[str]:
+    """FTS's totals of the search beside fintrack's of the imported flows, one figure a line
+    and one source a column, so that the two read across even on a narrow terminal."""
+    head = ("", "FTS (the search)", "fintrack (these flows)")
+    rows = [
+        (f"Funding {result.funding.currency}", result.fts_funding, result.funding),
+        (f"Pledges {result.pledged.currency}", result.fts_pledges, result.pledged),
+    ]
+    cells = [head] + [
+        (name, "not given" if fts is None else fts.format(), ours.format())
+        for name, fts, ours in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(3)]
+    lines = [
+        f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}".rstrip()
+        for row in cells
+    ]
+    lines.append(
+        "Counted as FTS counts: commitment and paid as funding, pledges apart; flows into the "
+        "location, neither shared nor internal."
+    )
+    return lines
+
+
 def _import_fts(files: list[Path], dry_run: bool, quiet: bool, analyst: str | None) -> None:
     """`fintrack import fts`: the import, then its summary with FTS's totals beside ours."""
     from fintrack.api import FtsImportSummary
@@ -387,14 +414,7 @@ def _import_fts(files: list[Path], dry_run: bool, quiet: bool, analyst: str | No
         lines[0] += f"; {_counted(result.voided)} voided in this database left out"
     if result.repeated:
         lines[0] += f"; {plural(result.repeated, 'flow')} given twice (the newest version kept)"
-    fts_funding = result.fts_funding or "not given"
-    fts_pledges = result.fts_pledges or "not given"
-    lines.append(
-        f"FTS's totals of the search: funding {fts_funding}, pledges {fts_pledges}; "
-        f"fintrack's of these flows: funding {result.funding}, pledges {result.pledged} "
-        "(commitment and paid as funding, pledges apart; flows into the location, neither "
-        "shared nor internal)"
-    )
+    lines.extend(_side_by_side(result))
     if not result.complete:
         lines.append(
             f"These files hold {plural(result.flows, 'flow')} of the search's "
