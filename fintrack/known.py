@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import FromClause, Subquery, case, exists, func, select, union_all
+from sqlalchemy import ColumnElement, FromClause, Subquery, case, exists, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from fintrack.errors import FintrackError, NotFound, NotYetKnown
@@ -81,7 +81,7 @@ class Known:
     def of(self, model: type[M], include_void: bool = False, name: str | None = None) -> Any:
         """`model` as known: an entity to select from and join, like the model itself."""
         rows = self.versions(model)
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if "voided_at" in rows.c and not include_void:
             conditions.append(rows.c.voided_at.is_(None))
         if self.min_confidence is not None and model in LINK_COLUMN:

@@ -355,7 +355,7 @@ def test_totals_and_deadlines_are_what_the_stored_versions_give(
     bound = create_engine(filled)
     oracle = Oracle(bound, day, level)
     bound.dispose()
-    view = {"known_on": day, "min_confidence": level}
+    view: dict[str, Any] = {"known_on": day, "min_confidence": level}
     with fintrack.open(filled) as tracker:
         for by in BY:
             rows = [
