@@ -497,22 +497,23 @@ def _typed_rows(
     """`_typed` of each row, the fields and amounts of the columns looked up once for all."""
     names = [item.name for item in fields(cls)]  # type: ignore[arg-type]
     by_key = {column.key: column for column in columns}
-    currency_of = {
-        key: column.currency_key for key, column in by_key.items() if column.kind == "money"
-    }
+    money = [
+        (name, by_key[name].currency_key)
+        for name in names
+        if name in by_key and by_key[name].kind == "money"
+    ]
     typed = []
     for row in rows:
-        values: dict[str, Any] = {}
-        for name in names:
-            if name not in row:
-                continue
-            value = row[name]
-            currency_key = currency_of.get(name)
-            if currency_key is not None and value is not None:
-                value = Money(int(value), row[currency_key])
-            elif isinstance(value, list):
-                value = tuple(value)
-            values[name] = value
+        values = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name in names
+            if name in row
+            for value in (row[name],)
+        }
+        for name, currency_key in money:
+            value = values.get(name)
+            if value is not None:
+                values[name] = Money(int(value), row[currency_key])
         typed.append(cls(**values))
     return tuple(typed)
 

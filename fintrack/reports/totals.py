@@ -123,8 +123,9 @@ def _sum_rows(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[
     month = by is Grouping.MONTH
     names = GROUP_KEYS[by]
     width = len(keys)
-    # Rows as tuples, not mappings: a report may hold a hundred thousand groups.
-    for record in session.execute(filtered(query, where, t)):
+    # Rows as tuples through Core, not mappings through the ORM: a report may hold a hundred
+    # thousand groups.
+    for record in session.connection().execute(filtered(query, where, t)):
         row: dict[str, Any] = {"donor": None, "recipient": None, "month": None}
         if month:
             row["month"] = f"{int(record[0]):04d}-{int(record[1]):02d}"
