@@ -504,7 +504,7 @@ def _typed_rows(
     ]
     typed = []
     for row in rows:
-        values = {
+        values: dict[str, Any] = {
             name: tuple(value) if isinstance(value, list) else value
             for name in names
             if name in row
