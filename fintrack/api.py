@@ -546,19 +546,34 @@ class FtsImportSummary(ImportSummary):
 def _typed(cls: type[T], row: dict[str, Any], columns: Sequence[Column]) -> T:
     """A row of the library (a dict keyed as its file's columns) as its dataclass: amounts
     as Money in the currency the column names, lists as tuples."""
-    kinds = {column.key: column for column in columns}
-    values: dict[str, Any] = {}
-    for item in fields(cls):  # type: ignore[arg-type]
-        if item.name not in row:
-            continue
-        value = row[item.name]
-        column = kinds.get(item.name)
-        if column is not None and column.kind == "money" and value is not None:
-            value = Money(int(value), row[column.currency_key])
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[item.name] = value
-    return cls(**values)
+    return _typed_rows(cls, (row,), columns)[0]
+
+
+def _typed_rows(
+    cls: type[T], rows: Iterable[dict[str, Any]], columns: Sequence[Column]
+) -> tuple[T, ...]:
+    """`_typed` of each row, the fields and amounts of the columns looked up once for all."""
+    names = [item.name for item in fields(cls)]  # type: ignore[arg-type]
+    by_key = {column.key: column for column in columns}
+    money = [
+        (name, by_key[name].currency_key)
+        for name in names
+        if name in by_key and by_key[name].kind == "money"
+    ]
+    typed = []
+    for row in rows:
+        values: dict[str, Any] = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name in names
+            if name in row
+            for value in (row[name],)
+        }
+        for name, currency_key in money:
+            value = values.get(name)
+            if value is not None:
+                values[name] = Money(int(value), row[currency_key])
+        typed.append(cls(**values))
+    return tuple(typed)
 
 
 # --- The tracker -------------------------------------------------------------------------------
@@ -1234,8 +1249,8 @@ class Tracker:
         return TotalsReport(
             grouping.value,
             target,
-            tuple(_typed(TotalRow, row, columns) for row in rows),
-            tuple(_typed(WorkingRow, row, _WORKING) for row in working),
+            _typed_rows(TotalRow, rows, columns),
+            _typed_rows(WorkingRow, working, _WORKING),
         )
 
     def deadlines(
@@ -1290,9 +1305,7 @@ class Tracker:
             lambda s: deadlines_report(s, as_of, within, target, max_rate_age, view, where)
         )
         columns = [*DEADLINE_COLUMNS, *(converted_columns(target) if target else [])]
-        return DeadlinesReport(
-            day, within, target, tuple(_typed(DeadlineRow, row, columns) for row in rows)
-        )
+        return DeadlinesReport(day, within, target, _typed_rows(DeadlineRow, rows, columns))
 
     def brief(
         self,

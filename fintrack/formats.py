@@ -4,6 +4,7 @@ spreadsheets). The CLI's tables use the same columns; the library writes files w
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
@@ -105,18 +106,21 @@ def record(row: Any, columns: Sequence[Column]) -> dict[str, Any]:
     as `fintrack.PledgeRow`, amounts as `Money`) is turned back into one; a dict is as it is."""
     if isinstance(row, dict):
         return row
+    return _record(row, [c for c in columns if c.kind == "money"])
+
+
+def _record(row: Any, money: Sequence[Column]) -> dict[str, Any]:
     if not is_dataclass(row) or isinstance(row, type):
         raise TypeError(f"not a row: {row!r}")
     names = _FIELD_NAMES.get(type(row))
     if names is None:
         names = _FIELD_NAMES[type(row)] = tuple(item.name for item in fields(row))
-    values = {name: getattr(row, name) for name in names}
-    for name, value in values.items():
-        if isinstance(value, tuple):
-            values[name] = list(value)
-    for column in columns:
-        if column.kind != "money":
-            continue
+    values = {
+        name: list(value) if isinstance(value, tuple) else value
+        for name in names
+        for value in (getattr(row, name),)
+    }
+    for column in money:
         value = values.get(column.key)
         if isinstance(value, Money):
             values[column.key] = value.minor
@@ -128,7 +132,8 @@ def record(row: Any, columns: Sequence[Column]) -> dict[str, Any]:
 
 def records(rows: Iterable[Any], columns: Sequence[Column]) -> list[dict[str, Any]]:
     """`record` of each row."""
-    return [record(row, columns) for row in rows]
+    money = [c for c in columns if c.kind == "money"]
+    return [row if isinstance(row, dict) else _record(row, money) for row in rows]
 
 
 def plain_row(row: dict[str, Any], columns: Sequence[Column]) -> dict[str, Any]:
@@ -163,11 +168,35 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], out: IO
     """
     writer = CsvWriter(out)
     writer.writerow([c.key for c in columns])
+    cells = [_csv_writer(c) for c in columns]
     count = 0
     for row in rows:
-        writer.writerow([_csv_cell(_plain(row.get(c.key), c, row), c) for c in columns])
+        writer.writerow([cell(row) for cell in cells])
         count += 1
     return count
+
+
+# A text holds one of these where `neutralise` may change it; most hold none.
+_RISKY = re.compile("[=+\\-@\t\r]").search
+
+
+def _csv_writer(column: Column) -> Callable[[dict[str, Any]], str]:
+    """The CSV cell of a column (`_csv_cell` of `_plain`), with the common values (text and
+    whole numbers) written directly: an export writes millions of cells."""
+    key, text = column.key, column.kind in TEXT_KINDS
+
+    def cell(row: dict[str, Any]) -> str:
+        value = row.get(key)
+        if value is None:
+            return ""
+        kind = value.__class__
+        if kind is str and text:
+            return value if _RISKY(value) is None else neutralise(value)
+        if kind is int and column.kind != "money":
+            return str(value)
+        return _csv_cell(_plain(value, column, row), column)
+
+    return cell
 
 
 def write_json(data: Any, out: IO[str]) -> None:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import FromClause, Subquery, case, func, select, union_all
+from sqlalchemy import ColumnElement, FromClause, Subquery, case, exists, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from fintrack.errors import FintrackError, NotFound, NotYetKnown
@@ -81,14 +81,16 @@ class Known:
     def of(self, model: type[M], include_void: bool = False, name: str | None = None) -> Any:
         """`model` as known: an entity to select from and join, like the model itself."""
         rows = self.versions(model)
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if "voided_at" in rows.c and not include_void:
             conditions.append(rows.c.voided_at.is_(None))
         if self.min_confidence is not None and model in LINK_COLUMN:
             allowed = [CONFIDENCE_RANK[c] for c in MIN_CONFIDENCE[self.min_confidence]]
             standing = self.standing(model)
+            # EXISTS, not `id IN (...)`: inside a subquery run for every row (whether a newer
+            # pledge replaces this one), SQLite would look up each id of such a list per row.
             conditions.append(
-                rows.c.id.in_(select(standing.c.record_id).where(standing.c.rank.in_(allowed)))
+                exists().where(standing.c.record_id == rows.c.id, standing.c.rank.in_(allowed))
             )
         if not conditions and self.before is None:
             return aliased(model, name=name)

@@ -45,8 +45,16 @@ def _exponent(code: str) -> int | None:
     return Currency(code).exponent
 
 
+# Codes already accepted, as given and as returned: every amount read from the database is
+# checked again (`Money`), and a report holds many thousands of them in a few currencies.
+_ACCEPTED: dict[str, str] = {}
+
+
 def normalize_currency(code: str, field: str = "currency") -> str:
     """Return the upper-case ISO 4217 code, or raise InputError naming what is accepted."""
+    known = _ACCEPTED.get(code) if isinstance(code, str) else None
+    if known is not None:
+        return known
     text = code.strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", text):
         raise InputError(
@@ -62,6 +70,8 @@ def normalize_currency(code: str, field: str = "currency") -> str:
         raise InputError(
             field, f"'{text}' has no minor unit in ISO 4217 (funds, metals and test codes)"
         )
+    if len(_ACCEPTED) < 1024:  # a bound, should a program feed it endless distinct spellings
+        _ACCEPTED[code] = text
     return text
 
 

@@ -128,6 +128,11 @@ def _sqlite_defects(name: str, statement: str, plan: list[tuple[str, list[str]]]
     defects = []
     tables = _aliases(statement)
     for detail, outer in plan:
+        if detail.startswith("LIST SUBQUERY") and any(s.startswith("CORRELATED") for s in outer):
+            # `x IN (SELECT ...)` inside a subquery run for every row: SQLite may look up each
+            # value of the list for every row (the rows times the list: --min-confidence's
+            # check of the pledge that replaces another once did so).
+            defects.append(f"{name}: {detail}, an IN list, for every row ({' / '.join(outer)})")
         table = _full_scan(detail, tables)
         if table is None:
             continue
@@ -266,17 +271,39 @@ def _known(bound: Engine, table: str, day: date | None) -> list[dict[str, Any]]:
     ]
 
 
+# A record's standing is the best of its sources' confidences, in this order; --min-confidence
+# keeps the records whose standing it names.
+RANKS = ("unverified", "reported", "denied", "confirmed")
+LETS_THROUGH = {"confirmed": {"confirmed"}, "reported": {"confirmed", "reported"}}
+
+
+def _sure(bound: Engine, day: date | None, column: str, level: str | None) -> Callable[[int], bool]:
+    """Whether a record (by its id in source_links' `column`) is sure enough for `level`."""
+    if level is None:
+        return lambda _: True
+    best: dict[int, int] = {}
+    for link in _known(bound, "source_links", day):
+        if link[column] is not None:
+            rank = RANKS.index(link["confidence"])
+            best[link[column]] = max(best.get(link[column], -1), rank)
+    return lambda ident: ident in best and RANKS[best[ident]] in LETS_THROUGH[level]
+
+
 class Oracle:
     """Totals and deadlines computed in Python from the versions as stored."""
 
-    def __init__(self, bound: Engine, day: date | None) -> None:
-        pledges = [p for p in _known(bound, "pledges", day) if p["voided_at"] is None]
+    def __init__(self, bound: Engine, day: date | None, level: str | None = None) -> None:
+        sure = _sure(bound, day, "pledge_id", level)
+        pledges = [
+            p for p in _known(bound, "pledges", day) if p["voided_at"] is None and sure(p["id"])
+        ]
         replaced = {p["replaces_id"] for p in pledges if p["replaces_id"] is not None}
         self.pledges = {p["id"]: p for p in pledges if p["id"] not in replaced}
         self.installments = _known(bound, "installments", day)
         self.paid: dict[int, int] = defaultdict(int)
+        paid_sure = _sure(bound, day, "disbursement_id", level)
         for payment in _known(bound, "disbursements", day):
-            if payment["voided_at"] is None:
+            if payment["voided_at"] is None and paid_sure(payment["id"]):
                 self.paid[payment["installment_id"]] += int(payment["amount_minor"])
 
     def totals(self, by: str) -> list[tuple[Any, ...]]:
@@ -318,13 +345,17 @@ class Oracle:
         return sorted(rows)
 
 
-@pytest.mark.parametrize("day", [None, *KNOWN_ON])
+@pytest.mark.parametrize(
+    ("day", "level"),
+    [*((day, None) for day in (None, *KNOWN_ON)), (None, "reported"), (KNOWN_ON[1], "confirmed")],
+)
 def test_totals_and_deadlines_are_what_the_stored_versions_give(
-    filled: str, day: date | None
+    filled: str, day: date | None, level: str | None
 ) -> None:
     bound = create_engine(filled)
-    oracle = Oracle(bound, day)
+    oracle = Oracle(bound, day, level)
     bound.dispose()
+    view: dict[str, Any] = {"known_on": day, "min_confidence": level}
     with fintrack.open(filled) as tracker:
         for by in BY:
             rows = [
@@ -337,13 +368,19 @@ def test_totals_and_deadlines_are_what_the_stored_versions_give(
                     row.pledged.minor,
                     row.disbursed.minor,
                 )
-                for row in tracker.totals(by=by, known_on=day)
+                for row in tracker.totals(by=by, **view)
                 if not row.total or by == "currency"
             ]
             assert sorted(rows) == oracle.totals(by), by
+        # Each currency's total row (summed from the groups, the pledges counted in SQL by
+        # month) is what the report by currency sums in SQL directly.
+        currencies = tracker.totals(by="currency", **view)
+        for by in BY[:-1]:
+            ends = [row for row in tracker.totals(by=by, **view) if row.total]
+            assert ends == currencies, by
         for overdue in (False, True):
             due = tracker.deadlines(
-                as_of=AS_OF, within=WITHIN, overdue=overdue, kinds=["installment"], known_on=day
+                as_of=AS_OF, within=WITHIN, overdue=overdue, kinds=["installment"], **view
             )
             got = [
                 (row.date, row.record_id, row.detail, row.amount.minor) for row in due if row.amount
@@ -352,6 +389,8 @@ def test_totals_and_deadlines_are_what_the_stored_versions_give(
             assert len(got) == len(due)
     if day == KNOWN_ON[1]:
         assert oracle.deadlines(AS_OF, WITHIN, False), "the window holds some installments"
+    if level is not None:
+        assert oracle.totals("pair"), "some pledges are sure enough"
 
 
 # --- planner statistics ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import IO, TYPE_CHECKING, Any
 
 from fintrack.formats import KEEP, MAIN
@@ -32,6 +33,12 @@ def cell_width(text: str) -> int:
     """Columns a text takes on a terminal (wide East Asian characters take two)."""
     if text.isascii():
         return len(text)
+    return _wide_width(text)
+
+
+@lru_cache(maxsize=4096)
+def _wide_width(text: str) -> int:
+    # A table repeats the same few texts (a donor and recipient with an arrow) many times.
     from rich.cells import cell_len
 
     return cell_len(text)
@@ -51,6 +58,7 @@ class _Measure:
     header_word: int = 0  # longest word of the header
     header: int = 0  # the whole header on one line
     word: int = 0  # longest word of a text column's cells, up to LONG_WORD
+    texts: list[str] = field(default_factory=list)  # each row's cell, exact amounts
 
 
 @dataclass
@@ -63,6 +71,9 @@ class Layout:
     left_out: list["Column"] = field(default_factory=list)
     blocks: bool = False  # too narrow for any row: one block of lines per record
     cut: bool = True  # wrapped text cells take at most their column's max_lines
+    # Each shown column's cells as measured, row by row (None: to be made again, as compact
+    # amounts are), so that a table's cells are made once.
+    texts: list[list[str] | None] = field(default_factory=list)
 
     @property
     def width(self) -> int:
@@ -76,8 +87,6 @@ def _measure(
     rows: Sequence[dict[str, Any]], columns: Sequence["Column"], cell: Cell
 ) -> list[_Measure]:
     """One pass over the rows: the widest cell of each column, and of text its longest word."""
-    from rich.cells import cell_len
-
     measures = []
     for column in columns:
         words = column.header.split()
@@ -90,17 +99,17 @@ def _measure(
     for m, column in zip(measures, columns, strict=True):
         text_of = cell(column, False)
         widest = 0
-        texts = [text_of(row) for row in rows] if not is_fixed(column) else None
-        if texts is None:
-            for row in rows:
-                text = text_of(row)
-                width = len(text) if text.isascii() else cell_len(text)
+        m.texts = texts = [text_of(row) for row in rows]
+        # Both are the largest over the texts, so each distinct text is measured once.
+        if is_fixed(column):
+            for text in set(texts):
+                width = cell_width(text)
                 if width > widest:
                     widest = width
         else:
             word = 0
-            for text in texts:
-                width = len(text) if text.isascii() else cell_len(text)
+            for text in set(texts):
+                width = cell_width(text)
                 if width > widest:
                     widest = width
                 if word < LONG_WORD and width > word:
@@ -175,7 +184,8 @@ def plan(
     measures = _measure(rows, columns, cell)
     if width is None:
         bounds = [_bounds(c, m, False) for c, m in zip(columns, measures, strict=True)]
-        return Layout(list(columns), [high for _, high in bounds], cut=False)
+        texts: list[list[str] | None] = [m.texts for m in measures]
+        return Layout(list(columns), [high for _, high in bounds], cut=False, texts=texts)
 
     def fit(compact: bool) -> tuple[list[int], list[tuple[int, int]]]:
         shown = list(range(len(columns)))
@@ -198,11 +208,16 @@ def plan(
         if shown and (essential or compact or not has_money):
             room = width - GAP * (len(shown) - 1)
             fixed = [is_fixed(columns[i]) for i in shown]
+            compacted = compact and any(columns[i].kind == "money" for i in shown)
             return Layout(
                 [columns[i] for i in shown],
                 _widths(bounds, fixed, room),
-                compact=compact and any(columns[i].kind == "money" for i in shown),
+                compact=compacted,
                 left_out=[c for i, c in enumerate(columns) if i not in shown],
+                texts=[
+                    None if compacted and columns[i].kind == "money" else measures[i].texts
+                    for i in shown
+                ],
             )
     return Layout(list(columns), [], compact=False, blocks=True, cut=False)
 
@@ -306,11 +321,19 @@ def table_lines(
             parts.append(pad(h[k] if k >= 0 else "", w, r))
         yield styler(gap.join(parts).rstrip(), "bold")
     yield rule * layout.width
+    made = layout.texts or [None] * len(columns)
     texts = [cell(c, layout.compact) for c in columns]
     fixed = [is_fixed(c) for c in columns]
     caps = [c.max_lines if layout.cut else None for c in columns]
-    for row in rows:
-        cells = [text_of(row) for text_of in texts]
+    blanks = [" " * w for w in widths]
+    # A cell's lines, wrapped and padded to its column, by its text: a column repeats its
+    # texts (a donor and recipient, "installment 2 of 4") from row to row.
+    folded: list[dict[str, list[str]]] = [{} for _ in columns]
+    for index, row in enumerate(rows):
+        cells = [
+            known[index] if known is not None else text_of(row)
+            for known, text_of in zip(made, texts, strict=True)
+        ]
         parts = []
         for text, width, r in zip(cells, widths, right, strict=True):
             fill = width - (len(text) if text.isascii() else cell_width(text))
@@ -321,14 +344,20 @@ def table_lines(
         if len(parts) == len(cells):
             yield styler(gap.join(parts).rstrip(), style)
             continue
-        wrapped = [
-            [text] if f else wrap(text, w, cap)
-            for text, w, f, cap in zip(cells, widths, fixed, caps, strict=True)
-        ]
+        wrapped = []
+        for k, text in enumerate(cells):
+            lines = folded[k].get(text)
+            if lines is None:
+                w, r = widths[k], right[k]
+                lines = [
+                    pad(line, w, r) for line in ([text] if fixed[k] else wrap(text, w, caps[k]))
+                ]
+                folded[k][text] = lines
+            wrapped.append(lines)
         for n in range(max(len(lines) for lines in wrapped)):
             line = gap.join(
-                pad(lines[n] if n < len(lines) else "", w, r)
-                for lines, w, r in zip(wrapped, widths, right, strict=True)
+                lines[n] if n < len(lines) else blank
+                for lines, blank in zip(wrapped, blanks, strict=True)
             )
             yield styler(line.rstrip(), style)
 

@@ -185,7 +185,7 @@ def _installment_dates(
         currency,
         assumed,
         rank,
-    ) in session.execute(installments):
+    ) in session.connection().execute(installments):  # Core: no ORM work per row
         detail = f"installment {seq} of {of}"
         if assumed:
             detail += " (date assumed)"

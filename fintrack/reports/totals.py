@@ -125,22 +125,70 @@ def _sum_rows(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[
         .order_by(pledge.currency, *keys)
     )
     rows = []
-    for record in session.execute(filtered(query, where, t)).mappings():
-        row = key_values(by, record)
-        pledged, disbursed = int(record["pledged"]), int(record["disbursed"])
+    month = by is Grouping.MONTH
+    names = GROUP_KEYS[by]
+    width = len(keys)
+    # Rows as tuples through Core, not mappings through the ORM: a report may hold a hundred
+    # thousand groups.
+    for record in session.connection().execute(filtered(query, where, t)):
+        row: dict[str, Any] = {"donor": None, "recipient": None, "month": None}
+        if month:
+            row["month"] = f"{int(record[0]):04d}-{int(record[1]):02d}"
+        else:
+            row.update(zip(names, record[:width], strict=True))
+        currency, count, pledged, disbursed, pledged_unsure, disbursed_unsure = record[width:]
+        pledged, disbursed = int(pledged), int(disbursed)
         row.update(
-            currency=record["currency"],
-            pledges=int(record["pledges"]),
+            currency=currency,
+            pledges=int(count),
             pledged=pledged,
             disbursed=disbursed,
             outstanding=pledged - disbursed,
             fulfilled_pct=percent(disbursed, pledged),
-            pledged_unconfirmed=int(record["pledged_unconfirmed"]),
-            disbursed_unconfirmed=int(record["disbursed_unconfirmed"]),
+            pledged_unconfirmed=int(pledged_unsure),
+            disbursed_unconfirmed=int(disbursed_unsure),
             total=False,
         )
         rows.append(row)
     return rows
+
+
+def _pledges_per_currency(session: Session, where: TotalsFilter) -> dict[str, int]:
+    """How many pledges each currency's total counts (those with installments)."""
+    t = Tables(where.known)
+    query = (
+        select(t.pledge.currency, func.count(func.distinct(t.pledge.id)))
+        .select_from(t.installment)
+        .join(t.pledge, t.pledge.id == t.installment.pledge_id)
+        .group_by(t.pledge.currency)
+    )
+    return {currency: int(count) for currency, count in session.execute(filtered(query, where, t))}
+
+
+SUMMED = ("pledged", "disbursed", "pledged_unconfirmed", "disbursed_unconfirmed")
+
+
+def _currency_totals(
+    groups: list[dict[str, Any]], pledges: dict[str, int] | None
+) -> dict[str, dict[str, Any]]:
+    """Each currency's total row, summed from its groups (in their order, by currency). A
+    pledge is in one group only, except by month (`pledges` then gives the counts)."""
+    grand: dict[str, dict[str, Any]] = {}
+    for row in groups:
+        total = grand.get(row["currency"])
+        if total is None:
+            grand[row["currency"]] = {**row, "donor": None, "recipient": None, "month": None}
+            continue
+        total["pledges"] += row["pledges"]
+        for name in SUMMED:
+            total[name] += row[name]
+    for currency, total in grand.items():
+        if pledges is not None:
+            total["pledges"] = pledges[currency]
+        total["outstanding"] = total["pledged"] - total["disbursed"]
+        total["fulfilled_pct"] = percent(total["disbursed"], total["pledged"])
+        total["total"] = True
+    return grand
 
 
 def totals(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[str, Any]]:
@@ -155,11 +203,16 @@ def totals(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[str
     groups = _sum_rows(session, by, where)
     if by is Grouping.CURRENCY:
         return [{**row, "total": True} for row in groups]
-    grand = {row["currency"]: row for row in _sum_rows(session, Grouping.CURRENCY, where)}
+    # The totals are the sums of the groups; only by month can a pledge count in several.
+    counts = _pledges_per_currency(session, where) if by is Grouping.MONTH else None
+    grand = _currency_totals(groups, counts)
     rows: list[dict[str, Any]] = []
-    for currency, total in grand.items():
-        rows.extend(row for row in groups if row["currency"] == currency)
-        rows.append({**total, "total": True})
+    for row in groups:
+        if rows and rows[-1]["currency"] != row["currency"]:
+            rows.append(grand[rows[-1]["currency"]])
+        rows.append(row)
+    if rows:
+        rows.append(grand[rows[-1]["currency"]])
     return rows
 
 
