@@ -64,12 +64,14 @@ from fintrack.vocab import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from fintrack.interchange import ImportResult
+    from fintrack.interchange import ImportResult, Options
     from fintrack.known import Known
     from fintrack.store import Database
 
 T = TypeVar("T")
 R = TypeVar("R")
+# What an import of another system's document returns: an ImportResult, or one that says more.
+Imported = TypeVar("Imported", bound="ImportResult")
 
 RecordKind = Literal["sanction", "pledge", "payment", "claim"]
 # The kinds of record file (`fintrack.vocab.FileKind`, whose values these are: a test checks) and
@@ -920,30 +922,18 @@ class Tracker:
         currency and rate as recorded, citing FTS (confidence reported); a paid flow has
         its payment. A flow stored already is left as it is unless its versionId is newer:
         then it is edited, its earlier version kept in its history."""
-        from sqlalchemy.exc import IntegrityError
-
-        from fintrack.changes import begin_change
         from fintrack.interchange import Options
         from fintrack.interchange.fts import CURRENCY, FtsFile, FtsResult, import_fts
-        from fintrack.store import update_statistics
 
         given = [paths] if isinstance(paths, str | PathLike) else list(paths)
         if not given:
             raise InputError("paths", "give the JSON file of a page of an FTS flow search")
         files = [FtsFile(Path(path), str(path)) for path in given]
         options = Options(dry_run=dry_run, progress=progress)
-        try:
-            with self._db.session(write=not dry_run) as session:
-                if not dry_run:
-                    typed = command or shlex.join(["fintrack", "import", "fts", *map(str, given)])
-                    options.change = begin_change(session, typed, reason, analyst)
-                result: FtsResult = import_fts(session, files, options)
-                if options.change is not None and not result.wrote:
-                    session.delete(options.change)  # nothing was written: no change to keep
-                elif result.wrote and not dry_run:
-                    update_statistics(session.connection())
-        except IntegrityError as exc:
-            raise self._changed_meanwhile("import", exc) from None
+        typed = command or shlex.join(["fintrack", "import", "fts", *map(str, given)])
+        result: FtsResult = self._import_document(
+            lambda session: import_fts(session, files, options), options, typed, reason, analyst
+        )
 
         def usd(amount: Decimal | None) -> Money | None:
             return None if amount is None else Money.of(amount, CURRENCY)
@@ -975,27 +965,48 @@ class Tracker:
         analyst: str | None,
         command: str | None,
     ) -> ImportSummary:
+        from fintrack.interchange import Options
+        from fintrack.interchange.iati import import_iati
+
+        options = Options(dry_run=dry_run)
+        typed = command or shlex.join(["fintrack", "import", "iati", str(path)])
+        result = self._import_document(
+            lambda session: import_iati(session, path, str(path), options),
+            options,
+            typed,
+            reason,
+            analyst,
+        )
+        return _summary(result)
+
+    def _import_document(
+        self,
+        run: "Callable[[Session], Imported]",
+        options: "Options",
+        command: str,
+        reason: str | None,
+        analyst: str | None,
+    ) -> Imported:
+        """Run the import of another system's document as one change (none for a dry run,
+        and none kept when nothing was written), refreshing the planner's statistics after
+        a write."""
         from sqlalchemy.exc import IntegrityError
 
         from fintrack.changes import begin_change
-        from fintrack.interchange import Options
-        from fintrack.interchange.iati import import_iati
         from fintrack.store import update_statistics
 
-        options = Options(dry_run=dry_run)
         try:
-            with self._db.session(write=not dry_run) as session:
-                if not dry_run:
-                    typed = command or shlex.join(["fintrack", "import", "iati", str(path)])
-                    options.change = begin_change(session, typed, reason, analyst)
-                result = import_iati(session, path, str(path), options)
+            with self._db.session(write=not options.dry_run) as session:
+                if not options.dry_run:
+                    options.change = begin_change(session, command, reason, analyst)
+                result = run(session)
                 if options.change is not None and not result.wrote:
                     session.delete(options.change)  # nothing was written: no change to keep
-                elif result.wrote and not dry_run:
+                elif result.wrote and not options.dry_run:
                     update_statistics(session.connection())
         except IntegrityError as exc:
             raise self._changed_meanwhile("import", exc) from None
-        return _summary(result)
+        return result
 
     # --- reading --------------------------------------------------------------------------
 
