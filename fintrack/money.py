@@ -123,12 +123,12 @@ def parse_amount(text: str, currency: str, field: str = "amount") -> int:
     written = text.strip()
     plain = _PLAIN.fullmatch(written)
     if plain is not None:
-        whole, fraction = plain.groups()
+        whole, fraction = plain.group(1), plain.group(2)
         digits = exponent(currency)
         if fraction is None or len(fraction) <= digits:
-            minor = int(whole) * 10**digits + int((fraction or "").ljust(digits, "0") or 0)
-            if 0 < minor <= MAX_MINOR:
-                return minor
+            units: int = int(whole) * 10**digits + int((fraction or "").ljust(digits, "0") or 0)
+            if 0 < units <= MAX_MINOR:
+                return units
     if not_ascii_digits(text):
         raise InputError(field, f"'{text}' is not an amount; use {ACCEPTED_AMOUNTS}")
     parts = _PARTS.fullmatch(written)

@@ -71,8 +71,11 @@ def small(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bulk_imports_store_exactly_the_files_records(
     run: Run, tmp_path: Path, small: None
 ) -> None:
-    pledge_rows, installment_rows, disbursement_rows = [], [], []
-    expected_pledges, schedules = [], {}
+    pledge_rows: list[list[Any]] = []
+    installment_rows: list[list[Any]] = []
+    disbursement_rows: list[list[Any]] = []
+    expected_pledges: list[dict[str, Any]] = []
+    schedules: dict[int, list[tuple[int, date, int]]] = {}
     for n in range(1, PLEDGES + 1):
         pledge_id = 1000 + 3 * n  # the file's ids are kept in an empty database
         purpose = PURPOSES[n % len(PURPOSES)]
