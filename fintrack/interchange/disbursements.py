@@ -48,8 +48,9 @@ class _Disbursements(RowImport):
         self.voided_pledges = set(pledge_keys(session, include_void=True).values()) - set(
             self.pledges
         )
+        codes: dict[str, str] = {}  # one string per currency, not one per pledge
         self.currencies = {
-            pledge_id: code
+            pledge_id: codes.setdefault(code, code)
             for pledge_id, code in session.execute(select(Pledge.id, Pledge.currency))
         }
         self.present = set(disbursement_keys(session, keys, include_void=True).values())
@@ -150,7 +151,9 @@ class _Disbursements(RowImport):
         assert row is not None
         self.result.count(Kind.DISBURSEMENTS, added=True)
         if not self.options.dry_run:
-            self.rows.add({"id": self.ids.ids[key], **row, "created_at": self.now})
+            # Taken out of the plan as it is written: the keys of the first pass go as the
+            # second pass numbers its own.
+            self.rows.add({"id": self.ids.ids.pop(key), **row, "created_at": self.now})
 
     def written(self) -> None:
         self.rows.flush()

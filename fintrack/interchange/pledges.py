@@ -161,6 +161,9 @@ class _Pledges(RowImport):
         if pledges is not None:
             self.check_schedules(pledges)
             self.check_replaces(pledges)
+        # Needed no more: their memory goes before the second pass fills its own.
+        self.file_ids.clear()
+        self.replacing.clear()
         self.judge()
         if pledges is not None:
             self.rejected = {
