@@ -32,6 +32,9 @@ _AMOUNT = re.compile(
 # Numbers written as a European would group thousands: 29.000, 1.500.000.
 _PARTS = re.compile(r"(?P<number>[\d.,]+)\s*(?P<suffix>[A-Za-z]*)", re.ASCII)
 _DOT_GROUPED = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+", re.ASCII)
+# The common amount that no rule below can refuse or read otherwise (`1250000.50`): read
+# at once, without Decimal; any other text takes the full path (and its exact messages).
+_PLAIN = re.compile(r"(0|[1-9][0-9]{0,17})(?:\.([0-9]{1,2}))?", re.ASCII)
 ACCEPTED_AMOUNTS = (
     "a positive number in the digits 0-9 such as 29000000, 29,000,000, 29M, 1.5bn or "
     "29000000.50 (a dot is the decimal point; a comma may separate thousands)"
@@ -85,7 +88,7 @@ def exponent(currency: str) -> int:
 
 def not_ascii_digits(text: str) -> bool:
     """Whether `text` holds a digit other than 0-9 (Arabic-Indic, fullwidth, ...)."""
-    return any(char.isdigit() and not char.isascii() for char in text)
+    return not text.isascii() and any(char.isdigit() and not char.isascii() for char in text)
 
 
 def _dot_grouped(text: str, number: str, suffix: str, currency: str) -> str | None:
@@ -127,9 +130,17 @@ def parse_amount(text: str, currency: str, field: str = "amount") -> int:
     number that a European would read as dots between thousands is refused as ambiguous
     (see `_dot_grouped`).
     """
+    written = text.strip()
+    plain = _PLAIN.fullmatch(written)
+    if plain is not None:
+        whole, fraction = plain.group(1), plain.group(2)
+        digits = exponent(currency)
+        if fraction is None or len(fraction) <= digits:
+            units: int = int(whole) * 10**digits + int((fraction or "").ljust(digits, "0") or 0)
+            if 0 < units <= MAX_MINOR:
+                return units
     if not_ascii_digits(text):
         raise InputError(field, f"'{text}' is not an amount; use {ACCEPTED_AMOUNTS}")
-    written = text.strip()
     parts = _PARTS.fullmatch(written)
     if parts is not None and parts.group("suffix").lower() in _MULTIPLIERS:
         ambiguous = _dot_grouped(text, parts.group("number"), parts.group("suffix"), currency)

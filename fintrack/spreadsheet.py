@@ -22,4 +22,6 @@ def neutralise(text: str) -> str:
 
 def unneutralise(text: str) -> str:
     """Undo `neutralise` exactly: `'=1+2` -> `=1+2`; text without such quotes is unchanged."""
+    if "'" not in text:  # the common cell, left as it is without a regular expression
+        return text
     return _NEUTRALISED.sub(r"\g<space>\g<rest>", text)

@@ -31,9 +31,17 @@ def required(text: str | None, field: str) -> str:
     return value
 
 
+# Lengths found, by the column's id: an ORM attribute's `.type` is a slow proxy, read for
+# every cell of an import. The column is kept with its length, so that its id stays its own.
+_LENGTHS: dict[int, tuple[Any, int | None]] = {}
+
+
 def max_length(column: Any) -> int | None:
     """The characters a column (`Pledge.donor` or a table's column) holds; None for TEXT."""
-    return getattr(column.type, "length", None)
+    known = _LENGTHS.get(id(column))
+    if known is None or known[0] is not column:
+        known = _LENGTHS[id(column)] = (column, getattr(column.type, "length", None))
+    return known[1]
 
 
 def check_text(value: str, column: Any, field: str) -> str:

@@ -1,5 +1,7 @@
 """Importing disbursements against pledges already stored."""
 
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +23,11 @@ from fintrack.interchange.reading import CsvFile, Record
 from fintrack.interchange.writing import Batches, IdPlan
 from fintrack.keys import KeyNumbering, disbursement_content, disbursement_keys, pledge_keys
 from fintrack.models import Disbursement, Installment, Pledge
+from fintrack.text import clean
+
+# Rows read ahead: the installments of their pledges are looked up in one query, and only
+# theirs are kept, so that neither the queries nor the memory grow with the pledges.
+LOOKAHEAD_ROWS = 5_000
 
 
 def import_disbursements(session: Session, source: CsvFile, options: Options) -> ImportResult:
@@ -41,8 +48,9 @@ class _Disbursements(RowImport):
         self.voided_pledges = set(pledge_keys(session, include_void=True).values()) - set(
             self.pledges
         )
+        codes: dict[str, str] = {}  # one string per currency, not one per pledge
         self.currencies = {
-            pledge_id: code
+            pledge_id: codes.setdefault(code, code)
             for pledge_id, code in session.execute(select(Pledge.id, Pledge.currency))
         }
         self.present = set(disbursement_keys(session, keys, include_void=True).values())
@@ -50,6 +58,29 @@ class _Disbursements(RowImport):
         self.ids = IdPlan(set(session.scalars(select(Disbursement.id))))
         self.schedules: dict[int, dict[int, int]] = {}
         self.numbering = KeyNumbering()
+
+    def read(self, source: CsvFile, verb: str) -> Iterator[Record]:
+        records = super().read(source, verb)
+        while chunk := list(islice(records, LOOKAHEAD_ROWS)):
+            self.look_up(chunk)
+            yield from chunk
+
+    def look_up(self, chunk: list[Record]) -> None:
+        """The installments (seq -> id) of the pledges that a chunk of rows names, in one query."""
+        wanted = {
+            pledge_id
+            for record in chunk
+            if (pledge_id := self.pledges.get(clean(record.values.get("pledge_ref")) or ""))
+            is not None
+        }
+        self.schedules = {pledge_id: {} for pledge_id in wanted}
+        if not wanted:
+            return
+        query = select(Installment.pledge_id, Installment.seq, Installment.id).where(
+            Installment.pledge_id.in_(wanted)
+        )
+        for pledge_id, seq, row_id in self.session.execute(query):
+            self.schedules[pledge_id][seq] = row_id
 
     def schedule(self, pledge_id: int) -> dict[int, int]:
         if pledge_id not in self.schedules:
@@ -120,7 +151,9 @@ class _Disbursements(RowImport):
         assert row is not None
         self.result.count(Kind.DISBURSEMENTS, added=True)
         if not self.options.dry_run:
-            self.rows.add({"id": self.ids.ids[key], **row, "created_at": self.now})
+            # Taken out of the plan as it is written: the keys of the first pass go as the
+            # second pass numbers its own.
+            self.rows.add({"id": self.ids.ids.pop(key), **row, "created_at": self.now})
 
     def written(self) -> None:
         self.rows.flush()

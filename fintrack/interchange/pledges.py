@@ -1,7 +1,7 @@
 """Importing pledges with their installments, from one or both files."""
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,9 +33,10 @@ from fintrack.rates import parse_rate
 from fintrack.vocab import Boundary, PledgeStatus
 
 
-@dataclass
+@dataclass(slots=True)
 class PledgeCheck:
-    """What the first pass keeps of a new pledge, to check its installments against it."""
+    """What the first pass keeps of a new pledge, to check its installments against it
+    (slotted and small: an import may hold one for each of a million pledges)."""
 
     line: int
     currency: str
@@ -44,8 +45,26 @@ class PledgeCheck:
     due: date | None
     installments: int = 0
     total: int = 0
-    seqs: set[int] = field(default_factory=set)  # the seq of every installment seen
+    top: int = 0  # while the seqs seen are 1, 2, 3... in order: the last of them
+    seqs: set[int] | None = None  # once they are not: the seq of every installment seen
     broken: int | None = None  # the line of an invalid installment of this pledge
+
+    def saw(self, seq: int) -> bool:
+        """Note an installment's seq (from 1 up); False if the pledge has one with it already."""
+        if self.seqs is None:
+            if seq == self.top + 1:
+                self.top = seq
+                return True
+            if seq <= self.top:  # 1 to top are all seen
+                return False
+            self.seqs = set(range(1, self.top + 1))
+        if seq in self.seqs:
+            return False
+        self.seqs.add(seq)
+        return True
+
+    def highest(self) -> int:
+        return self.top if self.seqs is None else max(self.seqs)
 
 
 _ZERO = re.compile(r"0+(?:\.0+)?")
@@ -109,8 +128,9 @@ def _pledge(cells: Cells) -> tuple[dict[str, Any], str] | None:
     }
     if not fits(cells, Pledge, row):
         return None
-    content = pledge_content(donor, recipient, purpose, currency, pledged, announced)
-    return row, ref if ref is not None else content
+    if ref is not None:
+        return row, ref
+    return row, pledge_content(donor, recipient, purpose, currency, pledged, announced)
 
 
 def import_pledges(
@@ -175,6 +195,9 @@ class _Pledges(RowImport):
             self.check_schedules(pledges)
             self.check_replaces(pledges)
             self.check_parts(pledges)
+        # Needed no more: their memory goes before the second pass fills its own.
+        self.file_ids.clear()
+        self.replacing.clear()
         self.judge()
         if pledges is not None:
             self.rejected = {
@@ -273,10 +296,9 @@ class _Pledges(RowImport):
                     check.broken = record.line
                 return cells.errors
             return None
-        if row["seq"] in check.seqs:
+        if not check.saw(row["seq"]):
             check.broken = check.broken or record.line
             return [("seq", f"'{row['seq']}' appears twice for pledge '{owner}'")]
-        check.seqs.add(row["seq"])
         check.installments += 1
         check.total += row["amount_minor"]
         return None
@@ -436,7 +458,7 @@ def _schedule_errors(
                 f"{check.installments} for this pledge",
             )
         )
-    elif max(check.seqs) != check.installments:  # distinct seqs, so 1 to n exactly
+    elif check.highest() != check.installments:  # distinct seqs, so 1 to n exactly
         errors.append(
             (
                 "installments",

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from fintrack.changes import stamp
@@ -77,8 +78,47 @@ class Batches:
         if self.parent is not None:
             self.parent.flush()
         if self.rows:
-            self.session.connection().execute(self.statement, self.rows)
+            connection = self.session.connection()
+            if connection.dialect.name == "postgresql" and self._copyable():
+                _copy(connection, self.table, self.rows)
+            else:
+                connection.execute(self.statement, self.rows)
             self.rows = []
         if self.explicit_ids:
             advance_id_sequence(self.session, self.table.name)
             self.explicit_ids = False
+
+    def _copyable(self) -> bool:
+        """Whether COPY writes what the insert would: every column the insert would fill
+        from its Python default is given in the rows (COPY knows only the server's)."""
+        given = self.rows[0].keys()
+        return all(column.default is None or column.name in given for column in self.table.columns)
+
+
+def _copy(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows written with PostgreSQL's COPY through psycopg, in the session's transaction:
+    the values are bound as the insert binds them (the columns' types' bind processors)."""
+    import psycopg
+
+    dialect = connection.dialect
+    names = [column.name for column in table.columns if column.name in rows[0]]
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    raw = connection.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        value if process is None or value is None else process(value)
+                        for value, process in zip(
+                            (row[name] for name in names), processors, strict=True
+                        )
+                    ]
+                )
+    except psycopg.Error as exc:
+        # As the insert's would be: an IntegrityError is a record added meanwhile.
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from None
