@@ -467,3 +467,26 @@ def test_rejects_never_replace_a_file_being_imported(
     assert pledges.read_bytes() == before
     assert installments.read_text(encoding="utf-8") == "pledge_ref,seq,due,amount\n"
     assert row_counts(empty_db) == EMPTY
+
+
+def test_the_cell_limit_holds_whatever_another_library_set(
+    run: Run, tmp_path: Path, empty_db: Path
+) -> None:
+    # The csv module's limit is one setting for the process: followthemoney, imported by a
+    # script or a test beside fintrack, raises it to 30 MB. fintrack's own limit still holds,
+    # and the setting is given back as it was.
+    import csv
+
+    source = write(
+        tmp_path / "cell.csv", ["authority,target,action", "EU,SY,ease", f"EU,{'z' * 200_000},ease"]
+    )
+    before = csv.field_size_limit(30 * 1024 * 1024)
+    try:
+        assert_error(
+            run("import", "sanctions", str(source)),
+            f"{source}: line 3: a cell is longer than 131,072 characters",
+        )
+        assert csv.field_size_limit() == 30 * 1024 * 1024
+    finally:
+        csv.field_size_limit(before)
+    assert row_counts(empty_db) == EMPTY

@@ -18,8 +18,20 @@ from fintrack.spreadsheet import unneutralise
 # quoted cells), in characters: a longer one is refused before it is held in memory whole, so
 # that a file without line breaks cannot exhaust the memory.
 MAX_LINE = 1 << 20
-# The longest cell: the csv module's limit, which it reports as a csv.Error.
-MAX_CELL = csv.field_size_limit()
+# The longest cell, which the csv module reports as a csv.Error. Its limit is one setting for
+# the whole process, which other libraries change (followthemoney sets 30 MB when imported), so
+# it is set to this for each row read and given back after.
+MAX_CELL = 131_072
+
+
+def _next_row(reader: Iterator[list[str]]) -> list[str]:
+    previous = csv.field_size_limit(MAX_CELL)
+    try:
+        return next(reader)
+    finally:
+        csv.field_size_limit(previous)
+
+
 # A column of rejects files; ignored on import, so a corrected rejects file imports as it is.
 REASON = "reason"
 
@@ -92,13 +104,13 @@ class CsvFile:
                 self._read_header(first)
                 delimiter = self._delimiter
                 reader = csv.reader(_chain(first, lines), delimiter=delimiter, strict=True)
-                next(reader)
+                _next_row(reader)
                 count = 0
                 while True:
                     line = reader.line_num + 1
                     lines.row = 0
                     try:
-                        cells = next(reader)
+                        cells = _next_row(reader)
                     except StopIteration:
                         break
                     count += 1
