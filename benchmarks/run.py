@@ -532,6 +532,9 @@ def write_results(
             f"{seconds(row.baseline)} | {'—' if ratio is None else f'{ratio:.2f}x'} | {peak} | "
             f"{row.rows} | {row.target} | {verdict} |"
         )
+    why = HERE / "WHY.md"  # the reasons for the targets missed, written by hand
+    if why.exists():
+        lines += ["", why.read_text(encoding="utf-8").rstrip("\n")]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

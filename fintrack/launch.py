@@ -6,8 +6,24 @@ import os
 import sys
 
 
+def _asks_version(words: list[str]) -> bool:
+    """Whether the command line is `--version` among the program's own options only
+    (`fintrack --db FILE --version`), which the command line would answer the same way."""
+    asked = False
+    rest = iter(words)
+    for word in rest:
+        if word == "--version":
+            asked = True
+        elif word == "--db":
+            if next(rest, None) is None:
+                return False  # the command line says what is missing
+        elif word != "--no-pager" and not word.startswith("--db="):
+            return False
+    return asked
+
+
 def entry() -> None:
-    if sys.argv[1:] == ["--version"]:
+    if _asks_version(sys.argv[1:]):
         from fintrack import __version__
 
         try:

@@ -88,7 +88,8 @@ def test_version_and_help_load_only_what_they_show(tmp_path: Path) -> None:
 
 def test_the_program_answers_version_before_loading_the_command_line(tmp_path: Path) -> None:
     # The console script (and `python -m fintrack`) is fintrack.launch:entry, which prints the
-    # version without importing Typer, Click or the command modules; anything else goes on.
+    # version without importing Typer, Click or the command modules when only the program's
+    # own options come with --version; anything else goes to the command line.
     code = (
         "import atexit, sys\n"
         "heavy = ('typer', 'click', 'fintrack.cli', 'sqlalchemy')\n"
@@ -98,16 +99,32 @@ def test_the_program_answers_version_before_loading_the_command_line(tmp_path: P
         "from fintrack.launch import entry\n"
         "entry()\n"
     )
-    fast = subprocess.run(
-        [sys.executable, "-c", code, "--version"], capture_output=True, text=True, check=False
-    )
-    assert (fast.returncode, fast.stdout, fast.stderr) == (0, f"fintrack {__version__}\n", "[]\n")
+    db = str(tmp_path / "x.db")
+    for words in (
+        ["--version"],
+        ["--db", db, "--version"],
+        ["--no-pager", f"--db={db}", "--version"],
+    ):
+        fast = subprocess.run(
+            [sys.executable, "-c", code, *words], capture_output=True, text=True, check=False
+        )
+        assert (fast.returncode, fast.stdout, fast.stderr) == (
+            0, f"fintrack {__version__}\n", "[]\n"
+        ), words  # fmt: skip
     full = subprocess.run(
-        [sys.executable, "-c", code, "--db", str(tmp_path / "x.db"), "--version"],
+        [sys.executable, "-c", code, "--version", "--help"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert (full.returncode, full.stdout) == (0, f"fintrack {__version__}\n")
     assert "'fintrack.cli'" in full.stderr
+    missing = subprocess.run(
+        [sys.executable, "-c", code, "--version", "--db"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 2 and "'--db' requires an argument" in missing.stderr
+    assert not (tmp_path / "x.db").exists()
     script = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert script["project"]["scripts"] == {"fintrack": "fintrack.launch:entry"}
 

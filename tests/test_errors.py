@@ -123,7 +123,11 @@ DOMAIN_MODULES = sorted(
 OPTION = re.compile(r"--[a-z]")
 # The places outside the CLI that read command-line words: masking --db in the history.
 # The other: the program's entry point, which answers `--version` before the CLI loads.
-READS_ARGUMENTS = {("store.py", "--db"), ("store.py", "--db="), ("launch.py", "--version")}
+READS_ARGUMENTS = {
+    ("store.py", "--db"),
+    ("store.py", "--db="),
+    *(("launch.py", word) for word in ("--version", "--db", "--db=", "--no-pager")),
+}
 
 
 def test_no_domain_module_names_a_command_line_option_in_an_input_error() -> None:
