@@ -517,9 +517,11 @@ def read_activities(path: Path, label: str) -> Iterator[_Activity]:
                 position += 1
                 yield _Activity(element, f"/{ROOT}/{ACTIVITY}[{position}]", label)
                 root.clear()  # the activities read so far, and their text
-        except DefusedXmlException as exc:
+        except DefusedXmlException:
             raise InputError(
-                label, f"is refused: {exc} (a DTD, an entity or an external reference)"
+                label,
+                "is refused: it declares a DTD, an entity or an external reference, which IATI "
+                "files do not need and which can expand without end or read other files",
             ) from None
         except ParseError as exc:
             raise InputError(label, f"is not well-formed XML: {exc}") from None
