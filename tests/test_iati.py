@@ -3,6 +3,7 @@ checked in full before anything is written, idempotent, and safe against hostile
 
 import csv
 import io
+import os
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import date
@@ -408,6 +409,15 @@ def test_a_hostile_or_broken_file_is_one_error_and_nothing_is_written(
 def test_a_missing_file_is_one_error(run: Run, tmp_path: Path) -> None:
     assert_error(run("import", "iati", str(tmp_path / "none.xml")), "no such file")
     assert_error(run("import", "iati", str(tmp_path)), "is a directory")
+
+
+def test_a_pipe_is_refused_not_waited_for(run: Run, tmp_path: Path, empty_db: Path) -> None:
+    # A named pipe with no writer: opening it to read would wait for one for ever.
+    fifo = tmp_path / "endless.xml"
+    os.mkfifo(fifo)
+    assert_error(run("import", "iati", str(fifo)), str(fifo), "is not a regular file")
+    assert_error(run("import", "iati", "/dev/zero"), "is not a regular file")
+    assert row_counts(empty_db) == EMPTY
 
 
 def test_bad_elements_are_listed_by_xpath_and_nothing_is_written(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from fintrack.errors import InputError, InvalidRows, RowError
 from fintrack.interchange.kinds import Kind
 from fintrack.interchange.problems import ImportResult, Options, ReferenceCounts
-from fintrack.interchange.reading import MAX_LINE, CsvFile, Progress
+from fintrack.interchange.reading import MAX_LINE, Progress, open_imported
 from fintrack.interchange.writing import Batches
 from fintrack.models import ExchangeRate
 from fintrack.money import normalize_currency
@@ -73,7 +73,7 @@ def ecb_form(path: Path, label: str) -> str | None:
     by its name, else by its first bytes); None for fintrack's own rates file."""
     suffix = path.suffix.lower()
     try:
-        with CsvFile(path, Kind.RATES, [], label)._open() as binary:
+        with open_imported(path, label) as binary:
             head = binary.read(4096)
     except InputError:
         return None  # the CSV import says what is wrong with it
@@ -101,7 +101,7 @@ class EcbFile:
         return InputError(self.label, message)
 
     def _open(self) -> IO[bytes]:
-        return CsvFile(self.path, Kind.RATES, [], self.label)._open()
+        return open_imported(self.path, self.label)
 
     def days(self, progress: Progress | None = None) -> Iterator[Day]:
         self.left_out = []

@@ -1,9 +1,7 @@
 """Importing OCHA FTS flows (API v1 `public/fts/flow` JSON): one pledge per flow id."""
 
 import json
-import os
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from fintrack.errors import MAX_LISTED, InputError, InvalidFlows, PathError
 from fintrack.interchange.problems import ImportResult, Options
+from fintrack.interchange.reading import open_imported
 from fintrack.interchange.writing import Batches
 from fintrack.keys import source_key, source_keys
 from fintrack.models import (
@@ -172,26 +171,7 @@ _NOT_FTS = "give a page of OCHA FTS's public/fts/flow search (API v1), as the AP
 def _read_bytes(path: Path, label: str) -> bytes:
     """The file's bytes, at most MAX_PAGE_BYTES; only a regular file (the import reads it
     twice: it checks every flow before it writes one)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise _bad_file(label, "no such file") from None
-    except IsADirectoryError:
-        raise _bad_file(label, "is a directory; give a JSON file") from None
-    except OSError as exc:
-        raise _bad_file(label, f"cannot be read: {exc.strerror}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise _bad_file(label, "is a directory; give a JSON file")
-        raise _bad_file(
-            label,
-            "is not a regular file but a pipe or a device; an import reads its file "
-            "twice, so save the page to a file and import that",
-        )
-    os.set_blocking(fd, True)
-    with os.fdopen(fd, "rb") as handle:
+    with open_imported(path, label, "a JSON file", "the page") as handle:
         data = handle.read(MAX_PAGE_BYTES + 1)
     if len(data) > MAX_PAGE_BYTES:
         raise _bad_file(

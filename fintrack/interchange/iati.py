@@ -2,9 +2,7 @@
 disbursements as installments."""
 
 import hashlib
-import os
 import re
-import stat
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 from fintrack.errors import InputError, InvalidElements, PathError
 from fintrack.history import void
 from fintrack.interchange.problems import ImportResult, Options
+from fintrack.interchange.reading import open_imported
 from fintrack.interchange.writing import Batches
 from fintrack.models import Disbursement, Installment, Pledge
 from fintrack.money import MAX_MINOR, exponent, format_amount, normalize_currency
@@ -473,18 +472,7 @@ def _paid(payments: list[tuple[Flow, int]], schedule: list[tuple[int, date, int]
 
 def _open(path: Path, label: str) -> IO[bytes]:
     """The file, a regular one: it is read twice (checked in full, then written)."""
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise InputError(label, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(label, "is a directory; give an IATI activity XML file") from None
-    except OSError as exc:
-        raise InputError(label, f"cannot be read: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-        handle.close()
-        raise InputError(label, "is not a regular file; an import reads its file twice")
-    return handle
+    return open_imported(path, label, "an IATI activity XML file", "the activities")
 
 
 def read_activities(path: Path, label: str) -> Iterator[_Activity]:

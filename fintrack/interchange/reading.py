@@ -36,6 +36,35 @@ def _next_row(reader: Iterator[list[str]]) -> list[str]:
 REASON = "reason"
 
 
+def open_imported(
+    path: Path, label: str, give: str = "a CSV file", save: str = "the rows"
+) -> IO[bytes]:
+    """A file to import, opened for reading; only a regular file: an import reads it twice
+    (it checks everything before it writes anything), which a pipe or a device cannot give.
+    It is opened without waiting, so that a pipe without a writer is refused, not waited for.
+    `give` says what the import reads, `save` what to save to a file instead of a pipe."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError(label, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(label, f"is a directory; give {give}") from None
+    except OSError as exc:
+        raise InputError(label, f"cannot be read: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise InputError(label, f"is a directory; give {give}")
+        raise InputError(
+            label,
+            "is not a regular file but a pipe or a device; an import reads its file "
+            f"twice, so save {save} to a file and import that",
+        )
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 @dataclass(frozen=True)
 class Record:
     """One row of a CSV file: the line it starts on, its cells by column and as read."""
@@ -68,28 +97,7 @@ class CsvFile:
         return InputError(self.label, message)
 
     def _open(self) -> IO[bytes]:
-        """The file, opened for reading; only a regular file: an import reads it twice (it
-        checks every row before it writes one), which a pipe or a device cannot give. It is
-        opened without waiting, so that a pipe without a writer is refused, not waited for."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        except FileNotFoundError:
-            raise self.fail("no such file") from None
-        except IsADirectoryError:
-            raise self.fail("is a directory; give a CSV file") from None
-        except OSError as exc:
-            raise self.fail(f"cannot be read: {exc.strerror}") from None
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            os.close(fd)
-            if stat.S_ISDIR(mode):
-                raise self.fail("is a directory; give a CSV file")
-            raise self.fail(
-                "is not a regular file but a pipe or a device; an import reads its file "
-                "twice, so save the rows to a file and import that"
-            )
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        return open_imported(self.path, self.label)
 
     def records(self, progress: Progress | None = None) -> Iterator[Record]:
         binary = self._open()
