@@ -22,7 +22,9 @@ from fintrack.vocab import (
 )
 
 if TYPE_CHECKING:
-    from fintrack.api import FtsImportSummary
+    from collections.abc import Callable
+
+    from fintrack.api import FtsImportSummary, ImportSummary
 
 # `fintrack export` writes every kind of record file and the reports; `import` reads the files,
 # and other systems' (OCHA FTS flows).
@@ -151,6 +153,21 @@ def export(
         note(f"Wrote {what or plural(count, 'row')} of {kind.value} to {target}")
 
 
+def _imported(quiet: bool, run: "Callable[[Any], ImportSummary]") -> "ImportSummary":
+    """An import run with its progress bar (unless `quiet`), given the bar's callback; its
+    bad rows or elements listed on stderr, one a line, before the error."""
+    from fintrack.errors import InvalidRows
+
+    progress = _progress(quiet)
+    try:
+        with progress if progress is not None else nullcontext():
+            return run(None if progress is None else _tracked(progress))
+    except InvalidRows as exc:
+        for line in exc.listing():
+            print(line, file=sys.stderr)
+        raise
+
+
 def _tracked(progress: Any) -> Any:
     """The tracker's `progress(description, total)`, drawn by a Rich progress bar."""
 
@@ -255,7 +272,7 @@ def import_(
 
         fintrack import rates eurofxref-hist.zip
     """
-    from fintrack.errors import InputError, InvalidRows
+    from fintrack.errors import InputError
 
     if kind.value == "fts":
         for option, given in (("--installments", installments), ("--pledges", pledges)):
@@ -277,24 +294,20 @@ def import_(
             "--rejects", "goes with --on-error skip, which needs it: --on-error skip --rejects FILE"
         )
     tracking = tracker()
-    progress = _progress(quiet)
-    try:
-        with progress if progress is not None else nullcontext():
-            result = tracking.import_file(
-                kind.value,  # type: ignore[arg-type]  # one of ImportKind's values
-                file,
-                installments,
-                dry_run,
-                analyst=analyst,
-                pledges=pledges,
-                rejects=rejects,
-                progress=None if progress is None else _tracked(progress),
-                command=typed_command(),
-            )
-    except InvalidRows as exc:
-        for line in exc.listing():
-            print(line, file=sys.stderr)
-        raise
+    result = _imported(
+        quiet,
+        lambda progress: tracking.import_file(
+            kind.value,  # type: ignore[arg-type]  # one of ImportKind's values
+            file,
+            installments,
+            dry_run,
+            analyst=analyst,
+            pledges=pledges,
+            rejects=rejects,
+            progress=progress,
+            command=typed_command(),
+        ),
+    )
     if quiet:
         return
     added = _counted(result.added) or (
@@ -373,24 +386,19 @@ def _side_by_side(result: "FtsImportSummary") -> list[str]:
 def _import_fts(files: list[Path], dry_run: bool, quiet: bool, analyst: str | None) -> None:
     """`fintrack import fts`: the import, then its summary with FTS's totals beside ours."""
     from fintrack.api import FtsImportSummary
-    from fintrack.errors import InvalidRows
 
     tracking = tracker()
-    progress = _progress(quiet)
-    try:
-        with progress if progress is not None else nullcontext():
-            result = tracking.import_file(
-                "fts",
-                files,
-                dry_run=dry_run,
-                analyst=analyst,
-                progress=None if progress is None else _tracked(progress),
-                command=typed_command(),
-            )
-    except InvalidRows as exc:
-        for line in exc.listing():
-            print(line, file=sys.stderr)
-        raise
+    result = _imported(
+        quiet,
+        lambda progress: tracking.import_file(
+            "fts",
+            files,
+            dry_run=dry_run,
+            analyst=analyst,
+            progress=progress,
+            command=typed_command(),
+        ),
+    )
     if quiet:
         return
     assert isinstance(result, FtsImportSummary)
