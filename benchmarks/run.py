@@ -379,19 +379,6 @@ def combine(steps: list[Step]) -> Step:
 
 
 def startup_rows(repeat: int, fintrack: list[str], env: dict[str, str]) -> list[Row]:
-    if not (HERE / "startup.py").exists():
-        return [
-            Row(
-                "fintrack --help, --version, a report on an empty database",
-                None,
-                "bare Typer app",
-                None,
-                "≤ 1.1x (report ≤ 2x)",
-                None,
-                note="TODO: not measured here: benchmarks/startup.py (written by another "
-                "helper) was not in main when this ran; run it beside this table.",
-            ),
-        ]
     out = subprocess.run(
         [sys.executable, str(HERE / "startup.py"), "--runs", str(max(repeat, 3))],
         check=True,
