@@ -104,17 +104,19 @@ class Known:
             return NotYetKnown(kind, ident, self.day)
         return NotFound(kind, ident)
 
-    def standing(self, model: type[Any]) -> Subquery:
-        """(record_id, rank): the best confidence rank among each sourced record's links."""
+    def standing(self, model: type[Any], record_id: int | None = None) -> Subquery:
+        """(record_id, rank): the best confidence rank among each sourced record's links (of
+        one record, if given: then only its links are read)."""
         column = LINK_COLUMN[model]
         links = self.versions(SourceLink)
         rank = case(
             {confidence.value: value for confidence, value in CONFIDENCE_RANK.items()},
             value=links.c.confidence,
         )
+        one = links.c[column].is_not(None) if record_id is None else links.c[column] == record_id
         return (
             select(links.c[column].label("record_id"), func.max(rank).label("rank"))
-            .where(links.c[column].is_not(None))
+            .where(one)
             .group_by(links.c[column])
             .subquery(f"{column}_standing")
         )

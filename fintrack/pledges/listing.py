@@ -141,9 +141,12 @@ def iter_pledges(
     The pledges are those `known` holds; each row carries its standing (the best confidence
     among its sources) and, for a voided pledge, when it was voided.
     """
+    # One pledge (a summary after an edit, `pledge show`) reads only its own installments,
+    # payments and links: the aggregates below would otherwise be made for every pledge.
+    one = where.pledge_id
     pledges = known.of(Pledge, include_void=include_void, name="pledge")
     installments = known.of(Installment, name="installment")
-    paid = paid_per_installment(known=known)
+    paid = paid_per_installment(one, known=known)
     per_pledge = (
         select(
             installments.pledge_id.label("pledge_id"),
@@ -154,11 +157,12 @@ def iter_pledges(
             .label("next_due"),
         )
         .outerjoin(paid, paid.c.installment_id == installments.id)
+        .where(*(() if one is None else (installments.pledge_id == one,)))
         .group_by(installments.pledge_id)
         .subquery("per_pledge")
     )
     newer = known.of(Pledge, name="newer")
-    standing = known.standing(Pledge)
+    standing = known.standing(Pledge, one)
     query = (
         select(
             pledges,
@@ -241,7 +245,7 @@ def iter_installment_rows(
     """
     installments = known.of(Installment, name="installment")
     pledges = known.of(Pledge, include_void=pledge_id is not None, name="pledge")
-    paid = paid_per_installment(known=known)
+    paid = paid_per_installment(pledge_id, known=known)
     got_column = func.coalesce(paid.c.paid, 0)
     query = (
         select(
