@@ -197,7 +197,7 @@ def test_one_pledge_is_read_without_reading_every_pledge(filled: str) -> None:
 
     defects: list[str] = []
     with fintrack.open(filled) as tracker:
-        reads = {
+        reads: dict[str, Callable[[], Any]] = {
             "pledge": partial(tracker.pledge, one),
             "pledge detail": partial(tracker.pledge_detail, one),
             "pledge edit": partial(edit, tracker),
