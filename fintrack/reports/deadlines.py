@@ -173,7 +173,9 @@ def _installment_dates(
     if where.recipient:
         installments = installments.where(named(pledge_entity.recipient, where.recipient))
     rows: list[dict[str, Any]] = []
-    # Columns, not Pledge objects: a window may hold many thousands of installments.
+    labels: dict[int | None, str] = {}  # each rank's standing, found once
+    # Columns, not Pledge objects: a window may hold many thousands of installments; each row
+    # is `_deadline`'s, built here without a call per row.
     for (
         due_on,
         seq,
@@ -186,22 +188,26 @@ def _installment_dates(
         assumed,
         rank,
     ) in session.connection().execute(installments):  # Core: no ORM work per row
-        detail = f"installment {seq} of {of}"
-        if assumed:
-            detail += " (date assumed)"
+        label = labels.get(rank)
+        if label is None:
+            label = labels[rank] = standing_label(rank)
+        days = (due_on - as_of).days
         rows.append(
-            _deadline(
-                rank,
-                due_on,
-                as_of,
-                "installment",
-                f"{donor} → {recipient}",
-                detail,
-                "pledge",
-                pledge_id,
-                currency,
-                int(left),
-            )
+            {
+                "date": due_on,
+                "days_left": days,
+                "state": _state(days),
+                "kind": "installment",
+                "subject": f"{donor} → {recipient}",
+                "detail": f"installment {seq} of {of} (date assumed)"
+                if assumed
+                else f"installment {seq} of {of}",
+                "currency": currency,
+                "amount": int(left),
+                "record": "pledge",
+                "record_id": pledge_id,
+                "confidence": label,
+            }
         )
     return rows
 
