@@ -110,7 +110,7 @@ def _parts(session: Session, by: Grouping, where: TotalsFilter) -> list[tuple[An
             maintain_column_froms=True,
         ).group_by(*keys, pledge.currency, value_date)
         # Tuples through Core, not mappings through the ORM: there is a row per group and date.
-        for record in session.connection().execute(filtered(query, where, t)):
+        for record in session.connection().execute(filtered(query, where, t)).all():
             currency, day, minor, unsure_minor = record[width:]
             minor = int(minor)
             if minor != 0:

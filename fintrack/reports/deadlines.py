@@ -187,7 +187,7 @@ def _installment_dates(
         currency,
         assumed,
         rank,
-    ) in session.connection().execute(installments):  # Core: no ORM work per row
+    ) in session.connection().execute(installments).all():  # Core, fetched at once
         label = labels.get(rank)
         if label is None:
             label = labels[rank] = standing_label(rank)

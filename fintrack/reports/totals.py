@@ -131,7 +131,7 @@ def _sum_rows(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[
     width = len(keys)
     # Rows as tuples through Core, not mappings through the ORM: a report may hold a hundred
     # thousand groups.
-    for record in session.connection().execute(filtered(query, where, t)):
+    for record in session.connection().execute(filtered(query, where, t)).all():
         row: dict[str, Any] = {"donor": None, "recipient": None, "month": None}
         if month:
             row["month"] = f"{int(record[0]):04d}-{int(record[1]):02d}"
