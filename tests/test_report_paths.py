@@ -30,7 +30,14 @@ from fintrack.cli.table import (
     table_lines,
     wrap,
 )
-from fintrack.formats import DEADLINE_COLUMNS, TOTALS_COLUMNS, Column, converted_columns
+from fintrack.formats import (
+    DEADLINE_COLUMNS,
+    TOTALS_COLUMNS,
+    Column,
+    converted_columns,
+    records,
+    totals_columns,
+)
 from fintrack.rates import RateBook
 from fintrack.store import Database
 
@@ -327,3 +334,29 @@ def test_tables_made_a_column_at_a_time_are_those_made_a_cell_at_a_time(
 
 def _raw(column: Column, rows: Sequence[dict[str, Any]], compact: bool) -> list[str]:
     return [str(row[column.key]) for row in rows]
+
+
+def _projected(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> list[list[Any]]:
+    return [[row.get(c.key) for c in columns] for row in rows]
+
+
+def test_report_records_are_what_their_typed_rows_give_back(db_url: str) -> None:
+    """The CLI writes a report's records as they are; before, it wrote its typed rows turned
+    back into records: every column of both is the same, sanction dates beside converted
+    installments included (they have no amount, so nothing converted into `in_`)."""
+    with fintrack.open(db_url) as tracker:
+        tracker.seed()
+        _fill(tracker)
+        for in_ in (None, "USD"):
+            for by in GROUPINGS:
+                totals = tracker.totals_report(by=by, in_=in_, rates_on=RATES_ON)
+                columns = totals_columns(by, in_)
+                assert _projected(totals.records, columns) == _projected(
+                    records(totals.rows, columns), columns
+                )
+            deadlines = tracker.deadlines_report(as_of=date(2025, 5, 1), within=400, in_=in_)
+            columns = [*DEADLINE_COLUMNS, *(converted_columns(in_) if in_ else [])]
+            assert {row.record for row in deadlines.rows} == {"pledge", "sanction"}
+            assert _projected(deadlines.records, columns) == _projected(
+                records(deadlines.rows, columns), columns
+            )

@@ -91,10 +91,12 @@ def deadlines(
     rows.sort(key=lambda row: (row["date"], row["kind"], row["record_id"]))
     if book is not None:
         for row in rows:
-            row["target"] = book.target
+            # Only an amount is converted: a sanction date has no target currency, as its
+            # typed row (`fintrack.DeadlineRow`, which has none but the converted amount's) says.
             if row["currency"] is not None:
                 conversion = book.convert(row["currency"], min(row["date"], as_of))
                 row.update(
+                    target=book.target,
                     rate=conversion.shown_rate,
                     rate_on=conversion.rate_on,
                     route=conversion.route,
