@@ -253,23 +253,48 @@ class WorkingRow:
 @dataclass(frozen=True)
 class TotalsReport:
     """The totals report: its grouping (`by`), the currency converted into (`in_`, None when
-    not converted), the rows, and with `in_` the working, every conversion made."""
+    not converted), the rows, and with `in_` the working, every conversion made.
+
+    `rows` and `working` are typed rows, made when first read; `records` are the same rows as
+    the library's files and the CLI's tables take them (dicts keyed as the report's columns,
+    amounts in minor units beside their currency), and `working_records` the working so.
+    The working is worked out only when `working` or `working_records` is read (a report
+    may convert tens of thousands of sums); its figures are those the rows were summed from.
+    """
 
     by: str
     in_: str | None
-    rows: tuple[TotalRow, ...]
-    working: tuple[WorkingRow, ...]
+    records: "Sequence[dict[str, Any]]" = field(repr=False)
+    _working: "Callable[[], Sequence[dict[str, Any]]]" = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def rows(self) -> tuple[TotalRow, ...]:
+        return _typed_rows(TotalRow, self.records, totals_columns(self.by, self.in_))
+
+    @functools.cached_property
+    def working_records(self) -> "Sequence[dict[str, Any]]":
+        return self._working()
+
+    @functools.cached_property
+    def working(self) -> tuple[WorkingRow, ...]:
+        return _typed_rows(WorkingRow, self.working_records, _WORKING)
 
 
 @dataclass(frozen=True)
 class DeadlinesReport:
     """The deadlines report: the day counted from (`as_of`: the one asked, else the day of
-    `known_on`, else today), the days looked ahead, the currency converted into, the rows."""
+    `known_on`, else today), the days looked ahead, the currency converted into, the rows
+    (typed when first read; `records` are the same rows as dicts, as in `TotalsReport`)."""
 
     as_of: date
     within: int
     in_: str | None
-    rows: tuple[DeadlineRow, ...]
+    records: "Sequence[dict[str, Any]]" = field(repr=False)
+
+    @functools.cached_property
+    def rows(self) -> tuple[DeadlineRow, ...]:
+        columns = [*DEADLINE_COLUMNS, *(converted_columns(self.in_) if self.in_ else [])]
+        return _typed_rows(DeadlineRow, self.records, columns)
 
 
 @dataclass(frozen=True)
@@ -1256,13 +1281,7 @@ class Tracker:
         rows, working = self._read(
             lambda s: totals_report(s, grouping, where, target, max_rate_age, rates_on)
         )
-        columns = totals_columns(grouping, target)
-        return TotalsReport(
-            grouping.value,
-            target,
-            _typed_rows(TotalRow, rows, columns),
-            _typed_rows(WorkingRow, working, _WORKING),
-        )
+        return TotalsReport(grouping.value, target, rows, working)
 
     def deadlines(
         self,
@@ -1315,8 +1334,7 @@ class Tracker:
         day, rows = self._read(
             lambda s: deadlines_report(s, as_of, within, target, max_rate_age, view, where)
         )
-        columns = [*DEADLINE_COLUMNS, *(converted_columns(target) if target else [])]
-        return DeadlinesReport(day, within, target, _typed_rows(DeadlineRow, rows, columns))
+        return DeadlinesReport(day, within, target, rows)
 
     def brief(
         self,

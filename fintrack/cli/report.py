@@ -25,7 +25,6 @@ from fintrack.formats import (
     MAIN,
     Column,
     converted_columns,
-    records,
     totals_columns,
 )
 from fintrack.vocab import MAX_RATE_AGE_DAYS
@@ -177,10 +176,10 @@ def totals_command(
             raise InputError("--working", "needs --in CUR, the currency to convert into")
         title = f"Conversions into {code}"
         columns = working_columns(report.by, code)
-        render(records(report.working, columns), columns, fmt, title=title)
+        render(report.working_records, columns, fmt, title=title)
         return
     columns = totals_columns(report.by, code)
-    rows = records(report.rows, columns)
+    rows = list(report.records)
     if chart:
         _print_charts(report, rows)
         return
@@ -329,7 +328,7 @@ def deadlines_command(
         title = f"Deadlines as of {day.isoformat()}, next {plural(within, 'day')}"
         empty = f"Nothing falls due between {day.isoformat()} and {plural(within, 'day')} later."
     render(
-        records(report.rows, columns),
+        report.records,
         columns,
         fmt,
         title=title,

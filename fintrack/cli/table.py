@@ -4,7 +4,7 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -80,7 +80,8 @@ class Layout:
         return sum(self.widths) + GAP * (len(self.widths) - 1)
 
 
-Cell = Callable[["Column", bool], Callable[[dict[str, Any]], str]]
+# The cells of a column as a table shows them, row by row (with compact amounts or not).
+Cell = Callable[["Column", Sequence[dict[str, Any]], bool], list[str]]
 
 
 def _measure(
@@ -97,11 +98,12 @@ def _measure(
             )
         )
     for m, column in zip(measures, columns, strict=True):
-        text_of = cell(column, False)
         widest = 0
-        m.texts = texts = [text_of(row) for row in rows]
+        m.texts = texts = cell(column, rows, False)
         # Both are the largest over the texts, so each distinct text is measured once.
-        if is_fixed(column):
+        if is_fixed(column) and "".join(texts).isascii():
+            widest = max(map(len, texts), default=0)
+        elif is_fixed(column):
             for text in set(texts):
                 width = cell_width(text)
                 if width > widest:
@@ -128,8 +130,7 @@ def _measure_compact(
     """The widest compact amount of each money column: measured only when exact ones do not fit."""
     for m, column in zip(measures, columns, strict=True):
         if column.kind == "money":
-            text_of = cell(column, True)
-            m.compact = max((len(text_of(row)) for row in rows), default=0)
+            m.compact = max(map(len, cell(column, rows, True)), default=0)
 
 
 def _bounds(column: "Column", m: _Measure, compact: bool) -> tuple[int, int]:
@@ -283,6 +284,11 @@ class Styler:
         self._no_color = console.no_color
         self._cache: dict[str, tuple[str, str]] = {}
 
+    @property
+    def active(self) -> bool:
+        """Whether any style is written (not to a pipe or a file)."""
+        return self._system is not None
+
     def __call__(self, text: str, style: str | None) -> str:
         if not style or self._system is None or not text:
             return text
@@ -301,7 +307,7 @@ class Styler:
 
 def table_lines(
     layout: Layout,
-    rows: Iterable[dict[str, Any]],
+    rows: Sequence[dict[str, Any]],
     cell: Cell,
     styler: Styler,
     row_style: Callable[[dict[str, Any]], str | None] | None,
@@ -322,30 +328,38 @@ def table_lines(
         yield styler(gap.join(parts).rstrip(), "bold")
     yield rule * layout.width
     made = layout.texts or [None] * len(columns)
-    texts = [cell(c, layout.compact) for c in columns]
+    cells = [
+        known if known is not None else cell(c, rows, layout.compact)
+        for known, c in zip(made, columns, strict=True)
+    ]
+    # Each cell padded to its column, a column at a time; None where it does not fit on one
+    # line, and then the row is wrapped.
+    padded = [
+        _padded(texts, width, r) for texts, width, r in zip(cells, widths, right, strict=True)
+    ]
     fixed = [is_fixed(c) for c in columns]
     caps = [c.max_lines if layout.cut else None for c in columns]
     blanks = [" " * w for w in widths]
+    breaks = ["\n" in "".join(texts) for texts in cells]  # wrap() breaks lines there
+    width_count = len(columns)
+    styled = row_style is not None and styler.active
     # A cell's lines, wrapped and padded to its column, by its text: a column repeats its
     # texts (a donor and recipient, "installment 2 of 4") from row to row.
     folded: list[dict[str, list[str]]] = [{} for _ in columns]
-    for index, row in enumerate(rows):
-        cells = [
-            known[index] if known is not None else text_of(row)
-            for known, text_of in zip(made, texts, strict=True)
-        ]
-        parts = []
-        for text, width, r in zip(cells, widths, right, strict=True):
-            fill = width - (len(text) if text.isascii() else cell_width(text))
-            if fill < 0:
-                break
-            parts.append(" " * fill + text if r else text + " " * fill)
-        style = row_style(row) if row_style else None
-        if len(parts) == len(cells):
-            yield styler(gap.join(parts).rstrip(), style)
+    for index, line_cells in enumerate(zip(*padded, strict=True)):
+        style = row_style(rows[index]) if styled and row_style is not None else None
+        if None not in line_cells:
+            line = gap.join(line_cells).rstrip()
+            yield styler(line, style) if style else line
             continue
-        wrapped = []
-        for k, text in enumerate(cells):
+        # Only the cells that do not fit (or that hold a line break) are wrapped; the others
+        # are one line, padded already.
+        head = list(line_cells)
+        more: list[tuple[int, list[str]]] = []
+        for k in range(width_count):
+            if line_cells[k] is not None and not breaks[k]:
+                continue
+            text = cells[k][index]
             lines = folded[k].get(text)
             if lines is None:
                 w, r = widths[k], right[k]
@@ -353,18 +367,37 @@ def table_lines(
                     pad(line, w, r) for line in ([text] if fixed[k] else wrap(text, w, caps[k]))
                 ]
                 folded[k][text] = lines
-            wrapped.append(lines)
-        for n in range(max(len(lines) for lines in wrapped)):
-            line = gap.join(
-                lines[n] if n < len(lines) else blank
-                for lines, blank in zip(wrapped, blanks, strict=True)
-            )
-            yield styler(line.rstrip(), style)
+            head[k] = lines[0]
+            if len(lines) > 1:
+                more.append((k, lines))
+        yield styler(gap.join(head).rstrip(), style)
+        for n in range(1, max((len(lines) for _, lines in more), default=1)):
+            line_parts = list(blanks)
+            for k, lines in more:
+                if n < len(lines):
+                    line_parts[k] = lines[n]
+            yield styler(gap.join(line_parts).rstrip(), style)
+
+
+def _padded(texts: list[str], width: int, right: bool) -> list[str | None]:
+    """Each text padded to `width` (on the left for numbers), or None when it is wider."""
+    if "".join(texts).isascii():
+        if right:
+            return [text.rjust(width) if len(text) <= width else None for text in texts]
+        return [text.ljust(width) if len(text) <= width else None for text in texts]
+    found: list[str | None] = []
+    for text in texts:
+        fill = width - cell_width(text)
+        if fill < 0:
+            found.append(None)
+        else:
+            found.append(" " * fill + text if right else text + " " * fill)
+    return found
 
 
 def block_lines(
     columns: Sequence["Column"],
-    rows: Iterable[dict[str, Any]],
+    rows: Sequence[dict[str, Any]],
     cell: Cell,
     styler: Styler,
     width: int,
@@ -374,13 +407,13 @@ def block_lines(
     """Each record as a block: one line per field, `Header  value`, the value wrapped."""
     label = max(cell_width(c.header) for c in columns)
     room = max(width - label - GAP, 10)
-    texts = [cell(c, False) for c in columns]
+    texts = [cell(c, rows, False) for c in columns]
     for n, row in enumerate(rows):
         if separate and n:
             yield ""
         style = row_style(row) if row_style else None
-        for column, text_of in zip(columns, texts, strict=True):
-            text = text_of(row)
+        for column, cells in zip(columns, texts, strict=True):
+            text = cells[n]
             lines = wrap(text, room) if text else [""]
             head = styler(pad(column.header, label, False), "bold")
             yield f"{head}{' ' * GAP}{styler(lines[0], style)}".rstrip()

@@ -2,6 +2,7 @@
 the working: every conversion made."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -10,7 +11,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from fintrack.models import Disbursement, Installment, Pledge
-from fintrack.money import percent
+from fintrack.money import exponent, percent
 from fintrack.pledges import paid_per_installment
 from fintrack.rates import RateBook, to_minor
 from fintrack.reports.totals import (
@@ -96,6 +97,8 @@ def _parts(session: Session, by: Grouping, where: TotalsFilter) -> list[tuple[An
         ),
     ]
     parts: list[tuple[Any, ...]] = []
+    width = len(keys)
+    group_of = _tuple_key(by)
     for figure, value_date, amount, unsure, joined in figures:
         unconfirmed = func.sum(case((unsure, amount), else_=0)) if unsure is not None else None
         query = joined.with_only_columns(
@@ -106,19 +109,27 @@ def _parts(session: Session, by: Grouping, where: TotalsFilter) -> list[tuple[An
             (unconfirmed if unconfirmed is not None else func.sum(0)).label("unconfirmed"),
             maintain_column_froms=True,
         ).group_by(*keys, pledge.currency, value_date)
-        for record in session.execute(filtered(query, where, t)).mappings():
-            if int(record["minor"]) != 0:
-                parts.append(
-                    (
-                        _group_key(by, record),
-                        figure,
-                        record["currency"],
-                        record["value_date"],
-                        int(record["minor"]),
-                        int(record["unconfirmed"] or 0),
-                    )
-                )
+        # Tuples through Core, not mappings through the ORM: there is a row per group and date.
+        for record in session.connection().execute(filtered(query, where, t)).all():
+            currency, day, minor, unsure_minor = record[width:]
+            minor = int(minor)
+            if minor != 0:
+                group = group_of(record, currency)
+                parts.append((group, figure, currency, day, minor, int(unsure_minor or 0)))
     return parts
+
+
+def _tuple_key(by: Grouping) -> Callable[[Any, str], tuple[Any, ...]]:
+    """`_group_key` of a row given as a tuple: the group columns first, then the currency."""
+    if by is Grouping.PAIR:
+        return lambda record, _: (record[0], record[1], None)
+    if by is Grouping.DONOR:
+        return lambda record, _: (record[0], None, None)
+    if by is Grouping.RECIPIENT:
+        return lambda record, _: (None, record[0], None)
+    if by is Grouping.MONTH:
+        return lambda record, _: (None, None, f"{int(record[0]):04d}-{int(record[1]):02d}")
+    return lambda _, currency: (None, None, None, currency)
 
 
 def _pledge_counts(
@@ -148,50 +159,50 @@ def converted_totals(
     where: TotalsFilter,
     book: RateBook,
     rates_on: date,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], Callable[[], list[dict[str, Any]]]]:
     """Totals in one currency, each amount converted at the rate of its own value date.
 
-    Returns the rows (each group, then the total) and the working: every conversion made,
-    with the original amount, the rate, the rate's date and the converted amount. A value
-    date after `rates_on` (an installment not yet due) is converted at the rates of
+    Returns the rows (each group, then the total) and a function that gives the working:
+    every conversion made, with the original amount, the rate, the rate's date and the
+    converted amount (worked out only when called: a report may make tens of thousands). A
+    value date after `rates_on` (an installment not yet due) is converted at the rates of
     `rates_on`, since no rate of that day exists yet. Each figure is summed exactly and
     rounded once, half to even, so a total is the rounded sum of exact amounts, not the sum
     of rounded rows.
     """
-    exact: dict[tuple[Any, ...], dict[str, Fraction]] = defaultdict(
-        lambda: dict.fromkeys(FIGURES, Fraction(0))
-    )
     currencies: dict[tuple[Any, ...], set[str]] = defaultdict(set)
     merged: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
     for group, figure, currency, value_date, minor, unconfirmed in _parts(session, by, where):
-        sums = merged[group, figure, currency, min(value_date, rates_on)]
-        sums[0] += minor
-        sums[1] += unconfirmed
-    working = []
-    order = (PLEDGED, DISBURSED, OUTSTANDING)
-    for (group, figure, currency, value_date), (minor, unconfirmed) in sorted(
-        merged.items(),
-        key=lambda item: (*_sort_key(item[0]), order.index(item[0][1]), *item[0][2:]),
-    ):
-        conversion = book.convert(currency, value_date)
-        amount = conversion.exact(minor)
-        exact[group][figure] += amount
+        both = merged[group, figure, currency, min(value_date, rates_on)]
+        both[0] += minor
+        both[1] += unconfirmed
+    # Exact sums without a Fraction per conversion: each rate (scaled to the currencies'
+    # minor units) is a numerator over a denominator, and the amounts converted at rates of
+    # one denominator add up as whole numbers; a Fraction is made per denominator at the end.
+    over: dict[tuple[Any, ...], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    scaled: dict[tuple[str, date], tuple[int, int]] = {}
+    for (group, figure, currency, value_date), (minor, unconfirmed) in merged.items():
+        ratio = scaled.get((currency, value_date))
+        if ratio is None:
+            rate = book.convert(currency, value_date).rate
+            shift = exponent(book.target) - exponent(currency)
+            ratio = scaled[currency, value_date] = (
+                (rate.numerator * 10**shift, rate.denominator)
+                if shift >= 0
+                else (rate.numerator, rate.denominator * 10**-shift)
+            )
+        numerator, denominator = ratio
+        over[group, figure][denominator] += minor * numerator
         if figure in UNCONFIRMED:
-            exact[group][UNCONFIRMED[figure]] += conversion.exact(unconfirmed)
+            over[group, UNCONFIRMED[figure]][denominator] += unconfirmed * numerator
         currencies[group].add(currency)
-        working.append(
-            {
-                **dict(zip(("donor", "recipient", "month"), group, strict=False)),
-                "figure": figure,
-                "value_date": value_date,
-                "currency": currency,
-                "amount": minor,
-                "rate": conversion.shown_rate,
-                "rate_on": conversion.rate_on,
-                "route": conversion.route,
-                "target": book.target,
-                "converted": to_minor(amount),
-            }
+    exact: dict[tuple[Any, ...], dict[str, Fraction]] = defaultdict(
+        lambda: dict.fromkeys(FIGURES, Fraction(0))
+    )
+    for (group, figure), sums in over.items():
+        exact[group][figure] = sum(
+            (Fraction(numerator, denominator) for denominator, numerator in sums.items()),
+            Fraction(0),
         )
     counts, all_pledges = _pledge_counts(session, by, where)
     rows = [
@@ -205,7 +216,33 @@ def converted_totals(
         }
         every = sorted(set().union(*currencies.values()))
         rows.append({**_converted_row((None,) * 3, grand, every, all_pledges, book), "total": True})
-    return rows, working
+    return rows, lambda: _working(merged, book)
+
+
+def _working(merged: dict[tuple[Any, ...], list[int]], book: RateBook) -> list[dict[str, Any]]:
+    """Every conversion behind converted totals, in the order of the groups and figures."""
+    working = []
+    order = (PLEDGED, DISBURSED, OUTSTANDING)
+    for (group, figure, currency, value_date), (minor, _) in sorted(
+        merged.items(),
+        key=lambda item: (*_sort_key(item[0]), order.index(item[0][1]), *item[0][2:]),
+    ):
+        conversion = book.convert(currency, value_date)
+        working.append(
+            {
+                **dict(zip(("donor", "recipient", "month"), group, strict=False)),
+                "figure": figure,
+                "value_date": value_date,
+                "currency": currency,
+                "amount": minor,
+                "rate": conversion.shown_rate,
+                "rate_on": conversion.rate_on,
+                "route": conversion.route,
+                "target": book.target,
+                "converted": to_minor(conversion.exact(minor)),
+            }
+        )
+    return working
 
 
 def _sort_key(item: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -91,10 +91,12 @@ def deadlines(
     rows.sort(key=lambda row: (row["date"], row["kind"], row["record_id"]))
     if book is not None:
         for row in rows:
-            row["target"] = book.target
+            # Only an amount is converted: a sanction date has no target currency, as its
+            # typed row (`fintrack.DeadlineRow`, which has none but the converted amount's) says.
             if row["currency"] is not None:
                 conversion = book.convert(row["currency"], min(row["date"], as_of))
                 row.update(
+                    target=book.target,
                     rate=conversion.shown_rate,
                     rate_on=conversion.rate_on,
                     route=conversion.route,
@@ -173,7 +175,9 @@ def _installment_dates(
     if where.recipient:
         installments = installments.where(named(pledge_entity.recipient, where.recipient))
     rows: list[dict[str, Any]] = []
-    # Columns, not Pledge objects: a window may hold many thousands of installments.
+    labels: dict[int | None, str] = {}  # each rank's standing, found once
+    # Columns, not Pledge objects: a window may hold many thousands of installments; each row
+    # is `_deadline`'s, built here without a call per row.
     for (
         due_on,
         seq,
@@ -185,23 +189,27 @@ def _installment_dates(
         currency,
         assumed,
         rank,
-    ) in session.connection().execute(installments):  # Core: no ORM work per row
-        detail = f"installment {seq} of {of}"
-        if assumed:
-            detail += " (date assumed)"
+    ) in session.connection().execute(installments).all():  # Core, fetched at once
+        label = labels.get(rank)
+        if label is None:
+            label = labels[rank] = standing_label(rank)
+        days = (due_on - as_of).days
         rows.append(
-            _deadline(
-                rank,
-                due_on,
-                as_of,
-                "installment",
-                f"{donor} → {recipient}",
-                detail,
-                "pledge",
-                pledge_id,
-                currency,
-                int(left),
-            )
+            {
+                "date": due_on,
+                "days_left": days,
+                "state": _state(days),
+                "kind": "installment",
+                "subject": f"{donor} → {recipient}",
+                "detail": f"installment {seq} of {of} (date assumed)"
+                if assumed
+                else f"installment {seq} of {of}",
+                "currency": currency,
+                "amount": int(left),
+                "record": "pledge",
+                "record_id": pledge_id,
+                "confidence": label,
+            }
         )
     return rows
 

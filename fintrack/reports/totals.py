@@ -1,6 +1,7 @@
 """Totals of pledged, disbursed and outstanding money per group and currency, summed in SQL;
 the tables, filters and groupings the other reports share."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -130,7 +131,7 @@ def _sum_rows(session: Session, by: Grouping, where: TotalsFilter) -> list[dict[
     width = len(keys)
     # Rows as tuples through Core, not mappings through the ORM: a report may hold a hundred
     # thousand groups.
-    for record in session.connection().execute(filtered(query, where, t)):
+    for record in session.connection().execute(filtered(query, where, t)).all():
         row: dict[str, Any] = {"donor": None, "recipient": None, "month": None}
         if month:
             row["month"] = f"{int(record[0]):04d}-{int(record[1]):02d}"
@@ -223,14 +224,14 @@ def totals_report(
     target: str | None = None,
     max_rate_age: int = MAX_RATE_AGE_DAYS,
     rates_on: date | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The totals rows, and converted into `target` the working too: every conversion made.
-    Amounts not yet due convert at the rate of `rates_on` (default: the day of the view, else
-    today)."""
+) -> tuple[list[dict[str, Any]], Callable[[], list[dict[str, Any]]]]:
+    """The totals rows, and converted into `target` a function giving the working too: every
+    conversion made (see `converted_totals`). Amounts not yet due convert at the rate of
+    `rates_on` (default: the day of the view, else today)."""
     from fintrack.reports.conversion import converted_totals
 
     if target is None:
-        return totals(session, by, where), []
+        return totals(session, by, where), list
     book = RateBook(session, target, max_rate_age, where.known)
     today = rates_on or where.known.day or date.today()
     return converted_totals(session, by, where, book, today)
