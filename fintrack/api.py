@@ -1538,7 +1538,9 @@ class Tracker:
         Sanctions also go out as FollowTheMoney entities (`format="ftm"`): a `Sanction` for
         each action and a `LegalEntity` for each target, one JSON object a line; the
         number returned is then of entities."""
-        from fintrack.interchange import Kind, count_rows, export_rows
+        from fintrack.formats import write_plain
+        from fintrack.interchange import Kind, count_rows
+        from fintrack.interchange.export import export_plain
         from fintrack.outfile import text_file
 
         written = parse_choice(FileFormat, str(format), "format")
@@ -1566,11 +1568,12 @@ class Tracker:
                 return write_rows(rows, DEADLINE_COLUMNS, written, out)
             record_kind = parse_choice(Kind, kind, "kind")
             with self._db.session() as session:
-                found: Iterable[dict[str, Any]] = export_rows(session, record_kind, date.today())
+                # Plain tuples, not `export_rows`' dicts: the same bytes, a few times faster.
+                found: Iterable[tuple[Any, ...]] = export_plain(session, record_kind, date.today())
                 if progress is not None:
                     total = count_rows(session, record_kind)
                     found = _told(found, progress(f"Exporting {record_kind.value}", total))
-                return write_rows(found, file_columns(record_kind.value), written, out)
+                return write_plain(found, file_columns(record_kind.value), written, out)
 
         if isinstance(to, str | PathLike):
             with text_file(Path(to), "to") as handle:

@@ -1,14 +1,15 @@
 """Export: the rows of each kind of file, streamed from the database."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from fintrack.interchange.kinds import LINK_KINDS, Kind
 from fintrack.keys import disbursement_keys, pledge_keys, sanction_keys, source_keys
+from fintrack.known import NOW
 from fintrack.models import (
     Disbursement,
     ExchangeRate,
@@ -18,6 +19,7 @@ from fintrack.models import (
     Source,
     SourceLink,
 )
+from fintrack.money import exact_formatter, percent
 from fintrack.store import YIELD_PER
 
 
@@ -66,6 +68,132 @@ def export_rows(session: Session, kind: Kind, today: date) -> Iterator[dict[str,
             if row["pledge_ref"] is None:
                 row["pledge_ref"] = derived[row["pledge_id"]]
             yield row
+
+
+def export_plain(session: Session, kind: Kind, today: date) -> Iterator[tuple[Any, ...]]:
+    """`export_rows` as plain tuples in the order of the file's columns (`plain_values` of
+    them, `fintrack.formats.write_plain` writes them): the same rows, read for the large
+    kinds straight from the database's rows, amounts written with integer arithmetic."""
+    from fintrack.formats import file_columns, plain_values
+
+    if kind is Kind.PLEDGES:
+        yield from _plain_pledges(session)
+    elif kind is Kind.INSTALLMENTS:
+        yield from _plain_installments(session, today)
+    elif kind is Kind.DISBURSEMENTS:
+        yield from _plain_disbursements(session)
+    else:
+        yield from plain_values(export_rows(session, kind, today), file_columns(kind.value))
+
+
+def _streamed(session: Session, query: Any) -> Iterator[Sequence[Any]]:
+    """The rows of a query of columns, a batch at a time, without the ORM's per-row work."""
+    result = session.connection().execute(query.execution_options(yield_per=YIELD_PER))
+    for batch in result.partitions():
+        yield from batch
+
+
+def _plain_installments(session: Session, today: date) -> Iterator[tuple[Any, ...]]:
+    from fintrack.pledges.listing import installment_query, installment_state
+
+    derived = pledge_keys(session, derived_only=True)
+    for owner, seq, due_on, amount, currency, got, ref in _streamed(session, installment_query()):
+        amount_text = exact_formatter(currency)
+        got = int(got)
+        left = amount - got
+        yield (
+            owner,
+            seq,
+            due_on.isoformat(),
+            currency,
+            amount_text(amount),
+            amount_text(got),
+            amount_text(left),
+            installment_state(left, got, due_on, today),
+            derived[owner] if ref is None else ref,
+        )
+
+
+def _plain_disbursements(session: Session) -> Iterator[tuple[Any, ...]]:
+    from fintrack.pledges.listing import disbursement_query
+
+    derived = pledge_keys(session, derived_only=True)
+    rows = _streamed(session, disbursement_query())
+    for row_id, owner, seq, paid_on, currency, amount, _rank, ref in rows:
+        yield (
+            row_id,
+            owner,
+            seq,
+            paid_on.isoformat(),
+            currency,
+            exact_formatter(currency)(amount),
+            derived[owner] if ref is None else ref,
+        )
+
+
+def _plain_pledges(session: Session) -> Iterator[tuple[Any, ...]]:
+    from fintrack.pledges.listing import PledgeFilter, pledge_query
+
+    def fields(pledges: Any) -> list[Any]:
+        return [
+            pledges.id,
+            pledges.donor,
+            pledges.recipient,
+            pledges.purpose,
+            pledges.currency,
+            pledges.amount_minor,
+            # As stored: the enum's value, without making its member.
+            type_coerce(pledges.status, String),
+            pledges.announced_on,
+            pledges.schedule_assumed,
+            pledges.ref,
+            pledges.replaces_id,
+            pledges.original_amount,
+            pledges.original_currency,
+            pledges.exchange_rate,
+            pledges.value_on,
+            pledges.version,
+            pledges.part_of_id,
+            type_coerce(pledges.boundary, String),
+        ]
+
+    # As in `export_rows`: a pledge replacing a voided one is written as replacing none.
+    voided = set(session.scalars(select(Pledge.id).where(Pledge.voided_at.is_not(None))))
+    query = pledge_query(PledgeFilter(), NOW, False, fields)
+    for (
+        pledge_id, donor, recipient, purpose, currency, pledged, status, announced, assumed,
+        ref, replaces, original_amount, original_currency, rate, value_on, version, part_of,
+        boundary, _installments, disbursed, next_due, replaced_by, _rank,
+    ) in _streamed(session, query):  # fmt: skip
+        amount_text = exact_formatter(currency)
+        disbursed = int(disbursed or 0)
+        fulfilled = percent(disbursed, pledged)
+        yield (
+            pledge_id,
+            donor,
+            recipient,
+            purpose,
+            currency,
+            amount_text(pledged),
+            amount_text(disbursed),
+            amount_text(pledged - disbursed),
+            None if fulfilled is None else str(fulfilled),
+            status,
+            None if announced is None else announced.isoformat(),
+            int(_installments or 0),
+            None if next_due is None else next_due.isoformat(),
+            assumed,
+            ref,
+            None if replaces in voided else replaces,
+            replaced_by,
+            None if original_amount is None else str(original_amount),
+            original_currency,
+            None if rate is None else str(rate),
+            None if value_on is None else value_on.isoformat(),
+            version,
+            part_of,
+            boundary,
+        )
 
 
 def _source_rows(session: Session) -> Iterator[dict[str, Any]]:
