@@ -210,7 +210,9 @@ def write_json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column], o
     for row in rows:
         item = json.dumps(plain_row(row, columns), indent=2, ensure_ascii=False)
         out.write("[\n" if count == 0 else ",\n")
-        out.write("\n".join(f"  {line}" for line in item.splitlines()))
+        # Split at "\n" alone: splitlines() would also split text at U+2028 and the like,
+        # which json.dumps leaves as they are, and indent the text after them.
+        out.write("\n".join(f"  {line}" for line in item.split("\n")))
         count += 1
     out.write("\n]\n" if count else "[]\n")
     return count
