@@ -120,8 +120,13 @@ def _plain_path(url: str, kind: str, fmt: str) -> str:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
-def test_every_kind_is_written_as_the_plain_path_writes_it(db_url: str, fmt: str) -> None:
+def test_every_kind_is_written_as_the_plain_path_writes_it(
+    db_url: str, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _build(db_url)
+    # Batches of a few rows, so that rows cross the batches' ends (and the quoted rows' too).
+    monkeypatch.setattr("fintrack.formats.PLAIN_BATCH", 2)
+    monkeypatch.setattr("fintrack.interchange.export.YIELD_PER", 3)
     with fintrack.open(db_url) as tracker:
         for kind in Kind:
             out = io.StringIO()
