@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from operator import itemgetter
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from fintrack.money import Money, format_amount
@@ -527,6 +528,7 @@ def totals_columns(by: "Grouping | str", target: str | None = None) -> list[Colu
 # A text cell that `neutralise` may change: a formula character at its start (after spaces
 # and quotes), or a separator after which a reader may begin a cell.
 _MAY_NEUTRALISE = re.compile("^ *'*[=+\\-@\t\r]|[,;\t\r\n\"]").search
+_ROW_MAY_NEUTRALISE = re.compile("(?:^|\0) *'*[=+\\-@\t\r]|[,;\t\r\n\"]").search
 # Plain rows are written a batch at a time (csv.writer.writerows, one JSON text).
 PLAIN_BATCH = 1_000
 
@@ -565,33 +567,43 @@ def _write_plain_csv(rows: Iterable[Sequence[Any]], columns: Sequence[Column], o
     # and booleans are written as `_csv_cell` writes them.
     texts = [i for i, c in enumerate(columns) if c.kind == "text"]
     others = [i for i, c in enumerate(columns) if c.kind in ("list", "bool")]
+    lists = any(c.kind == "list" for c in columns)
+    # A row's text cells looked at all at once, joined by NUL (which no stored text holds):
+    # most rows need nothing, and the others are looked at a cell at a time.
+    text_cells = itemgetter(*texts) if len(texts) > 1 else (lambda row: [row[i] for i in texts])
     count = 0
     batch: list[Sequence[Any]] = []
     for row in rows:
         count += 1
-        changed: list[Any] | None = None
-        for i in texts:
-            value = row[i]
-            if value is not None and (
-                value.__class__ is not str or _MAY_NEUTRALISE(value) is not None
-            ):
-                if changed is None:
-                    changed = list(row)
-                changed[i] = _csv_cell(value, columns[i])
-        for i in others:
-            if row[i] is not None:
-                if changed is None:
-                    changed = list(row)
-                changed[i] = _csv_cell(row[i], columns[i])
-        if changed is not None:
-            if any(isinstance(cell, str) and "\r" in cell for cell in changed):
-                # The quoted writer for this row alone (see CsvWriter), in its place.
+        if texts and _ROW_MAY_NEUTRALISE("\0".join(map(str, text_cells(row)))) is not None:
+            changed: list[Any] = list(row)
+            # Only a text cell that the look at the whole row stopped at may hold a \r.
+            suspect = True
+            for i in texts:
+                value = row[i]
+                if value is not None and (
+                    value.__class__ is not str or _MAY_NEUTRALISE(value) is not None
+                ):
+                    changed[i] = _csv_cell(value, columns[i])
+        elif others:
+            changed = list(row)
+            suspect = lists
+        else:
+            batch.append(row)
+            if len(batch) >= PLAIN_BATCH:
                 plain.writerows(batch)
                 batch = []
-                quoted.writerow(["" if cell is None else str(cell) for cell in changed])
-                continue
-            row = changed
-        batch.append(row)
+            continue
+        for i in others:
+            if row[i] is not None:
+                changed[i] = _csv_cell(row[i], columns[i])
+        if suspect and any(isinstance(cell, str) and "\r" in cell for cell in changed):
+            # The quoted writer for this row alone (see CsvWriter), in its place.
+            plain.writerows(batch)
+            batch = []
+            quoted.writerow(["" if cell is None else str(cell) for cell in changed])
+            continue
+        batch.append(changed)
         if len(batch) >= PLAIN_BATCH:
             plain.writerows(batch)
             batch = []

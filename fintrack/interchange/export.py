@@ -86,13 +86,6 @@ def export_plain(session: Session, kind: Kind, today: date) -> Iterator[tuple[An
         yield from plain_values(export_rows(session, kind, today), file_columns(kind.value))
 
 
-def _streamed(session: Session, query: Any) -> Iterator[Sequence[Any]]:
-    """The rows of a query of columns, a batch at a time, without the ORM's per-row work."""
-    result = session.connection().execute(query.execution_options(yield_per=YIELD_PER))
-    for batch in result.partitions():
-        yield from batch
-
-
 def _driver_rows(session: Session, query: Any) -> Iterator[Sequence[Any]]:
     """The rows of a query of columns as the database's driver gives them (a date may be
     text: see `_dates`), a batch at a time: a million rows skip SQLAlchemy's per-row work.
@@ -215,11 +208,17 @@ def _plain_pledges(session: Session) -> Iterator[tuple[Any, ...]]:
     # As in `export_rows`: a pledge replacing a voided one is written as replacing none.
     voided = set(session.scalars(select(Pledge.id).where(Pledge.voided_at.is_not(None))))
     query = pledge_query(PledgeFilter(), NOW, False, fields)
+    dialect = session.connection().dialect
+    dates = _dates(session)
+    # The driver's values as SQLAlchemy reads the columns (SQLite has no boolean; exact
+    # decimals are stored as text).
+    exact = Pledge.__table__.c.original_amount.type.dialect_impl(dialect)
+    decimal_of = exact.result_processor(dialect, None) or (lambda value: value)
     for (
         pledge_id, donor, recipient, purpose, currency, pledged, status, announced, assumed,
         ref, replaces, original_amount, original_currency, rate, value_on, version, part_of,
         boundary, _installments, disbursed, next_due, replaced_by, _rank,
-    ) in _streamed(session, query):  # fmt: skip
+    ) in _driver_rows(session, query):  # fmt: skip
         amount_text = exact_formatter(currency)
         disbursed = int(disbursed or 0)
         fulfilled = percent(disbursed, pledged)
@@ -234,17 +233,17 @@ def _plain_pledges(session: Session) -> Iterator[tuple[Any, ...]]:
             amount_text(pledged - disbursed),
             None if fulfilled is None else str(fulfilled),
             status,
-            None if announced is None else announced.isoformat(),
+            None if announced is None else dates(announced)[1],
             int(_installments or 0),
-            None if next_due is None else next_due.isoformat(),
-            assumed,
+            None if next_due is None else dates(next_due)[1],
+            None if assumed is None else bool(assumed),
             ref,
             None if replaces in voided else replaces,
             replaced_by,
-            None if original_amount is None else str(original_amount),
+            None if original_amount is None else str(decimal_of(original_amount)),
             original_currency,
-            None if rate is None else str(rate),
-            None if value_on is None else value_on.isoformat(),
+            None if rate is None else str(decimal_of(rate)),
+            None if value_on is None else dates(value_on)[1],
             version,
             part_of,
             boundary,
