@@ -144,18 +144,26 @@ def _plain_installments(session: Session, today: date) -> Iterator[tuple[Any, ..
             state = "part paid"
         else:
             state = "due"
-        if got:
-            paid = amount_text(got)
-        else:
+        # Most installments are paid in full or not at all: one amount written, not three.
+        whole = amount_text(amount)
+        if got == 0:
             paid = zero.get(currency) or zero.setdefault(currency, amount_text(0))
+            outstanding = whole
+        elif left == 0:
+            paid, outstanding = (
+                whole,
+                zero.get(currency) or zero.setdefault(currency, amount_text(0)),
+            )
+        else:
+            paid, outstanding = amount_text(got), amount_text(left)
         yield (
             owner,
             seq,
             due,
             currency,
-            amount_text(amount),
+            whole,
             paid,
-            amount_text(left),
+            outstanding,
             state,
             derived[owner] if ref is None else ref,
         )
