@@ -130,7 +130,7 @@ def test_every_kind_is_written_as_the_plain_path_writes_it(
     with fintrack.open(db_url) as tracker:
         for kind in Kind:
             out = io.StringIO()
-            count = tracker.export(kind.value, out, fmt)  # type: ignore[arg-type]
+            count = tracker.export(kind.value, out, fmt)
             expected = _plain_path(db_url, kind.value, fmt)
             assert out.getvalue() == expected, (kind, fmt)
             assert count > 0, kind
