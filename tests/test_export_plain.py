@@ -11,8 +11,9 @@ from sqlalchemy import update
 
 import fintrack
 from fintrack import Money
-from fintrack.formats import file_columns, write_rows
+from fintrack.formats import file_columns, write_plain, write_rows
 from fintrack.interchange import Kind, export_rows
+from fintrack.interchange.export import export_plain
 from fintrack.models import Pledge
 
 # Cells a spreadsheet would run, separators after which it may begin a cell, a carriage
@@ -134,6 +135,12 @@ def test_every_kind_is_written_as_the_plain_path_writes_it(
             expected = _plain_path(db_url, kind.value, fmt)
             assert out.getvalue() == expected, (kind, fmt)
             assert count > 0, kind
+            # Every kind's plain tuples too (the export writes the small ones from dicts).
+            plain = io.StringIO()
+            with tracker._db.session() as session:
+                rows = export_plain(session, kind, date.today())
+                write_plain(rows, file_columns(kind), fmt, plain)
+            assert plain.getvalue() == expected, (kind, fmt)
     # The data is as awkward as meant: formulas neutralised, a row quoted whole, every
     # state, amounts without and with three minor digits, an outstanding below zero.
     installments = _plain_path(db_url, "installments", "csv")

@@ -70,6 +70,10 @@ def export_rows(session: Session, kind: Kind, today: date) -> Iterator[dict[str,
             yield row
 
 
+# The kinds that `export_plain` reads straight from the database's rows: the large ones.
+PLAIN_KINDS = (Kind.PLEDGES, Kind.INSTALLMENTS, Kind.DISBURSEMENTS)
+
+
 def export_plain(session: Session, kind: Kind, today: date) -> Iterator[tuple[Any, ...]]:
     """`export_rows` as plain tuples in the order of the file's columns (`plain_values` of
     them, `fintrack.formats.write_plain` writes them): the same rows, read for the large
