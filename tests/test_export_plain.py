@@ -63,7 +63,13 @@ def _build(url: str) -> None:
                 )
                 pledges.append(pledge.id)
                 if i % 3 == 1:  # part paid
-                    ch.pay(pledge.id, Money.parse("10", currency), on=today, installment=3)
+                    ch.pay(
+                        pledge.id,
+                        Money.parse("10", currency),
+                        on=today,
+                        installment=3,
+                        sources=[sources[i]],
+                    )
                 elif i % 3 == 2:  # over paid, into the second installment and beyond
                     ch.pay(pledge.id, Money.parse("5000", currency), on=today, force=True)
             ch.add_sanction(

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, String, func, select, type_coerce
+from sqlalchemy import Date, String, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from fintrack.interchange.kinds import LINK_KINDS, Kind
@@ -280,11 +280,20 @@ def _source_rows(session: Session) -> Iterator[dict[str, Any]]:
 def _link_rows(session: Session) -> Iterator[dict[str, Any]]:
     """The links of live sanctions, pledges and payments, in the order made, each naming its
     record and source by their keys. Links of claims are left out (claims have no file)."""
-    pledges = pledge_keys(session)
+    # Keys only of the kinds that some link names: at a million records, the keys of every
+    # pledge and payment would take hundreds of megabytes for a file of no links.
+    named = {
+        kind
+        for kind, column in LINK_KINDS.items()
+        if session.scalar(select(exists().where(getattr(SourceLink, column).is_not(None))))
+    }
+    if not named:
+        return
+    pledges = pledge_keys(session) if named & {"pledge", "payment"} else {}
     records = {
-        "sanction": sanction_keys(session),
+        "sanction": sanction_keys(session) if "sanction" in named else {},
         "pledge": pledges,
-        "payment": disbursement_keys(session, pledges),
+        "payment": disbursement_keys(session, pledges) if "payment" in named else {},
     }
     sources = source_keys(session)
     query = (
