@@ -1556,7 +1556,9 @@ class Tracker:
         Sanctions also go out as FollowTheMoney entities (`format="ftm"`): a `Sanction` for
         each action and a `LegalEntity` for each target, one JSON object a line; the
         number returned is then of entities."""
+        from fintrack.formats import write_plain
         from fintrack.interchange import Kind, count_rows, export_rows
+        from fintrack.interchange.export import PLAIN_KINDS, export_plain
         from fintrack.outfile import text_file
 
         written = parse_choice(FileFormat, str(format), "format")
@@ -1584,11 +1586,18 @@ class Tracker:
                 return write_rows(rows, DEADLINE_COLUMNS, written, out)
             record_kind = parse_choice(Kind, kind, "kind")
             with self._db.session() as session:
-                found: Iterable[dict[str, Any]] = export_rows(session, record_kind, date.today())
+                # The large kinds as plain tuples, not `export_rows`' dicts: the same bytes,
+                # a few times faster.
+                plain = record_kind in PLAIN_KINDS
+                found: Iterable[Any] = (export_plain if plain else export_rows)(
+                    session, record_kind, date.today()
+                )
                 if progress is not None:
                     total = count_rows(session, record_kind)
                     found = _told(found, progress(f"Exporting {record_kind.value}", total))
-                return write_rows(found, file_columns(record_kind.value), written, out)
+                return (write_plain if plain else write_rows)(
+                    found, file_columns(record_kind.value), written, out
+                )
 
         if isinstance(to, str | PathLike):
             with text_file(Path(to), "to") as handle:

@@ -5,11 +5,13 @@ spreadsheets). The CLI's tables use the same columns; the library writes files w
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from itertools import islice
+from operator import itemgetter
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from fintrack.money import Money, format_amount
@@ -210,7 +212,9 @@ def write_json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[Column], o
     for row in rows:
         item = json.dumps(plain_row(row, columns), indent=2, ensure_ascii=False)
         out.write("[\n" if count == 0 else ",\n")
-        out.write("\n".join(f"  {line}" for line in item.splitlines()))
+        # Split at "\n" alone: splitlines() would also split text at U+2028 and the like,
+        # which json.dumps leaves as they are, and indent the text after them.
+        out.write("\n".join(f"  {line}" for line in item.split("\n")))
         count += 1
     out.write("\n]\n" if count else "[]\n")
     return count
@@ -514,3 +518,144 @@ def totals_columns(by: "Grouping | str", target: str | None = None) -> list[Colu
         return columns
     at = next(i for i, c in enumerate(columns) if c.key == "currency")
     return [*columns[:at], Column("currencies", "From", "list", priority=MORE), *columns[at:]]
+
+
+# --- Plain rows: the fast path of exports ------------------------------------------------
+#
+# An export writes millions of cells: its rows come as tuples of plain values in the columns'
+# order (what `_plain` gives: None, text, whole numbers, booleans, lists of text; amounts
+# already exact text), so that only text cells need looking at before csv.writer takes them.
+
+# A text cell that `neutralise` may change: a formula character at its start (after spaces
+# and quotes), or a separator after which a reader may begin a cell.
+_MAY_NEUTRALISE = re.compile("^ *'*[=+\\-@\t\r]|[,;\t\r\n\"]").search
+# The same for a row's text cells joined by NUL, each after one (a superset of the rows that
+# need it, found several times faster: the expression begins with one of a few characters).
+_ROW_MAY_NEUTRALISE = re.compile("\0[ '=+\\-@\t\r]|[,;\t\r\n\"]").search
+# Plain rows are written a batch at a time (csv.writer.writerows, one JSON text).
+PLAIN_BATCH = 1_000
+
+
+def plain_values(
+    rows: Iterable[dict[str, Any]], columns: Sequence[Column]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of the plain path as plain tuples: `plain_row`'s values, in the columns' order."""
+    for row in rows:
+        yield tuple(_plain(row.get(c.key), c, row) for c in columns)
+
+
+def write_plain(
+    rows: Iterable[Sequence[Any]], columns: Sequence[Column], fmt: str, out: IO[str]
+) -> int:
+    """Plain tuples (see `plain_values`) written as `write_rows` writes the rows they come
+    from, to the byte; returns the number of rows."""
+    if fmt == FileFormat.JSON:
+        return _write_plain_json(rows, columns, out)
+    if fmt == FileFormat.JSONL:
+        keys = [c.key for c in columns]
+        count = 0
+        for row in rows:
+            out.write(json.dumps(dict(zip(keys, row, strict=True)), ensure_ascii=False))
+            out.write("\n")
+            count += 1
+        return count
+    return _write_plain_csv(rows, columns, out)
+
+
+def _write_plain_csv(rows: Iterable[Sequence[Any]], columns: Sequence[Column], out: IO[str]) -> int:
+    plain = csv.writer(out, lineterminator="\n")
+    plain.writerow([c.key for c in columns])
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    # csv.writer writes None as an empty cell and whole numbers as `str` does; text, lists
+    # and booleans are written as `_csv_cell` writes them.
+    texts = [i for i, c in enumerate(columns) if c.kind == "text"]
+    others = [i for i, c in enumerate(columns) if c.kind in ("list", "bool")]
+    lists = any(c.kind == "list" for c in columns)
+    # A row's text cells looked at all at once, each after a NUL (which no stored text holds):
+    # most rows need nothing, and the others are looked at a cell at a time.
+    text_cells: Callable[[Sequence[Any]], Sequence[Any]] = (
+        itemgetter(*texts) if len(texts) > 1 else (lambda row: [row[i] for i in texts])
+    )
+    count = 0
+    source = iter(rows)
+    while batch := list(islice(source, PLAIN_BATCH)):
+        count += len(batch)
+        flagged: list[int] = []
+        if texts:
+            try:
+                flagged = [
+                    n
+                    for n, cells in enumerate(map(text_cells, batch))
+                    if _ROW_MAY_NEUTRALISE("\0".join(("", *cells))) is not None
+                ]
+            except TypeError:  # an empty cell (None), or one not text
+                flagged = [
+                    n
+                    for n, cells in enumerate(map(text_cells, batch))
+                    if _ROW_MAY_NEUTRALISE("\0".join(["", *map(str, cells)])) is not None
+                ]
+        if not flagged and not others:
+            plain.writerows(batch)
+            continue
+        looked_at = set(flagged)
+        quoted_rows: list[int] = []
+        for n in range(len(batch)) if others else flagged:
+            row = batch[n]
+            changed = list(row)
+            # Only a text cell that the look at the whole row stopped at may hold a \r.
+            suspect = lists or n in looked_at
+            if n in looked_at:
+                for i in texts:
+                    value = row[i]
+                    if value is not None and (
+                        value.__class__ is not str or _MAY_NEUTRALISE(value) is not None
+                    ):
+                        changed[i] = _csv_cell(value, columns[i])
+            for i in others:
+                if row[i] is not None:
+                    changed[i] = _csv_cell(row[i], columns[i])
+            batch[n] = changed
+            if suspect and any(isinstance(cell, str) and "\r" in cell for cell in changed):
+                quoted_rows.append(n)
+        # A row with a \r is written quoted whole (see CsvWriter), in its place.
+        start = 0
+        for n in quoted_rows:
+            plain.writerows(batch[start:n])
+            quoted.writerow(["" if cell is None else str(cell) for cell in batch[n]])
+            start = n + 1
+        plain.writerows(batch[start:])
+    return count
+
+
+def _write_plain_json(
+    rows: Iterable[Sequence[Any]], columns: Sequence[Column], out: IO[str]
+) -> int:
+    """`write_json_rows`: each row as `json.dumps(..., indent=2)` writes a flat object, built
+    from its keys and the C encoder's values (a list takes json.dumps itself)."""
+    from json.encoder import encode_basestring
+
+    keys = [c.key for c in columns]
+    prefixes = [f"\n    {encode_basestring(key)}: " for key in keys]
+    count = 0
+    for row in rows:
+        parts = []
+        for prefix, value in zip(prefixes, row, strict=True):
+            if value is None:
+                text = "null"
+            elif value is True:
+                text = "true"
+            elif value is False:
+                text = "false"
+            elif value.__class__ is str:
+                text = encode_basestring(value)
+            elif value.__class__ is int:
+                text = int.__repr__(value)
+            else:  # a list: as json.dumps indents it, inside the row's object
+                text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+            parts.append(prefix + text)
+        out.write("[\n  {" if count == 0 else ",\n  {")
+        out.write(",".join(parts))
+        out.write("\n  }")
+        count += 1
+    out.write("\n]\n" if count else "[]\n")
+    return count

@@ -1,12 +1,12 @@
 """Pledges, installments and payments as rows for lists and reports, aggregated in SQL;
 the filters and the rule of which pledges count."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from fintrack.errors import InputError, mention
@@ -141,6 +141,27 @@ def iter_pledges(
     The pledges are those `known` holds; each row carries its standing (the best confidence
     among its sources) and, for a voided pledge, when it was voided.
     """
+    query = pledge_query(where, known, include_void, lambda pledges: [pledges])
+    options = {"yield_per": YIELD_PER, "populate_existing": True}
+    rows = session.execute(query.execution_options(**options))
+    for pledge, count, disbursed, next_due, replaced_by, rank in rows:
+        row = pledge_row(pledge, int(disbursed or 0))
+        row["installments"] = int(count or 0)
+        row["next_due"] = next_due
+        row["replaced_by"] = replaced_by
+        row["confidence"] = standing_label(rank)
+        yield row
+
+
+def pledge_query(
+    where: PledgeFilter,
+    known: Known,
+    include_void: bool,
+    fields: Callable[[Any], Sequence[Any]],
+) -> Select[Any]:
+    """The query of `iter_pledges`: `fields(pledges)` (the pledge, or columns of it), then
+    each pledge's number of installments, what was disbursed, its next due date, the pledge
+    replacing it and its standing's rank."""
     # One pledge (a summary after an edit, `pledge show`) reads only its own installments,
     # payments and links: the aggregates below would otherwise be made for every pledge.
     one = where.pledge_id
@@ -165,7 +186,7 @@ def iter_pledges(
     standing = known.standing(Pledge, one)
     query = (
         select(
-            pledges,
+            *fields(pledges),
             per_pledge.c.installments,
             per_pledge.c.disbursed,
             per_pledge.c.next_due,
@@ -188,16 +209,7 @@ def iter_pledges(
         query = query.where(pledges.status == where.status.value)
     if where.currency:
         query = query.where(pledges.currency == normalize_currency(where.currency, "currency"))
-    query = query.order_by(pledges.announced_on.is_(None), pledges.announced_on, pledges.id)
-    options = {"yield_per": YIELD_PER, "populate_existing": True}
-    rows = session.execute(query.execution_options(**options))
-    for pledge, count, disbursed, next_due, replaced_by, rank in rows:
-        row = pledge_row(pledge, int(disbursed or 0))
-        row["installments"] = int(count or 0)
-        row["next_due"] = next_due
-        row["replaced_by"] = replaced_by
-        row["confidence"] = standing_label(rank)
-        yield row
+    return query.order_by(pledges.announced_on.is_(None), pledges.announced_on, pledges.id)
 
 
 def pledge_row(pledge: Pledge, disbursed: int) -> dict[str, Any]:
@@ -243,6 +255,37 @@ def iter_installment_rows(
 
     Installments of a voided pledge are listed only when that pledge is asked for by id.
     """
+    query = installment_query(pledge_id, known)
+    rows = session.execute(query.execution_options(yield_per=YIELD_PER))
+    for owner, seq, due_on, amount, currency, got, ref in rows:
+        left = amount - int(got)
+        yield {
+            "pledge_id": owner,
+            "seq": seq,
+            "due": due_on,
+            "currency": currency,
+            "amount": amount,
+            "paid": int(got),
+            "outstanding": left,
+            "state": installment_state(left, int(got), due_on, today),
+            "pledge_ref": ref,
+        }
+
+
+def installment_state(left: int, got: int, due_on: date, today: date) -> str:
+    """An installment's state from what is outstanding and what was paid on it."""
+    if left <= 0:
+        return "paid"
+    if due_on < today:
+        return "overdue"
+    if got > 0:
+        return "part paid"
+    return "due"
+
+
+def installment_query(pledge_id: int | None = None, known: Known = NOW) -> Select[Any]:
+    """The query of `iter_installment_rows`: (pledge id, seq, due date, amount, currency, paid,
+    pledge ref) in the order of pledge and seq."""
     installments = known.of(Installment, name="installment")
     pledges = known.of(Pledge, include_void=pledge_id is not None, name="pledge")
     paid = paid_per_installment(pledge_id, known=known)
@@ -263,28 +306,7 @@ def iter_installment_rows(
     )
     if pledge_id is not None:
         query = query.where(installments.pledge_id == pledge_id)
-    rows = session.execute(query.execution_options(yield_per=YIELD_PER))
-    for owner, seq, due_on, amount, currency, got, ref in rows:
-        left = amount - int(got)
-        if left <= 0:
-            state = "paid"
-        elif due_on < today:
-            state = "overdue"
-        elif got > 0:
-            state = "part paid"
-        else:
-            state = "due"
-        yield {
-            "pledge_id": owner,
-            "seq": seq,
-            "due": due_on,
-            "currency": currency,
-            "amount": amount,
-            "paid": int(got),
-            "outstanding": left,
-            "state": state,
-            "pledge_ref": ref,
-        }
+    return query
 
 
 def disbursement_rows(
@@ -298,6 +320,25 @@ def iter_disbursement_rows(
     session: Session, pledge_id: int | None = None, known: Known = NOW
 ) -> Iterator[dict[str, Any]]:
     """`disbursement_rows`, a row at a time, fetched from the database in batches."""
+    query = disbursement_query(pledge_id, known)
+    for row_id, owner, seq, paid_on, currency, amount, rank, ref in session.execute(
+        query.execution_options(yield_per=YIELD_PER)
+    ):
+        yield {
+            "id": row_id,
+            "pledge_id": owner,
+            "installment": seq,
+            "paid_on": paid_on,
+            "currency": currency,
+            "amount": amount,
+            "confidence": standing_label(rank),
+            "pledge_ref": ref,
+        }
+
+
+def disbursement_query(pledge_id: int | None = None, known: Known = NOW) -> Select[Any]:
+    """The query of `iter_disbursement_rows`: (id, pledge id, installment seq, paid on,
+    currency, amount, standing's rank, pledge ref) in the order paid."""
     paid = known.of(Disbursement, name="disbursement")
     installments = known.of(Installment, name="installment")
     pledges = known.of(Pledge, include_void=pledge_id is not None, name="pledge")
@@ -320,16 +361,4 @@ def iter_disbursement_rows(
     )
     if pledge_id is not None:
         query = query.where(paid.pledge_id == pledge_id)
-    for row_id, owner, seq, paid_on, currency, amount, rank, ref in session.execute(
-        query.execution_options(yield_per=YIELD_PER)
-    ):
-        yield {
-            "id": row_id,
-            "pledge_id": owner,
-            "installment": seq,
-            "paid_on": paid_on,
-            "currency": currency,
-            "amount": amount,
-            "confidence": standing_label(rank),
-            "pledge_ref": ref,
-        }
+    return query
