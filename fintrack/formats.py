@@ -517,7 +517,10 @@ def totals_columns(by: "Grouping | str", target: str | None = None) -> list[Colu
     if target is None:
         return columns
     at = next(i for i, c in enumerate(columns) if c.key == "currency")
-    return [*columns[:at], Column("currencies", "From", "list", priority=MORE), *columns[at:]]
+    # By currency, the currencies converted from are what tells the rows apart (each row's
+    # currency is the target): a narrow terminal keeps them.
+    priority = KEEP if Grouping(by) is Grouping.CURRENCY else MORE
+    return [*columns[:at], Column("currencies", "From", "list", priority=priority), *columns[at:]]
 
 
 # --- Plain rows: the fast path of exports ------------------------------------------------

@@ -177,6 +177,21 @@ def test_by_month_and_by_currency_in_one_currency(run: Run) -> None:
     assert months[-1]["pledged"] == by_currency[-1]["pledged"] == pair_total["pledged"]
 
 
+@pytest.mark.parametrize("width", [40, 50, 80])
+def test_by_currency_in_one_currency_keeps_what_tells_its_rows_apart(
+    run: Run, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    """Converted, every row's currency is the target: the currencies converted from are what
+    tells the rows apart, so a narrow terminal leaves other columns out first."""
+    founding_case(run)
+    monkeypatch.setenv("COLUMNS", str(width))
+    lines = run("totals", "--in", "USD", "--by", "currency").out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("From"))
+    firsts = [line.split()[0] for line in lines[header + 2 : header + 5]]
+    assert firsts == ["EUR", "USD", "EUR,"], lines
+    assert all(len(line) <= width for line in lines)
+
+
 def test_a_missing_rate_names_the_pair_and_the_date_and_shows_nothing(run: Run) -> None:
     founding_case(run)
     assert run("pledge", "add", "--donor", "Saudi Arabia", "--recipient", "Syria", "--currency",
