@@ -34,6 +34,36 @@ from fintrack.rates import parse_rate
 from fintrack.vocab import Boundary, PledgeStatus
 
 
+class _Taken:
+    """A set of ids: a bitmap of the small ones (a bit each, not a set entry and an int
+    object of some 60 bytes), a set of the others."""
+
+    BITMAP = 1 << 24  # ids below it: a bitmap of at most 2 MB
+
+    def __init__(self, ids: set[int]) -> None:
+        self.bits = bytearray()
+        self.others: set[int] = set()
+        self.highest = 0
+        for number in ids:
+            self.add(number)
+
+    def has(self, number: int) -> bool:
+        if number >= self.BITMAP or number < 0:
+            return number in self.others
+        byte = number >> 3
+        return byte < len(self.bits) and bool(self.bits[byte] >> (number & 7) & 1)
+
+    def add(self, number: int) -> None:
+        self.highest = max(self.highest, number)
+        if number >= self.BITMAP or number < 0:
+            self.others.add(number)
+            return
+        byte = number >> 3
+        if byte >= len(self.bits):
+            self.bits.extend(bytes(max(byte + 1, 2 * len(self.bits)) - len(self.bits)))
+        self.bits[byte] |= 1 << (number & 7)
+
+
 class PledgeStates:
     """What the first pass keeps of the pledges of a file, to check their installments against
     them: a number for each readable pledge's key, and arrays indexed by it (an import may hold
@@ -56,8 +86,9 @@ class PledgeStates:
         self.top = array("q")  # while the seqs seen are 1, 2, 3... in order: the last of them
         self.seqs: dict[int, set[int]] = {}  # once they are not: the seq of every one seen
         self.broken = array("q")  # the line of an invalid installment of the pledge; 0: none
+        self.file_id = array("q")  # the pledge's id in the file; 0: none
         # Ids for new pledges, planned as IdPlan plans them: the file's when free.
-        self.taken = taken
+        self.taken = _Taken(taken)
         self.id = array("q")  # 0: pending
         self.pending = array("q")
 
@@ -73,6 +104,7 @@ class PledgeStates:
                 wide.append(0)
             self.count.append(-1)
             self.id.append(0)
+            self.file_id.append(0)
             self.new.append(0)
             self.rejected.append(0)
         else:
@@ -145,18 +177,28 @@ class PledgeStates:
         return self.top[n] if seqs is None else max(seqs)
 
     def claim(self, n: int, number: int | None) -> None:
-        if number is not None and number not in self.taken:
+        if number is not None and not self.taken.has(number):
             self.taken.add(number)
             self.id[n] = number
         else:
             self.pending.append(n)
 
     def finish(self) -> None:
-        following = max(self.taken, default=0) + 1
+        following = self.taken.highest + 1
         for n in self.pending:
             self.id[n] = following
             following += 1
         self.pending = array("q")
+
+    def file_keys(self, wanted: set[int]) -> dict[int, str]:
+        """The keys of the pledges whose ids in the file are wanted (the last row's of an id)."""
+        found: dict[int, str] = {}
+        if wanted:
+            file_id = self.file_id
+            for key, n in self.numbers.items():
+                if file_id[n] in wanted:
+                    found[file_id[n]] = key
+        return found
 
     def new_numbers(self) -> Iterator[int]:
         """The numbers of the new pledges, in the order their keys were first read."""
@@ -270,7 +312,7 @@ class _Pledges(RowImport):
         # Every readable pledge of the file by its key, and the checks of the new ones.
         self.state = PledgeStates(set(self.known.values()))
         # `replaces` names a pledge by its id in the same file.
-        self.file_ids: dict[int, str] = {}
+        self.file_ids: dict[int, str] = {}  # of the pledges that others name, once checked
         self.replacing: dict[str, int] = {}
         # `part_of` names the flow a pledge is part of by its id in the same file.
         self.parts: dict[str, int] = {}
@@ -286,6 +328,8 @@ class _Pledges(RowImport):
         if installments is not None:
             self.check_pass(installments, self.check_installment)
         if pledges is not None:
+            named = set(self.replacing.values()) | set(self.parts.values())
+            self.file_ids = self.state.file_keys(named)
             self.check_schedules(pledges)
             self.check_replaces(pledges)
             self.check_parts(pledges)
@@ -340,7 +384,7 @@ class _Pledges(RowImport):
         n = state.number(key, record.line)
         file_id = cells.parse("id", parse_id)
         if file_id is not None:
-            self.file_ids[file_id] = key
+            state.file_id[n] = file_id
         if key in self.known:
             return None
         if row["replaces"] is not None:
