@@ -3,6 +3,7 @@ executemany, PostgreSQL's COPY) store what SQLAlchemy's insert stores; a plain a
 without quotes read as the general parsers read them; the compact state of a pledges import
 plans the ids and sums the installments as the plain structures do."""
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -151,7 +152,7 @@ def test_a_plain_amount_reads_as_the_general_parser_reads_it(
             return str(exc)
 
     fast = [outcome(t) for t in written]
-    monkeypatch.setattr(cells, "_PLAIN", cells.re.compile(r"(?!)"))  # the fast path off
+    monkeypatch.setattr(cells, "_PLAIN", re.compile(r"(?!)"))  # the fast path off
     assert [outcome(t) for t in written] == fast
     assert fast[2] == parse_amount("100", currency)
 
@@ -173,8 +174,11 @@ def test_a_row_without_quotes_reads_as_a_row_with_them(tmp_path: Path) -> None:
 
 def test_ids_planned_as_the_id_plan_plans_them(run: Run, tmp_path: Path) -> None:
     """File ids: small and large (past the bitmap), repeated, and a pledge without one."""
-    file_ids = [5, 20_000_000, 5, 7, "", 20_000_000, 3, 70_000_000]
-    pledges = [[i, "D", "R", "USD", "10.00", "2025-01-01", f"r{n}"] for n, i in enumerate(file_ids)]
+    file_ids: list[int | None] = [5, 20_000_000, 5, 7, None, 20_000_000, 3, 70_000_000]
+    pledges = [
+        ["" if i is None else i, "D", "R", "USD", "10.00", "2025-01-01", f"r{n}"]
+        for n, i in enumerate(file_ids)
+    ]
     path = write_csv(
         tmp_path / "p.csv",
         ["id", "donor", "recipient", "currency", "pledged", "announced", "ref"],
@@ -183,12 +187,14 @@ def test_ids_planned_as_the_id_plan_plans_them(run: Run, tmp_path: Path) -> None
     assert run("import", "pledges", str(path), "--quiet").code == 0
     plan = IdPlan(set())
     for n, i in enumerate(file_ids):
-        plan.claim(f"r{n}", i or None)
+        plan.claim(f"r{n}", i)
     plan.finish()
     db = create_engine(url_of(), poolclass=NullPool)
     try:
         with db.connect() as connection:
-            stored = dict(connection.execute(text("SELECT ref, id FROM pledges")).all())
+            stored: dict[str, int] = dict(
+                connection.execute(text("SELECT ref, id FROM pledges")).all()
+            )
     finally:
         db.dispose()
     assert stored == plan.ids
