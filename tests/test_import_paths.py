@@ -217,3 +217,32 @@ def test_installments_past_a_64_bit_total_are_summed_exactly(run: Run, tmp_path:
     total = f"{3 * ((MAX_MINOR - 7) // 100)}.00"
     assert f"i.csv ({total})\nError: 1 of 4 rows are invalid" in result.err
     assert engine() in ("sqlite", "postgresql")
+
+
+def test_a_rejected_pledge_leaves_the_key_of_its_twin_as_the_check_numbered_it(
+    run: Run, tmp_path: Path
+) -> None:
+    """Two pledges with the same content (no ref) are ~key and ~key-2; the first is rejected
+    after it was numbered (its schedule is bad): the second is written as ~key-2, with its
+    own id and installment, not as the first."""
+    pledges = write_csv(
+        tmp_path / "p.csv",
+        ["id", "donor", "recipient", "currency", "pledged", "announced", "installments"],
+        [
+            [5, "D", "R", "USD", "10.00", "2025-01-01", 3],
+            [9, "D", "R", "USD", "10.00", "2025-01-01", ""],
+        ],
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = run("import", "pledges", str(pledges), "--on-error", "skip", "--rejects", str(rejects))
+    assert result.code == 0, result.err
+    db = create_engine(url_of(), poolclass=NullPool)
+    try:
+        with db.connect() as connection:
+            stored = connection.execute(text("SELECT id FROM pledges")).all()
+            installments = connection.execute(text("SELECT pledge_id, seq FROM installments")).all()
+    finally:
+        db.dispose()
+    assert [tuple(r) for r in stored] == [(9,)]
+    assert [tuple(r) for r in installments] == [(9, 1)]
+    assert "line 2: column installments: '3' installments" in rejects.read_text()

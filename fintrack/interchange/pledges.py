@@ -347,7 +347,7 @@ class _Pledges(RowImport):
         if pledges is not None:
             self.rows = Batches(self.session, Pledge, self.options)
             self.numbering = KeyNumbering()
-            self.write_pass(pledges, self.write)
+            self.write_pass(pledges, self.write, self.renumber)
             self.rows.flush()
             self.write_replaces()
             self.write_parts()
@@ -487,6 +487,11 @@ class _Pledges(RowImport):
         row.pop("part_of")
         if not self.options.dry_run:
             self.rows.add({"id": state.id[n], **row, "created_at": self.now})
+
+    def renumber(self, record: Record) -> None:
+        """A rejected row is keyed again as the first pass keyed it: a pledge rejected after
+        its key was numbered (its schedule is bad) keeps its number, not its twin's."""
+        self.keyed(record)
 
     def write_replaces(self) -> None:
         state = self.state
