@@ -246,3 +246,41 @@ def test_a_rejected_pledge_leaves_the_key_of_its_twin_as_the_check_numbered_it(
     assert [tuple(r) for r in stored] == [(9,)]
     assert [tuple(r) for r in installments] == [(9, 1)]
     assert "line 2: column installments: '3' installments" in rejects.read_text()
+
+
+def _ids(table: str) -> list[int]:
+    db = create_engine(url_of(), poolclass=NullPool)
+    try:
+        with db.connect() as connection:
+            return [r[0] for r in connection.execute(text(f"SELECT id FROM {table} ORDER BY id"))]
+    finally:
+        db.dispose()
+
+
+def test_payments_keyed_only_where_a_stored_one_can_match(run: Run, tmp_path: Path) -> None:
+    """Identical payments are told apart by their number only against stored ones: a file
+    of three after a file of two adds one; its ids planned as IdPlan plans them."""
+    pledges = write_csv(
+        tmp_path / "p.csv",
+        ["donor", "recipient", "currency", "pledged", "announced", "ref"],
+        [["D", "R", "USD", "100.00", "2025-01-01", "p1"], ["D", "R", "USD", "9.00", "2025-01-02", "p2"]],
+    )
+    pledges_csv = str(pledges)
+    assert run("import", "pledges", pledges_csv, "--quiet").code == 0
+    header = ["id", "pledge_ref", "installment", "paid_on", "amount"]
+    same = ["p1", 1, "2025-02-01", "1.00"]
+    other = ["p1", 1, "2025-02-02", "2.00"]
+    first = write_csv(tmp_path / "d1.csv", header, [[7, *same], [7, *same], ["", *other]])
+    assert run("import", "disbursements", str(first), "--quiet").code == 0
+    plan = IdPlan(set())
+    for n, i in enumerate([7, 7, None]):
+        plan.claim(n, i)
+    plan.finish()
+    assert _ids("disbursements") == sorted(plan.ids.values())
+    rows = [[3, *same], [4, *same], [5, *same], [6, *other], [2, "p1", 1, "2025-02-03", "3"]]
+    second = write_csv(tmp_path / "d2.csv", header, rows)
+    assert run("import", "disbursements", str(second), "--quiet").code == 0
+    # The third of the same and the new one are added, with their own ids (free in the file).
+    assert _ids("disbursements") == sorted([*plan.ids.values(), 5, 2])
+    assert run("import", "disbursements", str(second), "--quiet").code == 0
+    assert len(_ids("disbursements")) == 5

@@ -124,7 +124,7 @@ class CsvFile:
                     count += 1
                     if progress is not None and count % 10_000 == 0:
                         progress(binary.tell())
-                    if not any(cell.strip() for cell in cells):
+                    if not "".join(cells).strip():  # a blank row: every cell blank
                         continue
                     yield self._record(line, cells)
             except UnicodeDecodeError:

@@ -1,5 +1,6 @@
 """Writing rows: ids for new records, and batches of rows written one statement each."""
 
+from array import array
 from operator import itemgetter
 from typing import Any
 
@@ -45,6 +46,37 @@ class IdPlan:
             self.ids[key] = following
             following += 1
         self.pending = []
+
+
+class IdSequence:
+    """IdPlan's ids for records that the second pass writes in the order the first pass
+    planned them: an array in that order, not a dict of their keys (a million records)."""
+
+    def __init__(self, taken: set[int]) -> None:
+        self.taken = taken
+        self.ids = array("q")  # 0: pending
+        self.given = 0
+
+    def claim(self, number: int | None) -> None:
+        if number is not None and number not in self.taken:
+            self.taken.add(number)
+            self.ids.append(number)
+        else:
+            self.ids.append(0)
+
+    def finish(self) -> None:
+        following = max(self.taken, default=0) + 1
+        ids = self.ids
+        for i in range(len(ids)):
+            if not ids[i]:
+                ids[i] = following
+                following += 1
+
+    def next(self) -> int:
+        """The id of the next record written."""
+        number = self.ids[self.given]
+        self.given += 1
+        return number
 
 
 class Batches:
