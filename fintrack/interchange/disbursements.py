@@ -21,7 +21,13 @@ from fintrack.interchange.passes import Errors, RowImport
 from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
 from fintrack.interchange.writing import Batches, IdSequence
-from fintrack.keys import KeyNumbering, disbursement_content, disbursement_keys, pledge_keys
+from fintrack.keys import (
+    KeyNumbering,
+    disbursement_content,
+    disbursement_keys,
+    pledge_key_pairs,
+    pledge_keys,
+)
 from fintrack.models import Disbursement, Installment, Pledge
 from fintrack.text import clean
 
@@ -43,16 +49,20 @@ class _Disbursements(RowImport):
 
     def __init__(self, session: Session, options: Options) -> None:
         super().__init__(session, options)
-        keys = pledge_keys(session)
-        self.pledges = {key: pledge_id for pledge_id, key in keys.items()}
+        # Read a pledge at a time: a mapping from ids to keys as well is for stored payments.
+        self.pledges = {key: pledge_id for pledge_id, key in pledge_key_pairs(session)}
         self.voided_pledges: set[str] = set()
         if session.scalar(select(exists().where(Pledge.voided_at.is_not(None)))):
             every = pledge_keys(session, include_void=True)
             self.voided_pledges = set(every.values()) - set(self.pledges)
             del every
-        self.present = set(disbursement_keys(session, keys, include_void=True).values())
-        self.live = set(disbursement_keys(session, keys).values())
-        del keys
+        self.present: set[str] = set()
+        self.live: set[str] = set()
+        if session.scalar(select(exists().where(Disbursement.id.is_not(None)))):
+            keys = pledge_keys(session)
+            self.present = set(disbursement_keys(session, keys, include_void=True).values())
+            self.live = set(disbursement_keys(session, keys).values())
+            del keys
         # The ids of the new payments, in the order of the rows; the currencies and the
         # installments (seq -> id) of the pledges of the rows read ahead.
         self.ids = IdSequence(set(session.scalars(select(Disbursement.id))))

@@ -27,7 +27,7 @@ from fintrack.interchange.passes import Errors, RowImport
 from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
 from fintrack.interchange.writing import Batches
-from fintrack.keys import KeyNumbering, pledge_content, pledge_keys
+from fintrack.keys import KeyNumbering, pledge_content, pledge_key_pairs
 from fintrack.models import Installment, Pledge
 from fintrack.money import MAX_MINOR, format_amount
 from fintrack.rates import parse_rate
@@ -306,9 +306,9 @@ class _Pledges(RowImport):
         # Every pledge stored, voided ones too (they are not brought back), and the live ones.
         # A key names a live pledge first: the keys of the two sets are counted apart.
         self.known = {
-            key: pledge_id for pledge_id, key in pledge_keys(session, include_void=True).items()
+            key: pledge_id for pledge_id, key in pledge_key_pairs(session, include_void=True)
         }
-        self.live = {key: pledge_id for pledge_id, key in pledge_keys(session).items()}
+        self.live = {key: pledge_id for pledge_id, key in pledge_key_pairs(session)}
         # Every readable pledge of the file by its key, and the checks of the new ones.
         self.state = PledgeStates(set(self.known.values()))
         # `replaces` names a pledge by its id in the same file.
