@@ -263,7 +263,10 @@ def test_payments_keyed_only_where_a_stored_one_can_match(run: Run, tmp_path: Pa
     pledges = write_csv(
         tmp_path / "p.csv",
         ["donor", "recipient", "currency", "pledged", "announced", "ref"],
-        [["D", "R", "USD", "100.00", "2025-01-01", "p1"], ["D", "R", "USD", "9.00", "2025-01-02", "p2"]],
+        [
+            ["D", "R", "USD", "100.00", "2025-01-01", "p1"],
+            ["D", "R", "USD", "9.00", "2025-01-02", "p2"],
+        ],
     )
     pledges_csv = str(pledges)
     assert run("import", "pledges", pledges_csv, "--quiet").code == 0
@@ -284,3 +287,68 @@ def test_payments_keyed_only_where_a_stored_one_can_match(run: Run, tmp_path: Pa
     assert _ids("disbursements") == sorted([*plan.ids.values(), 5, 2])
     assert run("import", "disbursements", str(second), "--quiet").code == 0
     assert len(_ids("disbursements")) == 5
+
+
+def _installment_files(tmp_path: Path, name: str, numbers: range) -> tuple[str, str]:
+    pledges, installments = [], []
+    for n in numbers:
+        count = n % 4  # 0: one installment of the total, made by the import
+        pledges.append(
+            [
+                "D",
+                "R",
+                "USD",
+                f"{max(count, 1) * 350 // 100}.{max(count, 1) * 350 % 100:02d}",
+                f"2025-01-{n % 28 + 1:02d}",
+                f"p{n}",
+            ]
+        )
+        seqs = list(range(1, count + 1))
+        if n % 3 == 0:
+            seqs.reverse()
+        installments += [[f"p{n}", s, f"2026-{s:02d}-{n % 28 + 1:02d}", "3.50"] for s in seqs]
+    header = ["donor", "recipient", "currency", "pledged", "announced", "ref"]
+    p = write_csv(tmp_path / f"{name}-p.csv", header, pledges)
+    i = write_csv(tmp_path / f"{name}-i.csv", ["pledge_ref", "seq", "due", "amount"], installments)
+    return str(p), str(i)
+
+
+def _installments(url: str) -> list[tuple[Any, ...]]:
+    db = create_engine(url, poolclass=NullPool)
+    try:
+        with db.connect() as connection:
+            query = (
+                "SELECT p.ref, i.seq, i.due_on, i.amount_minor, i.id, p.id FROM installments i "
+                "JOIN pledges p ON p.id = i.pledge_id ORDER BY i.id"
+            )
+            return [tuple(r) for r in connection.execute(text(query))]
+    finally:
+        db.dispose()
+
+
+def test_installments_kept_by_the_first_pass_are_written_as_the_file_read_again(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second pass over installments that are all valid reads what the first kept, not
+    the file: the same rows and counts as reading the file again, across batch edges, with
+    installments of pledges stored already."""
+    from fintrack.interchange import pledges as pledge_import
+
+    monkeypatch.setattr(interchange, "BATCH_ROWS", 7)
+    first = _installment_files(tmp_path, "a", range(1, 31))
+    second = _installment_files(tmp_path, "b", range(21, 41))  # p21-p30 are stored
+    plain_db = str(tmp_path / "plain.db")
+    outputs = {}
+    for spill, db in ((True, url_of()), (False, plain_db)):
+        monkeypatch.setattr(pledge_import, "SPILL", spill)
+        said = []
+        for p, i in (first, second):
+            result = run("--db", db, "import", "pledges", p, "--installments", i)
+            assert result.code == 0, result.err
+            said.append(re.sub(r" into .*?: ", " into DB: ", result.out + result.err))
+        outputs[spill] = said
+    assert outputs[True] == outputs[False]
+    assert "already" in outputs[True][1] or "present" in outputs[True][1]
+    fast, plain = _installments(url_of()), _installments(f"sqlite:///{plain_db}")
+    assert [tuple(str(v) for v in r) for r in fast] == [tuple(str(v) for v in r) for r in plain]
+    assert len(fast) == sum(max(n % 4, 1) for n in range(1, 41))

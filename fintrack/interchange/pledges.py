@@ -1,10 +1,12 @@
 """Importing pledges with their installments, from one or both files."""
 
 import re
+import struct
+import tempfile
 from array import array
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -206,6 +208,14 @@ class PledgeStates:
         return (n for n in range(len(new)) if new[n])
 
 
+# An installment row as the first pass keeps it: what it is (a new pledge's, or a stored
+# live or voided pledge's), its pledge's number, seq, due date (ordinal) and amount.
+_SPILLED = struct.Struct("<BiiiQ")
+_NEW, _LIVE, _VOID = 1, 2, 3
+# Whether a second pass with no bad row to reject reads the installments the first kept;
+# off, it reads and parses the file again (the plain path, which tests compare it with).
+SPILL = True
+
 _ZERO = re.compile(r"0+(?:\.0+)?")
 
 
@@ -292,6 +302,7 @@ class _Pledges(RowImport):
     pledges are checked against them, and rows of either file can make the other's invalid."""
 
     rows: Batches
+    spill: IO[bytes]
 
     def __init__(
         self,
@@ -321,12 +332,19 @@ class _Pledges(RowImport):
         self.numbering = KeyNumbering()
 
     def import_files(self) -> ImportResult:
+        # The valid installments as the first pass parsed them, for a second pass that has
+        # no bad row to reject in the file's order: a file on disk, not memory.
+        with tempfile.TemporaryFile() as self.spill:
+            return self.passes()
+
+    def passes(self) -> ImportResult:
         pledges, installments = self.pledges, self.installments
         if pledges is not None:
             self.check_pass(pledges, self.check)
             self.state.finish()
         if installments is not None:
             self.check_pass(installments, self.check_installment)
+            self.spill.flush()
         if pledges is not None:
             named = set(self.replacing.values()) | set(self.parts.values())
             self.file_ids = self.state.file_keys(named)
@@ -353,7 +371,10 @@ class _Pledges(RowImport):
             self.write_parts()
         if installments is not None:
             self.rows = Batches(self.session, Installment, self.options)
-            self.write_pass(installments, self.write_installment)
+            if SPILL and not self.problems.rows:
+                self.write_spilled(installments)
+            else:
+                self.write_pass(installments, self.write_installment)
             self.rows.flush()
         if pledges is not None:
             self.rows = Batches(self.session, Installment, self.options)
@@ -437,12 +458,44 @@ class _Pledges(RowImport):
                 if n is not None and not state.broken[n]:
                     state.broken[n] = record.line
                 return cells.errors
+            # The installment of a pledge stored already.
+            self.spill.write(_SPILLED.pack(_LIVE if owner in self.live else _VOID, 0, 0, 0, 0))
             return None
         if not state.saw(n, row["seq"]):
             state.broken[n] = state.broken[n] or record.line
             return [("seq", f"'{row['seq']}' appears twice for pledge '{owner}'")]
         state.add(n, row["amount_minor"])
+        due = row["due_on"].toordinal()
+        self.spill.write(_SPILLED.pack(_NEW, n, row["seq"], due, row["amount_minor"]))
         return None
+
+    def write_spilled(self, installments: CsvFile) -> None:
+        """The second pass over an installments file none of whose rows is bad, nor any of
+        the pledges': the valid rows as the first pass parsed them, not parsed again."""
+        progress = None
+        size = installments.path.stat().st_size
+        if self.options.progress is not None:
+            verb = "Importing" if not self.options.dry_run else "Reading"
+            progress = self.options.progress(f"{verb} {installments.label}", size)
+        state, spill, dry_run = self.state, self.spill, self.options.dry_run
+        spill.seek(0)
+        while chunk := spill.read(_SPILLED.size * 4096):
+            for kind, n, seq, due, amount in _SPILLED.iter_unpack(chunk):
+                if kind != _NEW:
+                    self.stored(Kind.INSTALLMENTS, kind == _LIVE)
+                    continue
+                self.result.count(Kind.INSTALLMENTS, added=True)
+                if not dry_run:
+                    self.rows.add(
+                        {
+                            "pledge_id": state.id[n],
+                            "seq": seq,
+                            "due_on": date.fromordinal(due),
+                            "amount_minor": amount,
+                        }
+                    )
+        if progress is not None:
+            progress(size)
 
     def check_schedules(self, pledges: CsvFile) -> None:
         state = self.state
