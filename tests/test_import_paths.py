@@ -293,21 +293,22 @@ def _installment_files(tmp_path: Path, name: str, numbers: range) -> tuple[str, 
     pledges, installments = [], []
     for n in numbers:
         count = n % 4  # 0: one installment of the total, made by the import
+        amount = max(count, 1) * 350
+        odd = n % 2 == 1
         pledges.append(
-            [
-                "D",
-                "R",
-                "USD",
-                f"{max(count, 1) * 350 // 100}.{max(count, 1) * 350 % 100:02d}",
-                f"2025-01-{n % 28 + 1:02d}",
-                f"p{n}",
-            ]
-        )
+            ["D", "R", "USD", f"{amount // 100}.{amount % 100:02d}", f"2025-01-{n % 28 + 1:02d}",
+             f"p{n}", TEXTS[n % len(TEXTS)], "commitment" if odd else "pledge",
+             "true" if odd else "false", "-12.50" if odd else "", "EUR" if odd else "",
+             "1.0800000000000000001" if odd else "", "2024-12-31" if odd else "",
+             f"v{n}" if odd else ""]
+        )  # fmt: skip
         seqs = list(range(1, count + 1))
         if n % 3 == 0:
             seqs.reverse()
         installments += [[f"p{n}", s, f"2026-{s:02d}-{n % 28 + 1:02d}", "3.50"] for s in seqs]
-    header = ["donor", "recipient", "currency", "pledged", "announced", "ref"]
+    header = ["donor", "recipient", "currency", "pledged", "announced", "ref", "purpose", "status",
+              "schedule_assumed", "original_amount", "original_currency", "exchange_rate",
+              "value_on", "version"]  # fmt: skip
     p = write_csv(tmp_path / f"{name}-p.csv", header, pledges)
     i = write_csv(tmp_path / f"{name}-i.csv", ["pledge_ref", "seq", "due", "amount"], installments)
     return str(p), str(i)
@@ -326,12 +327,26 @@ def _installments(url: str) -> list[tuple[Any, ...]]:
         db.dispose()
 
 
-def test_installments_kept_by_the_first_pass_are_written_as_the_file_read_again(
+def _pledge_rows(url: str) -> list[dict[str, Any]]:
+    """Every pledge, every column typed by the model, in id order."""
+    from sqlalchemy import select
+
+    db = create_engine(url, poolclass=NullPool)
+    try:
+        with db.connect() as connection:
+            table = Pledge.__table__
+            query = select(table).order_by(table.c.id)
+            return [dict(r) for r in connection.execute(query).mappings()]
+    finally:
+        db.dispose()
+
+
+def test_rows_kept_by_the_first_pass_are_written_as_the_file_read_again(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The second pass over installments that are all valid reads what the first kept, not
-    the file: the same rows and counts as reading the file again, across batch edges, with
-    installments of pledges stored already."""
+    """The second pass over pledges and installments that are all valid reads what the first
+    kept, not the files: the same rows and counts as reading them again, across batch edges,
+    with pledges (and their installments) stored already."""
     from fintrack.interchange import pledges as pledge_import
 
     monkeypatch.setattr(interchange, "BATCH_ROWS", 7)
@@ -349,6 +364,12 @@ def test_installments_kept_by_the_first_pass_are_written_as_the_file_read_again(
         outputs[spill] = said
     assert outputs[True] == outputs[False]
     assert "already" in outputs[True][1] or "present" in outputs[True][1]
+    fast_pledges, plain_pledges = (
+        [{k: v for k, v in r.items() if k not in ("created_at", "known_from")} for r in rows]
+        for rows in (_pledge_rows(url_of()), _pledge_rows(f"sqlite:///{plain_db}"))
+    )
+    assert fast_pledges == plain_pledges
+    assert len(fast_pledges) == 40
     fast, plain = _installments(url_of()), _installments(f"sqlite:///{plain_db}")
     assert [tuple(str(v) for v in r) for r in fast] == [tuple(str(v) for v in r) for r in plain]
     assert len(fast) == sum(max(n % 4, 1) for n in range(1, 41))
