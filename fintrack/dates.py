@@ -13,13 +13,13 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 def parse_date(text: str, field: str) -> date:
     """Parse an ISO date (`2025-06-01`) or `today`."""
     value = text.strip()
-    if value.lower() == "today":
-        return date.today()
-    if _ISO_DATE.fullmatch(value):
+    if _ISO_DATE.fullmatch(value):  # the common cell first
         try:
             return date.fromisoformat(value)
         except ValueError:
             pass
+    elif value.lower() == "today":
+        return date.today()
     raise InputError(field, f"'{text}' is not a date; use YYYY-MM-DD, such as 2025-06-01")
 
 

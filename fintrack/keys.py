@@ -2,7 +2,7 @@
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -99,6 +99,13 @@ def pledge_keys(
     lists them. With `derived_only`, only the pledges without a ref (whose key a row cannot
     carry); with `include_void`, voided pledges too, numbered among all pledges.
     """
+    return dict(pledge_key_pairs(session, derived_only, include_void))
+
+
+def pledge_key_pairs(
+    session: Session, derived_only: bool = False, include_void: bool = False
+) -> Iterator[tuple[int, str]]:
+    """`pledge_keys` one (id, key) at a time, in id order: for a mapping the other way."""
     numbering = KeyNumbering()
     query = select(
         Pledge.id,
@@ -114,11 +121,10 @@ def pledge_keys(
         query = query.where(Pledge.ref.is_(None))
     if not include_void:
         query = query.where(Pledge.voided_at.is_(None))
-    keys = {}
     for row in session.execute(query.execution_options(yield_per=5_000)):
         pledge_id, ref, *_ = row
         if ref is not None:
-            keys[pledge_id] = ref
+            yield pledge_id, ref
             continue
         content = pledge_content(
             row.donor,
@@ -128,8 +134,7 @@ def pledge_keys(
             row.amount_minor,
             row.announced_on,
         )
-        keys[pledge_id] = numbering(content)
-    return keys
+        yield pledge_id, numbering(content)
 
 
 def sanction_keys(session: Session, include_void: bool = False) -> dict[int, str]:

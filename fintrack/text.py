@@ -61,10 +61,18 @@ def check_text(value: str, column: Any, field: str) -> str:
     return value
 
 
+# The columns of a model's table by key, found once: its ColumnCollection is slow to ask for
+# every cell of an import. The model is kept with them, so that its id stays its own.
+_COLUMNS: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
 def check_row(model: Any, row: Mapping[str, Any]) -> None:
     """Check every text value of a row against the columns of `model` (`check_text`); the
     error names the column, which is the field of the same name (`deadline_label`)."""
-    columns = model.__table__.c
+    known = _COLUMNS.get(id(model))
+    if known is None or known[0] is not model:
+        known = _COLUMNS[id(model)] = (model, dict(model.__table__.c.items()))
+    columns = known[1]
     for name, value in row.items():
-        if isinstance(value, str) and name in columns:
-            check_text(value, columns[name], name)
+        if isinstance(value, str) and (column := columns.get(name)) is not None:
+            check_text(value, column, name)

@@ -16,6 +16,8 @@ T = TypeVar("T")
 _SPACE_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:\.\d+)?")
 # Dots between thousands without a decimal comma (29.000) are parse_amount's to judge.
 _DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+,\d+|\d+,\d{1,2}")
+# Digits with a decimal point or none: the common amount, which neither pattern matches.
+_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 # The columns of the files whose names differ from the fields of the library's inputs
@@ -54,8 +56,8 @@ class Cells:
         return value if value is not None and value.strip() else None
 
     def parse(self, column: str, parser: Callable[[str, str], T], need: bool = False) -> T | None:
-        value = self.get(column)
-        if value is None:
+        value = self.values.get(column)  # as `get`, without a call for each cell
+        if value is None or not value.strip():
             if need:
                 self.errors.append((column, "is empty; a value is required"))
             return None
@@ -82,9 +84,12 @@ def fits(cells: Cells, model: Any, row: dict[str, Any]) -> bool:
     return True
 
 
+_INTEGER = re.compile(r"[0-9]{1,9}")
+
+
 def parse_integer(text: str, column: str) -> int:
     value = text.strip()
-    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < 1:
+    if not _INTEGER.fullmatch(value) or int(value) < 1:
         raise InputError(column, f"'{text}' is not a whole number from 1 up")
     return int(value)
 
@@ -107,6 +112,8 @@ def amount_parser(currency: str) -> Callable[[str, str], int]:
 
     def parse(text: str, column: str) -> int:
         value = text.strip()
+        if _PLAIN.fullmatch(value):  # neither grouped with spaces nor with a decimal comma
+            return parse_amount(value, currency, column)
         if _SPACE_GROUPED.fullmatch(value):
             value = re.sub(r"[ \u00a0\u202f]", ",", value)
         elif _DECIMAL_COMMA.fullmatch(value):

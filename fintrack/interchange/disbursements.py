@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from fintrack.dates import parse_date
@@ -20,8 +20,14 @@ from fintrack.interchange.kinds import Kind
 from fintrack.interchange.passes import Errors, RowImport
 from fintrack.interchange.problems import ImportResult, Options
 from fintrack.interchange.reading import CsvFile, Record
-from fintrack.interchange.writing import Batches, IdPlan
-from fintrack.keys import KeyNumbering, disbursement_content, disbursement_keys, pledge_keys
+from fintrack.interchange.writing import Batches, IdSequence
+from fintrack.keys import (
+    KeyNumbering,
+    disbursement_content,
+    disbursement_keys,
+    pledge_key_pairs,
+    pledge_keys,
+)
 from fintrack.models import Disbursement, Installment, Pledge
 from fintrack.text import clean
 
@@ -43,21 +49,26 @@ class _Disbursements(RowImport):
 
     def __init__(self, session: Session, options: Options) -> None:
         super().__init__(session, options)
-        keys = pledge_keys(session)
-        self.pledges = {key: pledge_id for pledge_id, key in keys.items()}
-        self.voided_pledges = set(pledge_keys(session, include_void=True).values()) - set(
-            self.pledges
-        )
-        codes: dict[str, str] = {}  # one string per currency, not one per pledge
-        self.currencies = {
-            pledge_id: codes.setdefault(code, code)
-            for pledge_id, code in session.execute(select(Pledge.id, Pledge.currency))
-        }
-        self.present = set(disbursement_keys(session, keys, include_void=True).values())
-        self.live = set(disbursement_keys(session, keys).values())
-        self.ids = IdPlan(set(session.scalars(select(Disbursement.id))))
+        # Read a pledge at a time: a mapping from ids to keys as well is for stored payments.
+        self.pledges = {key: pledge_id for pledge_id, key in pledge_key_pairs(session)}
+        self.voided_pledges: set[str] = set()
+        if session.scalar(select(exists().where(Pledge.voided_at.is_not(None)))):
+            every = pledge_keys(session, include_void=True)
+            self.voided_pledges = set(every.values()) - set(self.pledges)
+            del every
+        self.present: set[str] = set()
+        self.live: set[str] = set()
+        if session.scalar(select(exists().where(Disbursement.id.is_not(None)))):
+            keys = pledge_keys(session)
+            self.present = set(disbursement_keys(session, keys, include_void=True).values())
+            self.live = set(disbursement_keys(session, keys).values())
+            del keys
+        # The ids of the new payments, in the order of the rows; the currencies and the
+        # installments (seq -> id) of the pledges of the rows read ahead.
+        self.ids = IdSequence(set(session.scalars(select(Disbursement.id))))
+        self.currencies: dict[int, str] = {}
         self.schedules: dict[int, dict[int, int]] = {}
-        self.numbering = KeyNumbering()
+        self.numbering = _Numbering(self.present)
 
     def read(self, source: CsvFile, verb: str) -> Iterator[Record]:
         records = super().read(source, verb)
@@ -74,13 +85,26 @@ class _Disbursements(RowImport):
             is not None
         }
         self.schedules = {pledge_id: {} for pledge_id in wanted}
+        self.currencies = {}
         if not wanted:
             return
+        codes: dict[str, str] = {}  # one string per currency, not one per pledge
+        connection = self.session.connection()  # Core rows: cheaper than the ORM's
+        for pledge_id, code in connection.execute(
+            select(Pledge.id, Pledge.currency).where(Pledge.id.in_(wanted))
+        ):
+            self.currencies[pledge_id] = codes.setdefault(code, code)
         query = select(Installment.pledge_id, Installment.seq, Installment.id).where(
             Installment.pledge_id.in_(wanted)
         )
-        for pledge_id, seq, row_id in self.session.execute(query):
+        for pledge_id, seq, row_id in connection.execute(query):
             self.schedules[pledge_id][seq] = row_id
+
+    def currency(self, pledge_id: int) -> str:
+        if pledge_id not in self.currencies:
+            query = select(Pledge.currency).where(Pledge.id == pledge_id)
+            self.currencies[pledge_id] = self.session.execute(query).scalar_one()
+        return self.currencies[pledge_id]
 
     def schedule(self, pledge_id: int) -> dict[int, int]:
         if pledge_id not in self.schedules:
@@ -105,7 +129,7 @@ class _Disbursements(RowImport):
             cells.fail("pledge_ref", f"no pledge '{key}' in the database; import pledges first")
         if pledge_id is None or seq is None:
             return cells, None, ""
-        money = self.currencies[pledge_id]
+        money = self.currency(pledge_id)
         if currency is not None and currency != money:
             cells.fail("currency", f"'{currency}' is not the pledge's currency {money}")
         installment_id = self.schedule(pledge_id).get(seq)
@@ -125,6 +149,8 @@ class _Disbursements(RowImport):
             "amount_minor": amount,
         }
         assert key is not None
+        if not self.present:  # no key can name a stored payment: it is not worked out
+            return cells, row, _NEW
         return cells, row, self.numbering(disbursement_content(key, seq, paid_on, amount))
 
     def check(self, record: Record) -> Errors | None:
@@ -132,14 +158,14 @@ class _Disbursements(RowImport):
         if row is None and key is not None:
             return cells.errors
         if key is not None and key not in self.present:
-            self.ids.claim(key, cells.parse("id", parse_id))
+            self.ids.claim(cells.parse("id", parse_id))
         return None
 
     def checked(self) -> None:
         self.ids.finish()
 
     def writing(self) -> None:
-        self.numbering = KeyNumbering()
+        self.numbering = _Numbering(self.present)
         self.rows = Batches(self.session, Disbursement, self.options)
         self.now = self.options.now()
 
@@ -151,9 +177,27 @@ class _Disbursements(RowImport):
         assert row is not None
         self.result.count(Kind.DISBURSEMENTS, added=True)
         if not self.options.dry_run:
-            # Taken out of the plan as it is written: the keys of the first pass go as the
-            # second pass numbers its own.
-            self.rows.add({"id": self.ids.ids.pop(key), **row, "created_at": self.now})
+            # The rows written are the rows whose ids the first pass planned, in its order.
+            self.rows.add({"id": self.ids.next(), **row, "created_at": self.now})
 
     def written(self) -> None:
         self.rows.flush()
+        if not self.options.dry_run:
+            assert self.ids.given == len(self.ids.ids), "the passes wrote other rows"
+
+
+# The key of every payment of a file when the database has none: no derived key is this.
+_NEW = "new"
+
+
+class _Numbering:
+    """KeyNumbering for the keys of a file's payments, counted only where it matters: a key
+    whose content no stored payment has cannot name one, whatever its number, so only the
+    contents of stored payments are counted (not one entry for each of a million rows)."""
+
+    def __init__(self, stored: set[str]) -> None:
+        self.contents = {key.partition("-")[0] for key in stored}
+        self.numbering = KeyNumbering()
+
+    def __call__(self, key: str) -> str:
+        return self.numbering(key) if key in self.contents else key

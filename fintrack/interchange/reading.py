@@ -124,7 +124,7 @@ class CsvFile:
                     count += 1
                     if progress is not None and count % 10_000 == 0:
                         progress(binary.tell())
-                    if not any(cell.strip() for cell in cells):
+                    if not "".join(cells).strip():  # a blank row: every cell blank
                         continue
                     yield self._record(line, cells)
             except UnicodeDecodeError:
@@ -211,7 +211,12 @@ class CsvFile:
         problem = None
         if len(cells) != len(self.header):
             problem = f"has {len(cells)} cells; the header has {len(self.header)}"
-        values = {name: unneutralise(cell) for name, cell in zip(self.header, cells, strict=False)}
+        if "'" in "".join(cells):  # a quote to undo somewhere; the common row has none
+            values = {
+                name: unneutralise(cell) for name, cell in zip(self.header, cells, strict=False)
+            }
+        else:
+            values = dict(zip(self.header, cells, strict=False))
         return Record(line, values, cells, problem)
 
 

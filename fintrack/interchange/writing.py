@@ -1,5 +1,7 @@
 """Writing rows: ids for new records, and batches of rows written one statement each."""
 
+from array import array
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -46,6 +48,37 @@ class IdPlan:
         self.pending = []
 
 
+class IdSequence:
+    """IdPlan's ids for records that the second pass writes in the order the first pass
+    planned them: an array in that order, not a dict of their keys (a million records)."""
+
+    def __init__(self, taken: set[int]) -> None:
+        self.taken = taken
+        self.ids = array("q")  # 0: pending
+        self.given = 0
+
+    def claim(self, number: int | None) -> None:
+        if number is not None and number not in self.taken:
+            self.taken.add(number)
+            self.ids.append(number)
+        else:
+            self.ids.append(0)
+
+    def finish(self) -> None:
+        following = max(self.taken, default=0) + 1
+        ids = self.ids
+        for i in range(len(ids)):
+            if not ids[i]:
+                ids[i] = following
+                following += 1
+
+    def next(self) -> int:
+        """The id of the next record written."""
+        number = self.ids[self.given]
+        self.given += 1
+        return number
+
+
 class Batches:
     """Rows for one table, written with one executemany statement per batch.
 
@@ -79,10 +112,12 @@ class Batches:
             self.parent.flush()
         if self.rows:
             connection = self.session.connection()
-            if connection.dialect.name == "postgresql" and self._copyable():
+            if not self._copyable():
+                connection.execute(self.statement, self.rows)
+            elif connection.dialect.name == "postgresql":
                 _copy(connection, self.table, self.rows)
             else:
-                connection.execute(self.statement, self.rows)
+                _insert_many(connection, self.table, self.rows)
             self.rows = []
         if self.explicit_ids:
             advance_id_sequence(self.session, self.table.name)
@@ -93,6 +128,45 @@ class Batches:
         from its Python default is given in the rows (COPY knows only the server's)."""
         given = self.rows[0].keys()
         return all(column.default is None or column.name in given for column in self.table.columns)
+
+
+def _bound(connection: Connection, table: Table, names: list[str]) -> list[Any]:
+    """The bind processors of columns of a table (None where a value is bound as it is)."""
+    dialect = connection.dialect
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+
+
+def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows written with the driver's executemany, in the session's transaction, bound as
+    the insert binds them (the columns' types' bind processors), without the insert's work
+    for each row's parameters; rows that do not all give the same columns go to the insert."""
+    names = list(rows[0])
+    width = len(names)
+    if connection.dialect.paramstyle != "qmark" or any(len(row) != width for row in rows):
+        connection.execute(insert(table), rows)
+        return
+    processors = _bound(connection, table, names)
+    take = itemgetter(*names) if width > 1 else lambda row: (row[names[0]],)
+    try:
+        if all(process is None for process in processors):
+            values = [take(row) for row in rows]
+        else:
+            values = [
+                tuple(
+                    value if process is None or value is None else process(value)
+                    for value, process in zip(take(row), processors, strict=True)
+                )
+                for row in rows
+            ]
+    except KeyError:  # a row without a column of the first
+        connection.execute(insert(table), rows)
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+        f"VALUES ({', '.join('?' * width)})"
+    )
+    connection.exec_driver_sql(statement, values)
 
 
 def _copy(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
