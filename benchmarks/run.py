@@ -13,6 +13,7 @@ memory is the largest. Needs the sqlite3 shell (and psql for --pg).
 """
 
 import argparse
+import importlib.util
 import os
 import platform
 import shutil
@@ -542,6 +543,8 @@ def main() -> None:
     psql = shutil.which("psql")
     if args.pg and psql is None:
         sys.exit("--pg needs psql for the baselines (Debian: apt-get install postgresql-client)")
+    if args.pg and importlib.util.find_spec("psycopg") is None:
+        sys.exit("--pg needs psycopg in this Python: pip install -e '.[postgres]'")
     work = args.work or Path(tempfile.mkdtemp(prefix="fintrack-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data"
