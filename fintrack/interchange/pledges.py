@@ -612,16 +612,8 @@ class _Pledges(RowImport):
             n, t = state.numbers[key], state.numbers[target]
             if state.rejected[n] or state.rejected[t]:
                 continue
-            links.append({"pledge": state.id[n], "replaced": state.id[t] or self.live[target]})
-        if links and not self.options.dry_run:
-            # Only pledges this change has just added are updated: they have no earlier
-            # version for the history to keep.
-            self.session.connection().execute(
-                update(Pledge)
-                .where(Pledge.id == bindparam("pledge"))
-                .values(replaces_id=bindparam("replaced")),
-                links,
-            )
+            links.append({"pledge": state.id[n], "to": state.id[t] or self.live[target]})
+        self.link_new("replaces_id", links)
 
     def check_parts(self, pledges: CsvFile) -> None:
         for key, wanted in self.parts.items():
@@ -641,13 +633,17 @@ class _Pledges(RowImport):
             parent = (state.id[t] or None) if target not in self.known else self.known[target]
             if state.rejected[n] or state.rejected[t] or parent is None:
                 continue
-            links.append({"pledge": state.id[n], "parent": parent})
+            links.append({"pledge": state.id[n], "to": parent})
+        self.link_new("part_of_id", links)
+
+    def link_new(self, column: str, links: list[dict[str, int]]) -> None:
+        """Point `column` of each new pledge (`pledge`) at another (`to`). Only pledges this
+        change has just added are updated: they have no earlier version for the history."""
         if links and not self.options.dry_run:
-            # Only pledges this change has just added: they have no earlier version to keep.
             self.session.connection().execute(
                 update(Pledge)
                 .where(Pledge.id == bindparam("pledge"))
-                .values(part_of_id=bindparam("parent")),
+                .values({column: bindparam("to")}),
                 links,
             )
 
